@@ -1,0 +1,35 @@
+"""The deployment graph, wired in one place.
+
+``serve_config.yaml`` points at ``serve_app.app:build_app``; its ``args`` (usually
+``{config: configs/<env>.yaml}`` plus overrides) are validated into ``AppConfig`` here, and
+this is the only place that calls ``serve.deployment(...).bind(...)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from serve_app.config import AppConfig, load_config
+
+
+def build_app(args: dict[str, Any] | None = None) -> Any:
+    """Application builder for ``serve run`` / ``serve deploy`` (returns a Serve Application)."""
+    return build_graph(load_config(args))
+
+
+def build_graph(config: AppConfig) -> Any:
+    from ray import serve
+
+    from deployments.asr import WhisperASR
+    from deployments.chunker import Chunker
+    from deployments.ingress import Ingress
+
+    asr = serve.deployment(name="WhisperASR", **config.asr.deployment.to_serve_options())(
+        WhisperASR
+    ).bind(config.asr, config.models)
+    chunker = serve.deployment(name="Chunker", **config.chunker.deployment.to_serve_options())(
+        Chunker
+    ).bind(asr, config)
+    return serve.deployment(name="Ingress", **config.ingress.deployment.to_serve_options())(
+        Ingress
+    ).bind(chunker, config)

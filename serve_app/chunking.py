@@ -1,0 +1,84 @@
+"""Where to cut the audio: silero VAD speech spans packed into chunks cut in silence.
+
+``plan_chunks`` is pure (sample indices in, chunk plan out) so it is unit-tested without
+audio; ``detect_speech`` runs the silero VAD ONNX model that ships with faster-whisper.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from serve_app.config import VadConfig
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span of the decoded audio sent to ASR as one request."""
+
+    index: int
+    start: int
+    """First sample (absolute)."""
+    end: int
+    """One past the last sample (absolute)."""
+
+    def start_s(self, sample_rate: int) -> float:
+        return self.start / sample_rate
+
+    def end_s(self, sample_rate: int) -> float:
+        return self.end / sample_rate
+
+
+def detect_speech(audio: np.ndarray, vad: VadConfig, max_speech_s: float) -> list[tuple[int, int]]:
+    """Speech spans ``(start, end)`` in samples; long speech is split at its quietest pause."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    options = VadOptions(
+        threshold=vad.threshold,
+        min_speech_duration_ms=vad.min_speech_duration_ms,
+        max_speech_duration_s=max_speech_s,
+        min_silence_duration_ms=vad.min_silence_duration_ms,
+        speech_pad_ms=vad.speech_pad_ms,
+    )
+    return [(int(s["start"]), int(s["end"])) for s in get_speech_timestamps(audio, options)]
+
+
+def plan_chunks(
+    speech: list[tuple[int, int]], total_samples: int, max_chunk_samples: int
+) -> list[Chunk]:
+    """Pack consecutive speech spans into chunks of at most ``max_chunk_samples``.
+
+    A chunk starts and ends in the silence around its spans (half-way into the gap to its
+    neighbours, never more than the length allows), so no word is cut at a boundary. Silence
+    between chunks is not transcribed. A single span longer than the limit (VAD found no
+    pause in it) is split into equal parts: the only case where a cut falls in speech.
+    """
+    spans = sorted((max(0, s), min(total_samples, e)) for s, e in speech if e > s)
+    pieces: list[tuple[int, int]] = []
+    for start, end in spans:
+        if end - start <= max_chunk_samples:
+            pieces.append((start, end))
+            continue
+        parts = -(-(end - start) // max_chunk_samples)
+        step = -(-(end - start) // parts)
+        pieces.extend((s, min(s + step, end)) for s in range(start, end, step))
+
+    groups: list[list[tuple[int, int]]] = []
+    for piece in pieces:
+        if groups and piece[1] - groups[-1][0][0] <= max_chunk_samples:
+            groups[-1].append(piece)
+        else:
+            groups.append([piece])
+
+    chunks: list[Chunk] = []
+    for i, group in enumerate(groups):
+        first, last = group[0][0], group[-1][1]
+        prev_end = groups[i - 1][-1][1] if i > 0 else 0
+        next_start = groups[i + 1][0][0] if i + 1 < len(groups) else total_samples
+        slack = max_chunk_samples - (last - first)
+        # Widen into the silence on both sides: up to half of each gap, within the limit.
+        lead = min((first - prev_end) // 2, slack // 2)
+        trail = min((next_start - last) // 2, slack - lead)
+        chunks.append(Chunk(index=i, start=first - lead, end=last + trail))
+    return chunks

@@ -1,0 +1,231 @@
+"""Validated configuration for every deployment of the graph.
+
+A YAML file under ``configs/`` is the ``args:`` of ``serve_config.yaml``; ``build_app``
+validates it into :class:`AppConfig`. Defaults live here, user values win. Replicas,
+autoscaling and resources always come from here, never from a decorator.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def resolve_path(path: str | Path) -> Path:
+    """Resolve a config path: absolute as is, relative to the project root otherwise."""
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else PROJECT_ROOT / p
+
+
+class StrictModel(BaseModel):
+    """Base for config models: unknown keys are errors, so typos never pass silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class AutoscalingOptions(StrictModel):
+    """Ray Serve ``autoscaling_config`` (the fields that matter when tuning)."""
+
+    min_replicas: int = Field(1, ge=0)
+    """Replicas kept when idle (0 allows scale to zero)."""
+    initial_replicas: int | None = Field(None, ge=0)
+    """Replicas started at deploy time; defaults to ``min_replicas``."""
+    max_replicas: PositiveInt = 1
+    """Upper bound of the autoscaler."""
+    target_ongoing_requests: PositiveFloat = 1.0
+    """Ongoing requests per replica the autoscaler aims for."""
+    upscale_delay_s: float = Field(5.0, ge=0)
+    """How long the demand must stay high before adding replicas."""
+    downscale_delay_s: float = Field(60.0, ge=0)
+    """How long the demand must stay low before removing replicas."""
+    metrics_interval_s: PositiveFloat | None = None
+    """How often replicas report their load (Ray's default when unset)."""
+    look_back_period_s: PositiveFloat | None = None
+    """Window over which the load is averaged (Ray's default when unset)."""
+
+    @model_validator(mode="after")
+    def _bounds(self) -> AutoscalingOptions:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError("min_replicas must be <= max_replicas")
+        if self.initial_replicas is not None and not (
+            self.min_replicas <= self.initial_replicas <= self.max_replicas
+        ):
+            raise ValueError("initial_replicas must lie within [min_replicas, max_replicas]")
+        return self
+
+
+class RayActorOptions(StrictModel):
+    """Resources of each replica (``ray_actor_options``)."""
+
+    num_cpus: float = Field(1.0, ge=0)
+    num_gpus: float = Field(0.0, ge=0)
+    """Fractions share one GPU between deployments (e.g. 0.25)."""
+    memory: int | None = Field(None, ge=0)
+    """Bytes of memory to reserve for scheduling."""
+    resources: dict[str, float] = Field(default_factory=dict)
+    """Custom resources, e.g. ``{"whisper_node": 1}`` to pin a node type."""
+    accelerator_type: str | None = None
+
+
+class DeploymentOptions(StrictModel):
+    """Options passed to ``serve.deployment(...)`` for one deployment."""
+
+    num_replicas: PositiveInt | None = None
+    """Fixed replica count; leave unset when ``autoscaling_config`` is given."""
+    autoscaling_config: AutoscalingOptions | None = None
+    max_ongoing_requests: PositiveInt = 8
+    """Requests one replica handles at once before the router queues."""
+    max_queued_requests: int = Field(-1, ge=-1)
+    """Requests queued in callers before rejecting with 503 (-1: unbounded)."""
+    ray_actor_options: RayActorOptions = Field(default_factory=RayActorOptions)
+    graceful_shutdown_timeout_s: PositiveFloat = 20.0
+    graceful_shutdown_wait_loop_s: PositiveFloat = 2.0
+    health_check_period_s: PositiveFloat = 10.0
+    health_check_timeout_s: PositiveFloat = 30.0
+
+    @model_validator(mode="after")
+    def _replicas_xor_autoscaling(self) -> DeploymentOptions:
+        if self.num_replicas is not None and self.autoscaling_config is not None:
+            raise ValueError("set either num_replicas or autoscaling_config, not both")
+        return self
+
+    def to_serve_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``serve.deployment(cls, **options)``."""
+        options = self.model_dump(exclude_none=True)
+        options["ray_actor_options"] = self.ray_actor_options.model_dump(exclude_none=True)
+        if not options["ray_actor_options"]["resources"]:
+            del options["ray_actor_options"]["resources"]
+        if self.num_replicas is None and self.autoscaling_config is None:
+            options["num_replicas"] = 1
+        return options
+
+
+class IngressConfig(StrictModel):
+    """The HTTP front door."""
+
+    max_upload_mb: PositiveFloat = 200.0
+    """Uploads above this size are refused with 413 while they are being read."""
+    cors_origins: list[str] = Field(default_factory=lambda: ["*"])
+    ws_poll_timeout_s: PositiveFloat = 10.0
+    """Longest a WebSocket waits on the job store for news before re-checking the client."""
+    deployment: DeploymentOptions = Field(
+        default_factory=lambda: DeploymentOptions(
+            max_ongoing_requests=64, ray_actor_options=RayActorOptions(num_cpus=0)
+        )
+    )
+
+
+class VadConfig(StrictModel):
+    """Silero VAD (the ONNX model shipped with faster-whisper) used to place chunk cuts."""
+
+    threshold: float = Field(0.5, gt=0, lt=1)
+    min_silence_duration_ms: int = Field(300, ge=0)
+    """Shortest pause that ends a speech span (a candidate cut point)."""
+    speech_pad_ms: int = Field(200, ge=0)
+    min_speech_duration_ms: int = Field(100, ge=0)
+
+
+class ChunkerConfig(StrictModel):
+    """Decode, VAD and chunking; also orchestrates each job's fan-out to the ASR replicas."""
+
+    sample_rate: Literal[16000] = 16000
+    chunk_length_s: float = Field(30.0, ge=5.0, le=30.0)
+    """Longest chunk sent to ASR; cuts fall in silence. 30 s is one Whisper window."""
+    max_inflight_chunks: PositiveInt = 4
+    """Chunks of one job being transcribed at once (bounds memory, feeds all replicas)."""
+    vad: VadConfig = Field(default_factory=VadConfig)
+    deployment: DeploymentOptions = Field(
+        default_factory=lambda: DeploymentOptions(
+            max_ongoing_requests=16, ray_actor_options=RayActorOptions(num_cpus=0.5)
+        )
+    )
+
+
+class ASRConfig(StrictModel):
+    """faster-whisper (CTranslate2) replicas."""
+
+    default_model: str = "tiny.en"
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    compute_type: Literal["auto", "int8", "int8_float16", "float16", "float32"] = "auto"
+    """``auto``: int8 on CPU, float16 on GPU."""
+    cpu_threads: int = Field(0, ge=0)
+    """CTranslate2 intra-op threads per replica (0: its default)."""
+    beam_size: PositiveInt = 5
+    vad_filter: bool = True
+    """Skip non-speech inside a chunk; stops Whisper hallucinating on silence."""
+    condition_on_previous_text: bool = False
+    """Off: a repetition loop in one window cannot spread to the next."""
+    word_timestamps: bool = True
+    max_models_per_replica: PositiveInt = 2
+    """LRU of Whisper models one replica keeps loaded (Serve model multiplexing)."""
+    deployment: DeploymentOptions = Field(
+        default_factory=lambda: DeploymentOptions(
+            autoscaling_config=AutoscalingOptions(
+                min_replicas=1, max_replicas=2, target_ongoing_requests=1
+            ),
+            max_ongoing_requests=2,
+            ray_actor_options=RayActorOptions(num_cpus=1),
+        )
+    )
+
+    def resolved_compute_type(self, device: str) -> str:
+        if self.compute_type != "auto":
+            return self.compute_type
+        return "float16" if device == "cuda" else "int8"
+
+
+class JobStoreConfig(StrictModel):
+    """The detached job-state actor and its SQLite write-through file."""
+
+    actor_name: str = "job_store"
+    namespace: str = "serve_transcribe"
+    db_path: str = "var/jobs.sqlite3"
+    """SQLite file (relative paths are under the project root)."""
+    job_ttl_s: PositiveFloat = 24 * 3600
+    """Jobs older than this are deleted, with their segments."""
+    stale_after_s: PositiveFloat = 900
+    """A processing job with no update for this long is marked failed (its worker died)."""
+    num_cpus: float = Field(0.0, ge=0)
+
+
+class ModelsConfig(StrictModel):
+    """Where local model weights live."""
+
+    models_dir: str = "models"
+    """Directory holding assembled models (``make models``); relative to the project root."""
+
+
+class AppConfig(StrictModel):
+    """The whole application: what ``build_app`` receives as ``args``."""
+
+    ingress: IngressConfig = Field(default_factory=IngressConfig)
+    chunker: ChunkerConfig = Field(default_factory=ChunkerConfig)
+    asr: ASRConfig = Field(default_factory=ASRConfig)
+    job_store: JobStoreConfig = Field(default_factory=JobStoreConfig)
+    models: ModelsConfig = Field(default_factory=ModelsConfig)
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_config(args: dict[str, Any] | None = None) -> AppConfig:
+    """Validate ``args``; a ``config`` key names a YAML file whose values the others override."""
+    args = dict(args or {})
+    config_file = args.pop("config", None)
+    values: dict[str, Any] = {}
+    if config_file:
+        with resolve_path(config_file).open() as f:
+            values = yaml.safe_load(f) or {}
+    return AppConfig.model_validate(_deep_merge(values, args))

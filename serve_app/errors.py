@@ -1,0 +1,57 @@
+"""Typed application errors. Deployments raise these; only ``serve_app.http`` turns them
+into HTTP responses (status from the class, message from the instance)."""
+
+from __future__ import annotations
+
+
+class AppError(Exception):
+    """Base of every error that maps to an HTTP response."""
+
+    status_code = 500
+    code = "internal_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __reduce__(self) -> tuple[type[AppError], tuple[str]]:
+        # Keeps the subclass and message when Ray pickles the error across a handle.
+        return (type(self), (self.message,))
+
+
+class InvalidAudioError(AppError):
+    """The upload is not audio, or cannot be decoded."""
+
+    status_code = 400
+    code = "invalid_audio"
+
+
+class InvalidRequestError(AppError):
+    """A field is well-formed but not acceptable (e.g. an unknown model)."""
+
+    status_code = 400
+    code = "invalid_request"
+
+
+class JobNotFoundError(AppError):
+    status_code = 404
+    code = "job_not_found"
+
+    def __init__(self, message: str = "Transcription job not found or expired") -> None:
+        super().__init__(message)
+
+
+class JobNotFinishedError(AppError):
+    status_code = 409
+    code = "job_not_finished"
+
+
+class PayloadTooLargeError(AppError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class ModelUnavailableError(InvalidRequestError):
+    """A known model whose weights are not present locally and cannot be fetched."""
+
+    code = "model_unavailable"

@@ -1,0 +1,1 @@
+"""HTTP: middleware, error mapping and routers (one file per API prefix)."""

@@ -1,0 +1,75 @@
+"""Maps every failure to the one error envelope (``serve_app.schemas.ErrorResponse``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from serve_app.errors import AppError
+from serve_app.schemas import ErrorResponse
+
+_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    503: "unavailable",
+}
+
+# Declared on routes (``responses=``) so the OpenAPI schema shows the error shape.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "Invalid input"},
+    422: {"model": ErrorResponse, "description": "Invalid fields"},
+    500: {"model": ErrorResponse, "description": "Internal error"},
+}
+
+
+def error_response(
+    request: Request, status: int, detail: str, code: str, errors: list[Any] | None = None
+) -> JSONResponse:
+    body = ErrorResponse(
+        detail=detail,
+        code=code,
+        request_id=request.scope.get("state", {}).get("request_id"),
+        errors=errors,
+    )
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status)
+
+
+def _app_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return error_response(request, exc.status_code, exc.message, exc.code)
+
+
+def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    code = _CODES.get(exc.status_code, "error")
+    response = error_response(request, exc.status_code, str(exc.detail), code)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = jsonable_encoder(exc.errors())
+    parts = []
+    for err in errors:
+        loc = ".".join(str(x) for x in err.get("loc", []) if x not in ("body", "query", "path"))
+        parts.append(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg")))
+    detail = "Invalid request: " + "; ".join(parts)
+    return error_response(request, 422, detail, "validation_error", errors)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)

@@ -1,0 +1,213 @@
+"""``/api/transcribe``: submit, status, result, job list, debug and live WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, UploadFile, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse
+
+from serve_app.errors import InvalidRequestError, JobNotFinishedError, JobNotFoundError
+from serve_app.http.deps import BackendDep, RegistryDep, SettingsDep
+from serve_app.http.errors import ERROR_RESPONSES
+from serve_app.jobs import Job, JobOptions, JobStatus
+from serve_app.languages import WHISPER_LANGUAGES
+from serve_app.schemas import (
+    ChunkDebug,
+    JobCreatedResponse,
+    JobDebugResponse,
+    JobListResponse,
+    JobStatusResponse,
+    JobSummary,
+    ModelEntry,
+    ModelsResponse,
+    SegmentResponse,
+    TranscriptionResult,
+)
+from serve_app.transcript import join_text
+
+router = APIRouter(prefix="/api/transcribe", tags=["transcribe"])
+
+NOT_FOUND_MESSAGE = "Transcription job not found or expired"
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+def _status(job: Job) -> JobStatusResponse:
+    return JobStatusResponse(
+        job_id=job.job_id,
+        status=job.status.value,
+        message=job.message,
+        progress=round(job.progress, 1),
+        updated_at=_iso(job.updated_at),
+    )
+
+
+@router.get("/models", response_model=ModelsResponse)
+async def list_models(registry: RegistryDep) -> ModelsResponse:
+    return ModelsResponse(models=[ModelEntry(**m.model_dump()) for m in registry.list_models()])
+
+
+@router.post(
+    "/",
+    response_model=JobCreatedResponse,
+    responses={**ERROR_RESPONSES, 413: ERROR_RESPONSES[400] | {"description": "Too large"}},
+)
+async def submit(
+    backend: BackendDep,
+    registry: RegistryDep,
+    file: Annotated[UploadFile, File(description="Audio file (mp3, wav, m4a, ogg, flac, webm)")],
+    model_name: Annotated[str, Form(min_length=1, max_length=200)] = "tiny.en",
+    language: Annotated[str | None, Form(description="ISO 639-1 code; detected if unset")] = None,
+    diarize: Annotated[bool, Form()] = True,
+) -> JobCreatedResponse:
+    language = (language or "").strip().lower() or None
+    if language is not None and language not in WHISPER_LANGUAGES:
+        raise InvalidRequestError(f"Unsupported language '{language}': use an ISO 639-1 code")
+    spec = registry.spec(model_name)
+    if language not in (None, "en") and not spec.multilingual:
+        raise InvalidRequestError(
+            f"Model '{spec.name}' is English-only; choose a multilingual model for '{language}'"
+        )
+    registry.resolve(spec.name)
+    data = await file.read()  # bounded by BodySizeLimitMiddleware
+    options = JobOptions(
+        filename=file.filename, model_name=spec.name, language=language, diarize=diarize
+    )
+    job = await backend.submit(uuid.uuid4().hex, data, options)
+    return JobCreatedResponse(
+        job_id=job.job_id,
+        status=JobStatus.PROCESSING.value,
+        message=f"Transcription started for {file.filename or 'upload'} with model {spec.name}",
+    )
+
+
+@router.get("/jobs", response_model=JobListResponse)
+async def list_jobs(backend: BackendDep) -> JobListResponse:
+    jobs = [
+        JobSummary(
+            job_id=j.job_id,
+            status=j.status.value,
+            progress=round(j.progress, 1),
+            updated_at=_iso(j.updated_at),
+            message=j.message,
+        )
+        for j in await backend.list_jobs()
+    ]
+    return JobListResponse(jobs=jobs, count=len(jobs))
+
+
+@router.get(
+    "/status/{job_id}",
+    response_model=JobStatusResponse,
+    responses={404: {"model": JobStatusResponse, "description": "Unknown or expired job"}},
+)
+async def job_status(job_id: str, backend: BackendDep) -> JobStatusResponse | JSONResponse:
+    job = await backend.get_job(job_id)
+    if job is None:
+        body = JobStatusResponse(
+            job_id=job_id,
+            status="not_found",
+            message=NOT_FOUND_MESSAGE,
+            progress=0,
+            updated_at=None,
+        )
+        return JSONResponse(body.model_dump(), status_code=404)
+    return _status(job)
+
+
+@router.get("/result/{job_id}", response_model=TranscriptionResult, responses=ERROR_RESPONSES)
+async def job_result(job_id: str, backend: BackendDep) -> TranscriptionResult:
+    job = await backend.get_job(job_id)
+    if job is None:
+        raise JobNotFoundError()
+    if job.status == JobStatus.PROCESSING:
+        raise JobNotFinishedError(
+            f"Transcription job {job_id} is still processing ({job.progress:.0f}%); "
+            "poll /api/transcribe/status or follow the WebSocket"
+        )
+    if job.status == JobStatus.FAILED:
+        raise JobNotFinishedError(f"Transcription job {job_id} failed: {job.message}")
+    segments = await backend.get_segments(job_id) or []
+    return TranscriptionResult(
+        segments=[SegmentResponse.model_validate(s.to_public()) for s in segments],
+        text=join_text(segments),
+        language=job.language,
+        audio_duration=job.audio_duration,
+    )
+
+
+@router.get("/debug/{job_id}", response_model=JobDebugResponse, responses=ERROR_RESPONSES)
+async def job_debug(job_id: str, backend: BackendDep) -> JobDebugResponse:
+    job = await backend.get_job(job_id)
+    if job is None:
+        raise JobNotFoundError()
+    segments = await backend.get_segments(job_id) or []
+    return JobDebugResponse(
+        job_id=job.job_id,
+        status=job.status.value,
+        cached_segments=len(segments),
+        latest_segment_time=segments[-1].end if segments else None,
+        chunks=[ChunkDebug(**c.model_dump()) for c in job.chunks],
+        timings=job.timings,
+        options=job.options.model_dump(),
+        created_at=_iso(job.created_at),
+        updated_at=_iso(job.updated_at),
+    )
+
+
+@router.websocket("/live/{job_id}")
+async def live(
+    websocket: WebSocket, job_id: str, backend: BackendDep, settings: SettingsDep
+) -> None:
+    """Everything produced so far, in order, then the live rest; closes after the final status."""
+    await websocket.accept()
+    # Reading in the background is how a vanished client is noticed between events.
+    disconnected = asyncio.create_task(_wait_disconnect(websocket))
+    cursor = 0
+    try:
+        while not disconnected.done():
+            poll = asyncio.create_task(
+                backend.wait_events(job_id, cursor, settings.ws_poll_timeout_s)
+            )
+            await asyncio.wait({poll, disconnected}, return_when=asyncio.FIRST_COMPLETED)
+            if not poll.done():
+                poll.cancel()
+                break
+            batch = poll.result()
+            if batch is None:
+                await websocket.send_json(
+                    {
+                        "type": "status",
+                        "status": "not_found",
+                        "message": NOT_FOUND_MESSAGE,
+                        "progress": 0,
+                        "chunk_info": None,
+                    }
+                )
+                break
+            for event in batch.events:
+                await websocket.send_json(event)
+            cursor = batch.cursor
+            if batch.finished:
+                break
+    except WebSocketDisconnect:
+        return
+    finally:
+        disconnected.cancel()
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+        await websocket.close()
+
+
+async def _wait_disconnect(websocket: WebSocket) -> None:
+    with contextlib.suppress(Exception):
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return

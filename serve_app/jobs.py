@@ -1,0 +1,95 @@
+"""The job model: statuses, allowed transitions, chunk states and what the API reports."""
+
+from __future__ import annotations
+
+import time
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+
+class JobStatus(StrEnum):
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+TERMINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED})
+
+
+class InvalidTransitionError(ValueError):
+    """A status change the job model does not allow (e.g. completed -> processing)."""
+
+
+def check_transition(old: JobStatus, new: JobStatus) -> None:
+    """Terminal jobs never change status again; everything else may move forward."""
+    if old in TERMINAL_STATUSES and new != old:
+        raise InvalidTransitionError(f"job is {old.value}; cannot become {new.value}")
+
+
+class ChunkState(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ChunkRecord(BaseModel):
+    """One chunk of a job as the debug endpoint shows it."""
+
+    index: int
+    start: float
+    end: float
+    state: ChunkState = ChunkState.PENDING
+    started_at: float | None = None
+    finished_at: float | None = None
+    segments: int = 0
+    error: str | None = None
+
+
+class ChunkInfo(BaseModel):
+    """``chunk_info`` of the WebSocket status messages."""
+
+    current_chunk: int = 0
+    total_chunks: int = 0
+    chunk_progress: float = 0.0
+
+
+class JobOptions(BaseModel):
+    """What the client asked for."""
+
+    filename: str | None = None
+    model_name: str
+    language: str | None = None
+    diarize: bool = True
+
+
+class Job(BaseModel):
+    """A transcription job. Holds no audio: ids, status, chunk states and results only."""
+
+    job_id: str
+    status: JobStatus = JobStatus.PROCESSING
+    message: str = "Queued"
+    progress: float = 0.0
+    created_at: float = Field(default_factory=time.time)
+    updated_at: float = Field(default_factory=time.time)
+    options: JobOptions
+    chunk_info: ChunkInfo = Field(default_factory=ChunkInfo)
+    chunks: list[ChunkRecord] = Field(default_factory=list)
+    timings: dict[str, float] = Field(default_factory=dict)
+    language: str | None = None
+    audio_duration: float | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    def status_event(self) -> dict[str, object]:
+        """The WebSocket status message for the job's current state."""
+        return {
+            "type": "status",
+            "status": self.status.value,
+            "message": self.message,
+            "progress": round(self.progress, 1),
+            "chunk_info": self.chunk_info.model_dump(),
+        }

@@ -1,0 +1,104 @@
+"""``make run``: a local Ray on loopback, the app from ``serve_config.yaml``, in the foreground.
+
+Ctrl-C or SIGTERM shuts down Serve and the Ray processes this command started.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import typer
+import yaml
+
+from serve_app.config import PROJECT_ROOT, resolve_path
+
+LOCAL_ENV = {
+    # Everything stays on this machine: no token auth between local processes,
+    # no usage report, and Ray binds loopback rather than the interface address.
+    "RAY_AUTH_MODE": "disabled",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+}
+
+cli = typer.Typer(add_completion=False, help=__doc__)
+
+
+def start_local_ray(num_cpus: int | None = None, temp_dir: str | None = None) -> None:
+    """Start a private Ray node on 127.0.0.1 (never joins an existing cluster)."""
+    for key, value in LOCAL_ENV.items():
+        os.environ.setdefault(key, value)
+    import ray
+
+    ray.init(
+        address="local",
+        _node_ip_address="127.0.0.1",
+        include_dashboard=False,
+        num_cpus=num_cpus,
+        _temp_dir=temp_dir,
+        runtime_env={
+            "worker_process_setup_hook": "serve_app.loopback.bind_grpc_to_loopback",
+            "env_vars": {"PYTHONPATH": str(PROJECT_ROOT)},
+        },
+        logging_level=logging.WARNING,
+    )
+
+
+def _import(path: str) -> Any:
+    module, _, attr = path.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def deploy(serve_config: Path, host: str | None = None, port: int | None = None) -> str:
+    """Deploy every application of a Serve config file; returns the base URL."""
+    from ray import serve
+
+    spec = yaml.safe_load(serve_config.read_text())
+    http = dict(spec.get("http_options") or {})
+    http["host"] = host or http.get("host", "127.0.0.1")
+    http["port"] = port or http.get("port", 8000)
+    serve.start(http_options={"host": http["host"], "port": http["port"]})
+    for app in spec["applications"]:
+        builder = _import(app["import_path"])
+        serve.run(
+            builder(app.get("args") or {}),
+            name=app.get("name", "default"),
+            route_prefix=app.get("route_prefix", "/"),
+        )
+    return f"http://{http['host']}:{http['port']}"
+
+
+@cli.command()
+def run(
+    config: Path = typer.Option(Path("serve_config.yaml"), help="Serve config file"),
+    host: str | None = typer.Option(None, help="Override http_options.host"),
+    port: int | None = typer.Option(None, help="Override http_options.port"),
+) -> None:
+    """Start Ray and Serve locally and serve until interrupted."""
+    start_local_ray()
+    import ray
+    from ray import serve
+
+    # Installed after ray.init, which sets its own SIGTERM handler on the driver.
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+
+    try:
+        url = deploy(resolve_path(config), host, port)
+        print(f"Serving on {url}  (docs: {url}/docs). Ctrl-C to stop.", flush=True)
+        stop.wait()
+    finally:
+        print("Shutting down Serve and Ray...", flush=True)
+        serve.shutdown()
+        ray.shutdown()
+
+
+if __name__ == "__main__":
+    sys.exit(cli())
