@@ -1,3 +1,5 @@
+from itertools import pairwise
+
 from serve_app.chunking import plan_chunks
 
 SR = 16000
@@ -31,7 +33,7 @@ def test_spans_split_across_chunks_never_cut_inside_speech():
     assert len(chunks) >= 4
     for span in speech:
         assert covered(chunks, *span), f"span {span} cut by a boundary"
-    for a, b in zip(chunks, chunks[1:], strict=False):
+    for a, b in pairwise(chunks):
         assert a.end <= b.start, "chunks overlap"
     for c in chunks:
         assert c.end - c.start <= MAX
@@ -54,7 +56,7 @@ def test_overlong_span_is_split_evenly_within_limit():
     assert len(chunks) == 3
     assert chunks[0].start == 0 and chunks[-1].end == s(75)
     assert all(c.end - c.start <= MAX for c in chunks)
-    assert all(a.end == b.start for a, b in zip(chunks, chunks[1:], strict=False))
+    assert all(a.end == b.start for a, b in pairwise(chunks))
 
 
 def test_spans_are_clamped_to_the_audio():

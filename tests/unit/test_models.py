@@ -11,7 +11,7 @@ def registry(tmp_path):
 
 
 def test_embedded_tiny_en_is_present(registry):
-    spec, path = registry.resolve("tiny.en")
+    _, path = registry.resolve("tiny.en")
     assert (path / "model.bin").is_file()
     info = {m.name: m for m in registry.list_models()}["tiny.en"]
     assert info.is_downloaded and info.size_mb > 50
@@ -32,7 +32,7 @@ def test_missing_model_is_listed_but_not_downloaded(registry):
 
 
 def test_unknown_model_error_lists_available(registry):
-    with pytest.raises(InvalidRequestError, match="Unknown model 'gpt-4'.*tiny.en"):
+    with pytest.raises(InvalidRequestError, match=r"Unknown model 'gpt-4'.*tiny.en"):
         registry.resolve("gpt-4")
 
 
@@ -51,5 +51,5 @@ def test_a_placed_model_becomes_available(registry, tmp_path):
     d.mkdir()
     for name in ("model.bin", "config.json", "tokenizer.json"):
         (d / name).write_bytes(b"x" * 10)
-    spec, path = registry.resolve("small")
+    _, path = registry.resolve("small")
     assert path == d

@@ -1,3 +1,5 @@
+from itertools import pairwise
+
 import pytest
 
 from serve_app.timefmt import format_display
@@ -52,7 +54,7 @@ def test_finalize_drops_silence_clamps_and_stays_monotonic():
     assert [s.text for s in out] == ["first", "last"]
     assert out[0].start == 60.5  # not before the previous chunk's last segment
     assert out[-1].end == 90.0  # not past the chunk's audio
-    for a, b in zip(out, out[1:], strict=False):
+    for a, b in pairwise(out):
         assert a.end <= b.start
     for s in out:
         assert s.start <= s.end
