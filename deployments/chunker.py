@@ -18,7 +18,7 @@ import numpy as np
 
 from deployments.job_store import connect_job_store
 from serve_app.audio import decode_audio, probe_audio
-from serve_app.chunking import Chunk, detect_speech, plan_chunks
+from serve_app.chunking import Chunk, IncrementalPlanner, detect_speech
 from serve_app.config import AppConfig, resolve_path
 from serve_app.errors import AppError
 from serve_app.jobs import ChunkInfo, ChunkRecord, ChunkState, Job, JobOptions, JobStatus
@@ -28,8 +28,8 @@ from serve_app.transcript import ChunkTranscript, Segment, finalize_chunk_segmen
 
 logger = logging.getLogger("ray.serve")
 
-# Progress budget per phase (percent): decoding and VAD are quick next to transcription.
-DECODED_AT, PLANNED_AT, DONE_AT = 4.0, 8.0, 99.0
+# Progress budget (percent): decoding is quick; the rest follows the transcript.
+DECODED_AT, DONE_AT = 4.0, 99.0
 DIARIZATION_UNAVAILABLE = "speaker diarization is not available on this server yet"
 
 
@@ -93,21 +93,19 @@ class Chunker:
             audio = await asyncio.to_thread(decode_audio, data, self._config.sample_rate)
             del data  # the compressed upload is no longer needed; keep one copy of the audio
             decoded = time.perf_counter()
-            duration = audio.shape[0] / self._config.sample_rate
             await self._update(
                 job_id,
                 message="Detecting speech",
                 progress=DECODED_AT,
-                audio_duration=duration,
+                audio_duration=audio.shape[0] / self._config.sample_rate,
                 timings={"decode_s": decoded - started},
             )
-            chunks = await asyncio.to_thread(self._plan, audio)
-            planned = time.perf_counter()
-            await self._transcribe_chunks(job_id, audio, chunks, options, multilingual, planned)
+            run = _JobRun(self, job_id, audio, options, multilingual, decoded)
+            await run.execute()
             del audio
             finished = time.perf_counter()
             message = "Transcription completed"
-            if not chunks:
+            if not run.records:
                 message += ": no speech detected"
             if options.diarize:
                 message += f" ({DIARIZATION_UNAVAILABLE})"
@@ -116,116 +114,144 @@ class Chunker:
                 status=JobStatus.COMPLETED,
                 message=message,
                 progress=100.0,
-                timings={
-                    "vad_s": planned - decoded,
-                    "transcribe_s": finished - planned,
-                    "total_s": finished - started,
-                },
+                timings={"transcribe_s": finished - decoded, "total_s": finished - started},
             )
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            # A TaskGroup wraps the first chunk failure; report that one.
+            while isinstance(exc, ExceptionGroup) and exc.exceptions:
+                exc = exc.exceptions[0]
             reason = exc.message if isinstance(exc, AppError) else f"{type(exc).__name__}: {exc}"
             logger.exception("job %s failed", job_id)
             await self._update(
                 job_id, status=JobStatus.FAILED, message=f"Transcription failed: {reason}"
             )
 
-    def _plan(self, audio: np.ndarray) -> list[Chunk]:
-        sr = self._config.sample_rate
-        # Leave room for the VAD padding so a span never exceeds the chunk length.
-        max_speech_s = self._config.chunk_length_s - 2 * self._config.vad.speech_pad_ms / 1000
-        speech = detect_speech(audio, self._config.vad, max_speech_s)
-        return plan_chunks(speech, audio.shape[0], int(self._config.chunk_length_s * sr))
 
-    async def _transcribe_chunks(
+class _JobRun:
+    """One job's fan-out: VAD block by block, chunks dispatched as soon as they are final,
+    segments published strictly in time order as the chunks before them complete."""
+
+    def __init__(
         self,
+        chunker: Chunker,
         job_id: str,
         audio: np.ndarray,
-        chunks: list[Chunk],
         options: JobOptions,
         multilingual: bool,
         t0: float,
     ) -> None:
-        sr = self._config.sample_rate
-        records = [ChunkRecord(index=c.index, start=c.start_s(sr), end=c.end_s(sr)) for c in chunks]
-        total = len(chunks)
-        await self._update(
-            job_id,
-            message=f"Transcribing {total} chunks" if total else "No speech detected",
-            progress=PLANNED_AT,
-            chunks=records,
-            chunk_info=ChunkInfo(current_chunk=0, total_chunks=total, chunk_progress=0.0),
+        self.chunker, self.store, self.config = chunker, chunker._store, chunker._config
+        self.job_id, self.audio, self.options, self.t0 = job_id, audio, options, t0
+        self.sr = self.config.sample_rate
+        self.duration = audio.shape[0] / self.sr
+        self.asr = chunker._asr.options(multiplexed_model_id=options.model_name)
+        self.language = options.language or (None if multilingual else "en")
+        self.records: list[ChunkRecord] = []
+        self.planning_done = False
+        self.semaphore = asyncio.Semaphore(self.config.max_inflight_chunks)
+        self.publish_lock = asyncio.Lock()
+        self.ready: dict[int, tuple[Chunk, ChunkTranscript]] = {}
+        self.next_index, self.done, self.last_end = 0, 0, 0.0
+        self.first_segment_s: float | None = None
+
+    async def execute(self) -> None:
+        cfg = self.config
+        # Leave room for the VAD padding so a span never exceeds the chunk length.
+        max_speech_s = cfg.chunk_length_s - 2 * cfg.vad.speech_pad_ms / 1000
+        planner = IncrementalPlanner(
+            self.audio.shape[0],
+            int(cfg.chunk_length_s * self.sr),
+            join_samples=int(cfg.vad.speech_pad_ms / 1000 * self.sr) + 1,
         )
-        if not chunks:
-            return
-        asr = self._asr.options(multiplexed_model_id=options.model_name)
-        language = options.language
-        if language is None and not multilingual:
-            language = "en"
-        if language is None:
-            # Detect once on the first chunk so every chunk is decoded in the same language.
-            first = chunks[0]
-            language, _ = await asr.detect_language.remote(audio[first.start : first.end])
-        await self._update(job_id, language=language)
+        block = int(cfg.vad_block_s * self.sr)
+        async with asyncio.TaskGroup() as group:
+            for block_start in range(0, self.audio.shape[0], block):
+                piece = self.audio[block_start : block_start + block]
+                spans = await asyncio.to_thread(detect_speech, piece, cfg.vad, max_speech_s)
+                shifted = [(a + block_start, b + block_start) for a, b in spans]
+                for chunk in planner.add_block(shifted, block_start):
+                    await self._dispatch(group, chunk)
+            for chunk in planner.finish():
+                await self._dispatch(group, chunk)
+            self.planning_done = True
+            await self._report(
+                message=f"Transcribing {len(self.records)} chunks"
+                if self.records
+                else "No speech detected",
+                timings={"vad_s": time.perf_counter() - self.t0},
+            )
 
-        semaphore = asyncio.Semaphore(self._config.max_inflight_chunks)
+    async def _dispatch(self, group: asyncio.TaskGroup, chunk: Chunk) -> None:
+        if self.language is None:
+            # Detect once, on the first chunk, so every chunk is decoded in one language.
+            self.language, _ = await self.asr.detect_language.remote(
+                self.audio[chunk.start : chunk.end]
+            )
+            await self.store.update_job.remote(self.job_id, language=self.language)
+        elif not self.records:
+            await self.store.update_job.remote(self.job_id, language=self.language)
+        self.records.append(
+            ChunkRecord(index=chunk.index, start=chunk.start_s(self.sr), end=chunk.end_s(self.sr))
+        )
+        group.create_task(self._transcribe(chunk))
 
-        async def transcribe(chunk: Chunk) -> tuple[Chunk, ChunkTranscript]:
-            async with semaphore:
-                record = records[chunk.index]
-                record.state, record.started_at = ChunkState.RUNNING, time.time()
-                await self._store.update_chunk.remote(job_id, record)
+    async def _transcribe(self, chunk: Chunk) -> None:
+        async with self.semaphore:
+            record = self.records[chunk.index]
+            record.state, record.started_at = ChunkState.RUNNING, time.time()
+            await self.store.update_chunk.remote(self.job_id, record)
+            try:
                 # Slicing is a view; the handle copies just this span to the replica.
-                try:
-                    result: ChunkTranscript = await asr.transcribe_chunk.remote(
-                        audio[chunk.start : chunk.end], language
-                    )
-                except Exception as exc:
-                    record.state, record.error = ChunkState.FAILED, str(exc)[:500]
-                    await self._store.update_chunk.remote(job_id, record)
-                    span = f"{format_display(record.start)}-{format_display(record.end)}"
-                    raise RuntimeError(f"chunk {chunk.index + 1} ({span}): {exc}") from exc
-                return chunk, result
-
-        pending = [asyncio.create_task(transcribe(c)) for c in chunks]
-        ready: dict[int, tuple[Chunk, ChunkTranscript]] = {}
-        next_index, done, last_end, first_segment_s = 0, 0, 0.0, None
-        try:
-            for next_done in asyncio.as_completed(pending):
-                chunk, result = await next_done
-                done += 1
-                ready[chunk.index] = (chunk, result)
-                record = records[chunk.index]
-                record.state, record.finished_at = ChunkState.DONE, time.time()
-                # Publish every chunk that is now final, in time order.
-                publish: list[Segment] = []
-                while next_index in ready:
-                    c, r = ready.pop(next_index)
-                    final = finalize_chunk_segments(
-                        r.segments, c.start_s(sr), c.end_s(sr), last_end
-                    )
-                    records[next_index].segments = len(final)
-                    if final:
-                        last_end = final[-1].end
-                    publish.extend(final)
-                    next_index += 1
-                if publish and first_segment_s is None:
-                    first_segment_s = time.perf_counter() - t0
-                await self._update(
-                    job_id,
-                    message=f"Transcribed chunk {done} of {total}",
-                    progress=PLANNED_AT + (DONE_AT - PLANNED_AT) * done / total,
-                    chunk_info=ChunkInfo(
-                        current_chunk=done,
-                        total_chunks=total,
-                        chunk_progress=round(100.0 * done / total, 1),
-                    ),
-                    chunks=records,
-                    segments=publish,
-                    timings={"first_segment_s": first_segment_s} if first_segment_s else None,
+                result: ChunkTranscript = await self.asr.transcribe_chunk.remote(
+                    self.audio[chunk.start : chunk.end], self.language
                 )
-        except BaseException:
-            for task in pending:
-                task.cancel()
-            raise
+            except Exception as exc:
+                record.state, record.error = ChunkState.FAILED, str(exc)[:500]
+                await self.store.update_chunk.remote(self.job_id, record)
+                span = f"{format_display(record.start)}-{format_display(record.end)}"
+                raise RuntimeError(f"chunk {chunk.index + 1} ({span}): {exc}") from exc
+        record.state, record.finished_at = ChunkState.DONE, time.time()
+        async with self.publish_lock:
+            self.done += 1
+            self.ready[chunk.index] = (chunk, result)
+            # Publish every chunk that is now final, in time order.
+            publish: list[Segment] = []
+            while self.next_index in self.ready:
+                c, r = self.ready.pop(self.next_index)
+                final = finalize_chunk_segments(
+                    r.segments, c.start_s(self.sr), c.end_s(self.sr), self.last_end
+                )
+                self.records[self.next_index].segments = len(final)
+                if final:
+                    self.last_end = final[-1].end
+                publish.extend(final)
+                self.next_index += 1
+            timings = None
+            if publish and self.first_segment_s is None:
+                self.first_segment_s = time.perf_counter() - self.t0
+                timings = {"first_segment_s": self.first_segment_s}
+            await self._report(
+                message=f"Transcribed chunk {self.done} of {len(self.records)}",
+                segments=publish,
+                timings=timings,
+            )
+
+    async def _report(self, message: str, **changes: Any) -> None:
+        total = len(self.records)
+        # Progress follows the published transcript through the audio.
+        transcribed_until = self.records[self.next_index - 1].end if self.next_index else 0.0
+        fraction = transcribed_until / self.duration if self.duration else 1.0
+        await self.store.update_job.remote(
+            self.job_id,
+            message=message,
+            progress=DECODED_AT + (DONE_AT - DECODED_AT) * min(1.0, fraction),
+            chunk_info=ChunkInfo(
+                current_chunk=self.done,
+                total_chunks=total,
+                chunk_progress=round(100.0 * self.done / total, 1) if total else 0.0,
+            ),
+            chunks=self.records,
+            **changes,
+        )

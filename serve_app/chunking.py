@@ -6,6 +6,7 @@ audio; ``detect_speech`` runs the silero VAD ONNX model that ships with faster-w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,3 +83,48 @@ def plan_chunks(
         trail = min((next_start - last) // 2, slack - lead)
         chunks.append(Chunk(index=i, start=first - lead, end=last + trail))
     return chunks
+
+
+class IncrementalPlanner:
+    """Plans chunks while VAD is still running, block by block, so ASR starts early.
+
+    Feed it the speech spans of consecutive VAD blocks; it returns the chunks that can no
+    longer change. Packing is greedy from the left, so every chunk that ends before the
+    latest span starts is final; the rest waits for the next block (or ``finish``).
+    """
+
+    def __init__(self, total_samples: int, max_chunk_samples: int, join_samples: int) -> None:
+        self.total_samples = total_samples
+        self.max_chunk_samples = max_chunk_samples
+        self.join_samples = join_samples
+        """Spans this close to a block boundary on both sides are one span cut by the block."""
+        self._spans: list[tuple[int, int]] = []
+        self._emitted = 0
+
+    def add_block(self, spans: list[tuple[int, int]], block_start: int) -> list[Chunk]:
+        for start, end in spans:
+            if (
+                self._spans
+                and start <= block_start + self.join_samples
+                and self._spans[-1][1] >= block_start - self.join_samples
+            ):
+                self._spans[-1] = (self._spans[-1][0], end)
+            else:
+                self._spans.append((start, end))
+        if not self._spans:
+            return []
+        last_start = self._spans[-1][0]
+        return self._take(lambda c: c.end <= last_start)
+
+    def finish(self) -> list[Chunk]:
+        return self._take(lambda c: True)
+
+    def _take(self, is_final: Callable[[Chunk], bool]) -> list[Chunk]:
+        chunks = plan_chunks(self._spans, self.total_samples, self.max_chunk_samples)
+        ready: list[Chunk] = []
+        for chunk in chunks[self._emitted :]:
+            if not is_final(chunk):
+                break
+            ready.append(chunk)
+        self._emitted += len(ready)
+        return ready

@@ -137,7 +137,10 @@ class ChunkerConfig(StrictModel):
     chunk_length_s: float = Field(30.0, ge=5.0, le=30.0)
     """Longest chunk sent to ASR; cuts fall in silence. 30 s is one Whisper window."""
     max_inflight_chunks: PositiveInt = 4
-    """Chunks of one job being transcribed at once (bounds memory, feeds all replicas)."""
+    """Chunks of one job dispatched at once (bounds memory). Keep it above the ASR replica
+    count: chunks waiting in the handle's queue are what the ASR autoscaler sees as load."""
+    vad_block_s: float = Field(60.0, ge=10.0)
+    """VAD runs block by block; chunks are dispatched as soon as a block makes them final."""
     vad: VadConfig = Field(default_factory=VadConfig)
     deployment: DeploymentOptions = Field(
         default_factory=lambda: DeploymentOptions(
@@ -168,7 +171,9 @@ class ASRConfig(StrictModel):
             autoscaling_config=AutoscalingOptions(
                 min_replicas=1, max_replicas=2, target_ongoing_requests=1
             ),
-            max_ongoing_requests=2,
+            # One chunk at a time per replica: a second concurrent chunk would only share the
+            # same cores and delay both; queued chunks go to whichever replica frees first.
+            max_ongoing_requests=1,
             ray_actor_options=RayActorOptions(num_cpus=1),
         )
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.audio_files import SENTENCES, encode, speech
+from eval.speech import SENTENCES, encode, speech
 from tests.serve.helpers import follow, submit
 
 pytestmark = pytest.mark.serve

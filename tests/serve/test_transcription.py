@@ -7,7 +7,7 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
-from tests.audio_files import SENTENCES, encode, speech
+from eval.speech import SENTENCES, encode, speech
 from tests.serve.helpers import check_segments, follow, submit, wait_done, wer
 
 pytestmark = pytest.mark.serve

@@ -3,7 +3,7 @@ import pytest
 
 from serve_app.audio import decode_audio, probe_audio
 from serve_app.errors import InvalidAudioError
-from tests.audio_files import encode
+from eval.speech import encode
 
 SR = 16000
 

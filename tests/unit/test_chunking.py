@@ -1,6 +1,6 @@
 from itertools import pairwise
 
-from serve_app.chunking import plan_chunks
+from serve_app.chunking import IncrementalPlanner, plan_chunks
 
 SR = 16000
 MAX = 30 * SR
@@ -62,3 +62,25 @@ def test_overlong_span_is_split_evenly_within_limit():
 def test_spans_are_clamped_to_the_audio():
     chunks = plan_chunks([(-100, s(3)), (s(4), s(12))], s(10), MAX)
     assert chunks[0].start == 0 and chunks[-1].end == s(10)
+
+
+def test_incremental_planning_matches_planning_the_whole_file():
+    speech = [(s(10 * i + 1), s(10 * i + 8)) for i in range(30)]  # 300 s
+    # One span crosses the 60 s block boundary and must come back as one span.
+    speech[5] = (s(51), s(69))
+    speech[6] = (s(71), s(78))
+    whole = plan_chunks(speech, s(300), MAX)
+
+    planner = IncrementalPlanner(s(300), MAX, join_samples=s(0.5))
+    got = []
+    first_ready_after_block = None
+    for block in range(5):
+        lo, hi = s(60 * block), s(60 * (block + 1))
+        block_spans = [(max(a, lo), min(b, hi)) for a, b in speech if a < hi and b > lo]
+        ready = planner.add_block(block_spans, lo)
+        if ready and first_ready_after_block is None:
+            first_ready_after_block = block
+        got += ready
+    got += planner.finish()
+    assert got == whole
+    assert first_ready_after_block == 0, "chunks should be released before VAD finishes"

@@ -17,7 +17,7 @@ from serve_app.job_store import JobStore
 from serve_app.jobs import Job, JobOptions, JobStatus
 from serve_app.models import ModelRegistry
 from serve_app.transcript import Segment
-from tests.audio_files import encode
+from eval.speech import encode
 from tests.unit.test_audio import tone
 
 

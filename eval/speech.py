@@ -1,4 +1,4 @@
-"""Test audio: speech synthesised with espeak-ng (exact reference text), encoded with PyAV."""
+"""Test and benchmark audio: speech synthesised with espeak-ng (exact reference text), encoded with PyAV."""
 
 from __future__ import annotations
 
@@ -67,3 +67,25 @@ def encode(audio: np.ndarray, fmt: str, sample_rate: int = SAMPLE_RATE, channels
         for packet in stream.encode(None):
             out.mux(packet)
     return buf.getvalue()
+
+
+def long_speech(minutes: float, seed: int = 0) -> tuple[np.ndarray, str]:
+    """About ``minutes`` of single-speaker speech from varied sentences, and its text."""
+    import random
+
+    from eval.conversations import SENTENCES as MEETING_SENTENCES
+
+    rng = random.Random(seed)
+    pool = SENTENCES + MEETING_SENTENCES
+    target = int(minutes * 60 * SAMPLE_RATE)
+    parts: list[np.ndarray] = []
+    words: list[str] = []
+    total = 0
+    while total < target:
+        sentence = rng.choice(pool)
+        audio = synthesize(sentence, VOICES[1]).astype(np.float32)
+        gap = np.zeros(int(rng.uniform(0.3, 1.5) * SAMPLE_RATE), dtype=np.float32)
+        parts += [audio, gap]
+        words.append(sentence)
+        total += audio.size + gap.size
+    return np.concatenate(parts), " ".join(words)

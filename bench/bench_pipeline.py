@@ -1,0 +1,167 @@
+"""End-to-end speed of the Serve pipeline against plain faster-whisper, on the same file.
+
+    .venv/bin/python bench/bench_pipeline.py path/to/audio.mp3
+    .venv/bin/python bench/bench_pipeline.py --synth-minutes 10     # espeak-ng speech
+
+Runs, in one process and one run: (1) a plain ``WhisperModel.transcribe()`` with the same
+model, compute type, VAD and decoding options the ASR deployment uses (all cores to the
+engine); (2) the graph from ``configs/local-cpu.yaml`` on a local Ray (loopback), timing
+upload -> final result and the time to the first segment on the WebSocket. Model loading
+is excluded from both. Prints the wall times, their ratio and both texts' agreement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx  # noqa: E402
+import jiwer  # noqa: E402
+
+from serve_app.config import load_config, resolve_path  # noqa: E402
+from serve_app.models import ModelRegistry  # noqa: E402
+
+
+def plain_engine(path: Path, config, threads: int) -> tuple[float, str, float]:
+    from faster_whisper import WhisperModel
+
+    _, model_dir = ModelRegistry(resolve_path(config.models.models_dir)).resolve(
+        config.asr.default_model
+    )
+    model = WhisperModel(
+        str(model_dir),
+        device="cpu",
+        compute_type=config.asr.resolved_compute_type("cpu"),
+        cpu_threads=threads,
+        local_files_only=True,
+    )
+    started = time.perf_counter()
+    segments, info = model.transcribe(
+        str(path),
+        beam_size=config.asr.beam_size,
+        vad_filter=config.asr.vad_filter,
+        condition_on_previous_text=config.asr.condition_on_previous_text,
+        word_timestamps=config.asr.word_timestamps,
+    )
+    text = " ".join(s.text.strip() for s in segments)
+    return time.perf_counter() - started, text, info.duration
+
+
+def pipeline(path: Path, config, port: int) -> tuple[float, float | None, str]:
+    from ray import serve
+    from websockets.sync.client import connect
+
+    from serve_app.app import build_graph
+    from serve_app.launch import start_local_ray
+
+    start_local_ray()
+    try:
+        serve.start(http_options={"host": "127.0.0.1", "port": port})
+        serve.run(build_graph(config), name="transcribe", route_prefix="/")
+        url = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=url, timeout=600) as http:
+            data = path.read_bytes()
+            first_segment: list[float] = []
+            started = time.perf_counter()
+            job_id = http.post("/api/transcribe/", files={"file": (path.name, data)}).json()[
+                "job_id"
+            ]
+
+            def watch() -> None:
+                ws_url = url.replace("http", "ws") + f"/api/transcribe/live/{job_id}"
+                with connect(ws_url) as ws:
+                    for raw in ws:
+                        if json.loads(raw).get("type") == "segment":
+                            first_segment.append(time.perf_counter() - started)
+                            return
+
+            watcher = threading.Thread(target=watch, daemon=True)
+            watcher.start()
+            while True:
+                status = http.get(f"/api/transcribe/status/{job_id}").json()
+                if status["status"] != "processing":
+                    break
+                time.sleep(0.1)
+            result = http.get(f"/api/transcribe/result/{job_id}")
+            elapsed = time.perf_counter() - started
+            if status["status"] != "completed":
+                raise SystemExit(f"pipeline job failed: {status['message']}")
+            watcher.join(timeout=5)
+            return elapsed, (first_segment[0] if first_segment else None), result.json()["text"]
+    finally:
+        serve.shutdown()
+        import ray
+
+        ray.shutdown()
+
+
+def agreement(a: str, b: str) -> float:
+    normalize = jiwer.Compose(
+        [
+            jiwer.ToLowerCase(),
+            jiwer.RemovePunctuation(),
+            jiwer.RemoveMultipleSpaces(),
+            jiwer.Strip(),
+            jiwer.ReduceToListOfListOfWords(),
+        ]
+    )
+    return 1 - float(jiwer.wer(a, b, reference_transform=normalize, hypothesis_transform=normalize))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("audio", nargs="?", type=Path)
+    parser.add_argument("--synth-minutes", type=float, default=None)
+    parser.add_argument("--config", default="configs/local-cpu.yaml")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="CTranslate2 threads for the plain engine (default: all cores)",
+    )
+    args = parser.parse_args()
+    config = load_config({"config": args.config, "ingress": {"max_upload_mb": 2000}})
+
+    path = args.audio
+    if path is None:
+        from eval.speech import encode, long_speech
+
+        minutes = args.synth_minutes or 10.0
+        audio, _ = long_speech(minutes)
+        path = Path(tempfile.gettempdir()) / f"bench_speech_{minutes:g}min.mp3"
+        path.write_bytes(encode(audio, "mp3"))
+    print(f"audio: {path} ({path.stat().st_size / 1e6:.1f} MB)", flush=True)
+
+    plain_s, plain_text, duration = plain_engine(path, config, args.threads)
+    print(f"plain faster-whisper: {plain_s:.1f} s (RTF {plain_s / duration:.3f})", flush=True)
+    pipe_s, ttfs, pipe_text = pipeline(path, config, args.port)
+
+    print()
+    print(f"audio duration            {duration:8.1f} s")
+    print(
+        f"model / compute type      {config.asr.default_model} / "
+        f"{config.asr.resolved_compute_type('cpu')}"
+    )
+    print(
+        f"plain faster-whisper      {plain_s:8.1f} s  (RTF {plain_s / duration:.3f}, "
+        f"{args.threads} threads)"
+    )
+    print(f"serve pipeline end to end {pipe_s:8.1f} s  (RTF {pipe_s / duration:.3f})")
+    print(f"ratio pipeline / plain    {pipe_s / plain_s:8.2f}x")
+    print(f"time to first segment     {ttfs:8.2f} s" if ttfs is not None else "no segment seen")
+    print(f"text agreement (1 - WER)  {agreement(plain_text, pipe_text):8.3f}")
+
+
+if __name__ == "__main__":
+    main()
