@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import tempfile
 import threading
@@ -23,26 +24,29 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx  # noqa: E402
-import jiwer  # noqa: E402
+import httpx
+import jiwer
 
-from serve_app.config import load_config, resolve_path  # noqa: E402
-from serve_app.models import ModelRegistry  # noqa: E402
+from serve_app.config import load_config, resolve_path
+from serve_app.models import ModelRegistry
 
 
-def plain_engine(path: Path, config, threads: int) -> tuple[float, str, float]:
+def load_plain_engine(config, threads: int):
     from faster_whisper import WhisperModel
 
     _, model_dir = ModelRegistry(resolve_path(config.models.models_dir)).resolve(
         config.asr.default_model
     )
-    model = WhisperModel(
+    return WhisperModel(
         str(model_dir),
         device="cpu",
         compute_type=config.asr.resolved_compute_type("cpu"),
         cpu_threads=threads,
         local_files_only=True,
     )
+
+
+def plain_engine(model, path: Path, config) -> tuple[float, str, float]:
     started = time.perf_counter()
     segments, info = model.transcribe(
         str(path),
@@ -55,52 +59,56 @@ def plain_engine(path: Path, config, threads: int) -> tuple[float, str, float]:
     return time.perf_counter() - started, text, info.duration
 
 
-def pipeline(path: Path, config, port: int) -> tuple[float, float | None, str]:
+def start_pipeline(config, port: int) -> str:
     from ray import serve
-    from websockets.sync.client import connect
 
     from serve_app.app import build_graph
     from serve_app.launch import start_local_ray
 
     start_local_ray()
-    try:
-        serve.start(http_options={"host": "127.0.0.1", "port": port})
-        serve.run(build_graph(config), name="transcribe", route_prefix="/")
-        url = f"http://127.0.0.1:{port}"
-        with httpx.Client(base_url=url, timeout=600) as http:
-            data = path.read_bytes()
-            first_segment: list[float] = []
-            started = time.perf_counter()
-            job_id = http.post("/api/transcribe/", files={"file": (path.name, data)}).json()[
-                "job_id"
-            ]
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    serve.run(build_graph(config), name="transcribe", route_prefix="/")
+    return f"http://127.0.0.1:{port}"
 
-            def watch() -> None:
-                ws_url = url.replace("http", "ws") + f"/api/transcribe/live/{job_id}"
-                with connect(ws_url) as ws:
-                    for raw in ws:
-                        if json.loads(raw).get("type") == "segment":
-                            first_segment.append(time.perf_counter() - started)
-                            return
 
-            watcher = threading.Thread(target=watch, daemon=True)
-            watcher.start()
-            while True:
-                status = http.get(f"/api/transcribe/status/{job_id}").json()
-                if status["status"] != "processing":
-                    break
-                time.sleep(0.1)
-            result = http.get(f"/api/transcribe/result/{job_id}")
-            elapsed = time.perf_counter() - started
-            if status["status"] != "completed":
-                raise SystemExit(f"pipeline job failed: {status['message']}")
-            watcher.join(timeout=5)
-            return elapsed, (first_segment[0] if first_segment else None), result.json()["text"]
-    finally:
-        serve.shutdown()
-        import ray
+def stop_pipeline() -> None:
+    import ray
+    from ray import serve
 
-        ray.shutdown()
+    serve.shutdown()
+    ray.shutdown()
+
+
+def pipeline(path: Path, url: str) -> tuple[float, float | None, str]:
+    from websockets.sync.client import connect
+
+    with httpx.Client(base_url=url, timeout=600) as http:
+        data = path.read_bytes()
+        first_segment: list[float] = []
+        started = time.perf_counter()
+        job_id = http.post("/api/transcribe/", files={"file": (path.name, data)}).json()["job_id"]
+
+        def watch() -> None:
+            ws_url = url.replace("http", "ws") + f"/api/transcribe/live/{job_id}"
+            with connect(ws_url) as ws:
+                for raw in ws:
+                    if json.loads(raw).get("type") == "segment":
+                        first_segment.append(time.perf_counter() - started)
+                        return
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        while True:
+            status = http.get(f"/api/transcribe/status/{job_id}").json()
+            if status["status"] != "processing":
+                break
+            time.sleep(0.1)
+        result = http.get(f"/api/transcribe/result/{job_id}")
+        elapsed = time.perf_counter() - started
+        if status["status"] != "completed":
+            raise SystemExit(f"pipeline job failed: {status['message']}")
+        watcher.join(timeout=5)
+        return elapsed, (first_segment[0] if first_segment else None), result.json()["text"]
 
 
 def agreement(a: str, b: str) -> float:
@@ -143,9 +151,27 @@ def main() -> None:
         path.write_bytes(encode(audio, "mp3"))
     print(f"audio: {path} ({path.stat().st_size / 1e6:.1f} MB)", flush=True)
 
-    plain_s, plain_text, duration = plain_engine(path, config, args.threads)
-    print(f"plain faster-whisper: {plain_s:.1f} s (RTF {plain_s / duration:.3f})", flush=True)
-    pipe_s, ttfs, pipe_text = pipeline(path, config, args.port)
+    # Alternate the two so machine noise hits both alike; report medians.
+    model = load_plain_engine(config, args.threads)
+    url = start_pipeline(config, args.port)
+    plain_runs, pipe_runs, ttfs_runs = [], [], []
+    try:
+        for i in range(args.repeat):
+            plain_s, plain_text, duration = plain_engine(model, path, config)
+            pipe_s, ttfs, pipe_text = pipeline(path, url)
+            plain_runs.append(plain_s)
+            pipe_runs.append(pipe_s)
+            if ttfs is not None:
+                ttfs_runs.append(ttfs)
+            print(
+                f"run {i + 1}: plain {plain_s:.1f} s, pipeline {pipe_s:.1f} s, "
+                f"first segment {ttfs if ttfs is not None else float('nan'):.2f} s",
+                flush=True,
+            )
+    finally:
+        stop_pipeline()
+    plain_s, pipe_s = statistics.median(plain_runs), statistics.median(pipe_runs)
+    ttfs = statistics.median(ttfs_runs) if ttfs_runs else None
 
     print()
     print(f"audio duration            {duration:8.1f} s")
