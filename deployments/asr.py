@@ -67,6 +67,7 @@ class WhisperASR:
             device=self._device,
             compute_type=self._compute_type,
             cpu_threads=self._config.cpu_threads,
+            num_workers=self._config.num_workers,
             local_files_only=True,
         )
         logger.info(

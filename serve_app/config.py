@@ -158,6 +158,9 @@ class ASRConfig(StrictModel):
     """``auto``: int8 on CPU, float16 on GPU."""
     cpu_threads: int = Field(0, ge=0)
     """CTranslate2 intra-op threads per replica (0: its default)."""
+    num_workers: PositiveInt = 1
+    """CTranslate2 workers per model: concurrent chunks one replica can decode in parallel
+    (useful on a GPU with ``max_ongoing_requests`` > 1)."""
     beam_size: PositiveInt = 5
     vad_filter: bool = True
     """Skip non-speech inside a chunk; stops Whisper hallucinating on silence."""
