@@ -15,9 +15,15 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from serve_app.config import ASRConfig, ModelsConfig, resolve_path
-from serve_app.models import ModelRegistry
-from serve_app.transcript import ChunkTranscript, Segment, Word
+from serve_app.config import ASRConfig, ModelsConfig
+from serve_app.models import build_registry
+from serve_app.transcript import (
+    ChunkTranscript,
+    DecodeOptions,
+    Segment,
+    Word,
+    temperature_schedule,
+)
 
 logger = logging.getLogger("ray.serve")
 
@@ -26,7 +32,7 @@ class ASRHandle(Protocol):
     """Methods reachable through the ASR deployment handle."""
 
     async def transcribe_chunk(
-        self, audio: np.ndarray, language: str | None, task: str = "transcribe"
+        self, audio: np.ndarray, language: str | None, options: DecodeOptions | None = None
     ) -> ChunkTranscript: ...
 
     async def detect_language(self, audio: np.ndarray) -> tuple[str, float]: ...
@@ -40,7 +46,7 @@ class WhisperASR:
         from ray import serve
 
         self._config = config
-        self._registry = ModelRegistry(resolve_path(models.models_dir))
+        self._registry = build_registry(models, config)
         device = config.device
         if device == "auto":
             device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
@@ -88,10 +94,12 @@ class WhisperASR:
         return await self._get_model(model_id)
 
     async def transcribe_chunk(
-        self, audio: np.ndarray, language: str | None, task: str = "transcribe"
+        self, audio: np.ndarray, language: str | None, options: DecodeOptions | None = None
     ) -> ChunkTranscript:
         model = await self._model()
-        return await asyncio.to_thread(self._transcribe, model, audio, language, task)
+        return await asyncio.to_thread(
+            self._transcribe, model, audio, language, options or DecodeOptions()
+        )
 
     async def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
         model = await self._model()
@@ -101,14 +109,16 @@ class WhisperASR:
         return language, float(probability)
 
     def _transcribe(
-        self, model: Any, audio: np.ndarray, language: str | None, task: str
+        self, model: Any, audio: np.ndarray, language: str | None, options: DecodeOptions
     ) -> ChunkTranscript:
         cfg = self._config
         started = time.perf_counter()
         segments, info = model.transcribe(
             audio,
             language=language,
-            task=task,
+            task=options.task,
+            initial_prompt=options.prompt,
+            temperature=temperature_schedule(options.temperature),
             beam_size=cfg.beam_size,
             vad_filter=cfg.vad_filter,
             condition_on_previous_text=cfg.condition_on_previous_text,
@@ -125,6 +135,9 @@ class WhisperASR:
                 ],
                 avg_logprob=s.avg_logprob,
                 no_speech_prob=s.no_speech_prob,
+                compression_ratio=s.compression_ratio,
+                temperature=s.temperature,
+                tokens=list(s.tokens),
             )
             for s in segments  # a generator: decoding happens while iterating
         ]

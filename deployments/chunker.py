@@ -19,12 +19,17 @@ import numpy as np
 from deployments.job_store import connect_job_store
 from serve_app.audio import decode_audio, probe_audio
 from serve_app.chunking import Chunk, IncrementalPlanner, detect_speech
-from serve_app.config import AppConfig, resolve_path
+from serve_app.config import AppConfig
 from serve_app.errors import AppError
 from serve_app.jobs import ChunkInfo, ChunkRecord, ChunkState, Job, JobOptions, JobStatus
-from serve_app.models import ModelRegistry
+from serve_app.models import build_registry
 from serve_app.timefmt import format_display
-from serve_app.transcript import ChunkTranscript, Segment, finalize_chunk_segments
+from serve_app.transcript import (
+    ChunkTranscript,
+    DecodeOptions,
+    Segment,
+    finalize_chunk_segments,
+)
 
 logger = logging.getLogger("ray.serve")
 
@@ -45,7 +50,7 @@ class Chunker:
     def __init__(self, asr: Any, config: AppConfig) -> None:
         self._asr = asr
         self._config = config.chunker
-        self._registry = ModelRegistry(resolve_path(config.models.models_dir))
+        self._registry = build_registry(config.models, config.asr)
         self._store = connect_job_store(config.job_store)
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
@@ -148,6 +153,9 @@ class _JobRun:
         self.duration = audio.shape[0] / self.sr
         self.asr = chunker._asr.options(multiplexed_model_id=options.model_name)
         self.language = options.language or (None if multilingual else "en")
+        self.decode = DecodeOptions(
+            task=options.task, prompt=options.prompt, temperature=options.temperature
+        )
         self.records: list[ChunkRecord] = []
         self.planning_done = False
         self.semaphore = asyncio.Semaphore(self.config.max_inflight_chunks)
@@ -205,7 +213,7 @@ class _JobRun:
             try:
                 # Slicing is a view; the handle copies just this span to the replica.
                 result: ChunkTranscript = await self.asr.transcribe_chunk.remote(
-                    self.audio[chunk.start : chunk.end], self.language
+                    self.audio[chunk.start : chunk.end], self.language, self.decode
                 )
             except Exception as exc:
                 record.state, record.error = ChunkState.FAILED, str(exc)[:500]

@@ -11,10 +11,10 @@ from typing import Any
 from ray import serve
 
 from deployments.job_store import connect_job_store
-from serve_app.config import AppConfig, resolve_path
+from serve_app.config import AppConfig
 from serve_app.job_store import EventBatch
 from serve_app.jobs import Job, JobOptions
-from serve_app.models import ModelRegistry
+from serve_app.models import build_registry
 from serve_app.transcript import Segment
 
 
@@ -53,7 +53,7 @@ class Ingress:
     def __init__(self, chunker: Any, config: AppConfig) -> None:
         self._config = config
         self._backend = ServeBackend(chunker, connect_job_store(config.job_store))
-        self._registry = ModelRegistry(resolve_path(config.models.models_dir))
+        self._registry = build_registry(config.models, config.asr)
 
     def __serve_build_asgi_app__(self) -> Any:
         from serve_app.http.app import create_http_app

@@ -153,6 +153,9 @@ class ASRConfig(StrictModel):
     """faster-whisper (CTranslate2) replicas."""
 
     default_model: str = "tiny.en"
+    """Used when a request names no model, and for OpenAI's ``whisper-1``."""
+    translation_model: str = "base"
+    """Multilingual model ``/v1/audio/translations`` uses for ``whisper-1``."""
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     compute_type: Literal["auto", "int8", "int8_float16", "float16", "float32"] = "auto"
     """``auto``: int8 on CPU, float16 on GPU."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -62,6 +63,12 @@ class JobOptions(BaseModel):
     model_name: str
     language: str | None = None
     diarize: bool = True
+    task: Literal["transcribe", "translate"] = "transcribe"
+    """``translate``: English text from speech in any language (multilingual models)."""
+    prompt: str | None = None
+    """Initial prompt for the first window of every chunk (names, spelling, style)."""
+    temperature: float | None = None
+    """Sampling temperature; unset or 0 keeps Whisper's fallback schedule from 0."""
 
 
 class Job(BaseModel):

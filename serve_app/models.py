@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from serve_app.config import ASRConfig, ModelsConfig, resolve_path
 from serve_app.errors import InvalidRequestError, ModelUnavailableError
 
 REQUIRED_FILES = ("model.bin", "config.json", "tokenizer.json")
@@ -137,12 +138,22 @@ def _package_dir(package: str) -> Path | None:
 class ModelRegistry:
     """Resolves model names to local directories under ``models_dir``."""
 
-    def __init__(self, models_dir: str | Path, specs: tuple[WhisperModelSpec, ...] = MODELS):
+    def __init__(
+        self,
+        models_dir: str | Path,
+        specs: tuple[WhisperModelSpec, ...] = MODELS,
+        default_model: str = "tiny.en",
+        translation_model: str = "base",
+    ):
         self.models_dir = Path(models_dir)
         self._specs = {spec.name: spec for spec in specs}
+        self.default_model = default_model
+        self.translation_model = translation_model
         # Accept the hub ids and the common "whisper-" prefix as aliases.
         self._aliases = {spec.full_name: spec.name for spec in specs}
         self._aliases.update({f"whisper-{spec.name}": spec.name for spec in specs})
+        # OpenAI clients ask for "whisper-1": the configured default model.
+        self._aliases["whisper-1"] = default_model
 
     def names(self) -> list[str]:
         return list(self._specs)
@@ -198,3 +209,12 @@ class ModelRegistry:
                 )
             )
         return infos
+
+
+def build_registry(models: ModelsConfig, asr: ASRConfig) -> ModelRegistry:
+    """The registry every deployment uses, from the app config."""
+    return ModelRegistry(
+        resolve_path(models.models_dir),
+        default_model=asr.default_model,
+        translation_model=asr.translation_model,
+    )

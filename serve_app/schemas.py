@@ -7,6 +7,15 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 
+class OpenAIErrorBody(BaseModel):
+    """The same error in the shape OpenAI clients read (``error.message``)."""
+
+    message: str
+    type: str
+    code: str
+    param: str | None = None
+
+
 class ErrorResponse(BaseModel):
     """The one error envelope every failure uses."""
 
@@ -17,6 +26,8 @@ class ErrorResponse(BaseModel):
     request_id: str | None = None
     errors: list[dict[str, Any]] | None = None
     """Field-level details for validation errors (422)."""
+    error: OpenAIErrorBody | None = None
+    """The same, for OpenAI-compatible clients of ``/v1``."""
 
 
 class HealthResponse(BaseModel):

@@ -4,6 +4,7 @@ that turn per-chunk output into one time-ordered, non-overlapping transcript."""
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -30,6 +31,9 @@ class Segment(BaseModel):
     speaker_confidence: float | None = None
     avg_logprob: float | None = None
     no_speech_prob: float | None = None
+    compression_ratio: float | None = None
+    temperature: float | None = None
+    tokens: list[int] = Field(default_factory=list)
 
     def to_public(self) -> dict[str, object]:
         """The reference API's segment object."""
@@ -42,6 +46,28 @@ class Segment(BaseModel):
             "start_display": format_display(self.start),
             "end_display": format_display(self.end),
         }
+
+
+class DecodeOptions(BaseModel):
+    """Per-request decoding options sent with every chunk."""
+
+    task: Literal["transcribe", "translate"] = "transcribe"
+    prompt: str | None = None
+    temperature: float | None = None
+
+
+WHISPER_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+def temperature_schedule(temperature: float | None) -> tuple[float, ...]:
+    """Whisper's fallback schedule starting at ``temperature`` (0/unset: the full schedule).
+
+    Decoding retries at the next temperature when the output looks like a failure
+    (compression ratio or log-probability thresholds), as the OpenAI API does.
+    """
+    if not temperature:
+        return WHISPER_TEMPERATURES
+    return (temperature, *(t for t in WHISPER_TEMPERATURES if t > temperature))
 
 
 class ChunkTranscript(BaseModel):

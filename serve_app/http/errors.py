@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from serve_app.errors import AppError
-from serve_app.schemas import ErrorResponse
+from serve_app.schemas import ErrorResponse, OpenAIErrorBody
 
 _CODES = {
     400: "bad_request",
@@ -40,6 +40,11 @@ def error_response(
         code=code,
         request_id=request.scope.get("state", {}).get("request_id"),
         errors=errors,
+        error=OpenAIErrorBody(
+            message=detail,
+            type="server_error" if status >= 500 else "invalid_request_error",
+            code=code,
+        ),
     )
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status)
 

@@ -21,8 +21,17 @@ logger = logging.getLogger("ray.serve")
 REQUEST_ID_HEADER = "x-request-id"
 
 
-def _error_body(detail: str, code: str, request_id: str) -> bytes:
-    return json.dumps({"detail": detail, "code": code, "request_id": request_id}).encode()
+def _error_body(detail: str, code: str, request_id: str, status: int) -> bytes:
+    """The error envelope of ``serve_app.schemas.ErrorResponse``, for responses made here."""
+    kind = "server_error" if status >= 500 else "invalid_request_error"
+    return json.dumps(
+        {
+            "detail": detail,
+            "code": code,
+            "request_id": request_id,
+            "error": {"message": detail, "type": kind, "code": code, "param": None},
+        }
+    ).encode()
 
 
 class RequestContextMiddleware:
@@ -68,7 +77,7 @@ class RequestContextMiddleware:
             logger.exception("unhandled error (request %s)", request_id)
             if response_started:
                 raise
-            body = _error_body("Internal server error", "internal_error", request_id)
+            body = _error_body("Internal server error", "internal_error", request_id, 500)
             await send_with_headers(
                 {
                     "type": "http.response.start",
@@ -101,7 +110,7 @@ class BodySizeLimitMiddleware:
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             request_id = scope.get("state", {}).get("request_id", "")
-            body = _error_body(message, PayloadTooLargeError.code, request_id)
+            body = _error_body(message, PayloadTooLargeError.code, request_id, 413)
             await send(
                 {
                     "type": "http.response.start",

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
+import re
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile, WebSocket, WebSocketDisconnect
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, File, Form, Query, UploadFile, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse, Response
 
-from serve_app.errors import InvalidRequestError, JobNotFinishedError, JobNotFoundError
+from serve_app.errors import JobNotFinishedError, JobNotFoundError
+from serve_app.exports import MEDIA_TYPES, ExportFormat, render
 from serve_app.http.deps import BackendDep, RegistryDep, SettingsDep
 from serve_app.http.errors import ERROR_RESPONSES
+from serve_app.http.submission import start_job
 from serve_app.jobs import Job, JobOptions, JobStatus
-from serve_app.languages import WHISPER_LANGUAGES
 from serve_app.schemas import (
     ChunkDebug,
     JobCreatedResponse,
@@ -67,24 +68,19 @@ async def submit(
     language: Annotated[str | None, Form(description="ISO 639-1 code; detected if unset")] = None,
     diarize: Annotated[bool, Form()] = True,
 ) -> JobCreatedResponse:
-    language = (language or "").strip().lower() or None
-    if language is not None and language not in WHISPER_LANGUAGES:
-        raise InvalidRequestError(f"Unsupported language '{language}': use an ISO 639-1 code")
-    spec = registry.spec(model_name)
-    if language not in (None, "en") and not spec.multilingual:
-        raise InvalidRequestError(
-            f"Model '{spec.name}' is English-only; choose a multilingual model for '{language}'"
-        )
-    registry.resolve(spec.name)
-    data = await file.read()  # bounded by BodySizeLimitMiddleware
-    options = JobOptions(
-        filename=file.filename, model_name=spec.name, language=language, diarize=diarize
+    job = await start_job(
+        backend,
+        registry,
+        file,
+        JobOptions(
+            filename=file.filename, model_name=model_name, language=language, diarize=diarize
+        ),
     )
-    job = await backend.submit(uuid.uuid4().hex, data, options)
     return JobCreatedResponse(
         job_id=job.job_id,
         status=JobStatus.PROCESSING.value,
-        message=f"Transcription started for {file.filename or 'upload'} with model {spec.name}",
+        message=f"Transcription started for {file.filename or 'upload'} "
+        f"with model {job.options.model_name}",
     )
 
 
@@ -122,8 +118,22 @@ async def job_status(job_id: str, backend: BackendDep) -> JobStatusResponse | JS
     return _status(job)
 
 
-@router.get("/result/{job_id}", response_model=TranscriptionResult, responses=ERROR_RESPONSES)
-async def job_result(job_id: str, backend: BackendDep) -> TranscriptionResult:
+@router.get(
+    "/result/{job_id}",
+    response_model=TranscriptionResult,
+    responses={
+        **ERROR_RESPONSES,
+        200: {
+            "description": "JSON by default; text/plain, SRT or WebVTT with ``format``",
+            "content": {"text/plain": {}, "application/x-subrip": {}, "text/vtt": {}},
+        },
+    },
+)
+async def job_result(
+    job_id: str,
+    backend: BackendDep,
+    format: Annotated[ExportFormat, Query(description="json, txt, srt or vtt")] = "json",
+) -> TranscriptionResult | Response:
     job = await backend.get_job(job_id)
     if job is None:
         raise JobNotFoundError()
@@ -135,6 +145,13 @@ async def job_result(job_id: str, backend: BackendDep) -> TranscriptionResult:
     if job.status == JobStatus.FAILED:
         raise JobNotFinishedError(f"Transcription job {job_id} failed: {job.message}")
     segments = await backend.get_segments(job_id) or []
+    if format != "json":
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", (job.options.filename or job_id).rsplit(".", 1)[0])
+        return Response(
+            render(segments, format),
+            media_type=MEDIA_TYPES[format],
+            headers={"Content-Disposition": f'attachment; filename="{stem}.{format}"'},
+        )
     return TranscriptionResult(
         segments=[SegmentResponse.model_validate(s.to_public()) for s in segments],
         text=join_text(segments),

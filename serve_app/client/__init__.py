@@ -1,0 +1,1 @@
+"""Command-line client (``transcribe``) for a running server; needs only httpx, typer, rich."""

@@ -1,0 +1,169 @@
+"""OpenAI-compatible audio API: ``/v1/audio/transcriptions``, ``/v1/audio/translations``
+and ``/v1/models``. Synchronous, but run through the same graph as ``/api/transcribe``
+(the job shows up in the job list, chunks fan out to the ASR replicas)."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Form, UploadFile
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from serve_app.errors import AppError, JobNotFoundError
+from serve_app.exports import render
+from serve_app.http.deps import BackendDep, RegistryDep, SettingsDep
+from serve_app.http.errors import ERROR_RESPONSES
+from serve_app.http.submission import start_job, wait_finished
+from serve_app.jobs import Job, JobOptions, JobStatus
+from serve_app.transcript import Segment, join_text
+
+router = APIRouter(prefix="/v1", tags=["openai"])
+
+ResponseFormat = Literal["json", "text", "srt", "vtt", "verbose_json"]
+Granularity = Literal["segment", "word"]
+
+
+class TranscriptionFailedError(AppError):
+    status_code = 500
+    code = "transcription_failed"
+
+
+def _verbose(job: Job, segments: list[Segment], task: str, words: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "task": task,
+        "language": job.language,
+        "duration": job.audio_duration,
+        "text": join_text(segments),
+        "segments": [
+            {
+                "id": i,
+                "seek": int(s.start * 100),
+                "start": s.start,
+                "end": s.end,
+                "text": s.text,
+                "tokens": s.tokens,
+                "temperature": s.temperature or 0.0,
+                "avg_logprob": s.avg_logprob or 0.0,
+                "compression_ratio": s.compression_ratio or 0.0,
+                "no_speech_prob": s.no_speech_prob or 0.0,
+                **({"speaker": s.speaker} if s.speaker else {}),
+            }
+            for i, s in enumerate(segments)
+        ],
+    }
+    if words:
+        body["words"] = [
+            {"word": w.word.strip(), "start": w.start, "end": w.end}
+            for s in segments
+            for w in s.words
+        ]
+    body["usage"] = {"type": "duration", "seconds": math.ceil(job.audio_duration or 0)}
+    return body
+
+
+async def _run(
+    backend: BackendDep,
+    registry: RegistryDep,
+    settings: SettingsDep,
+    file: UploadFile,
+    options: JobOptions,
+    response_format: ResponseFormat,
+    granularities: list[Granularity] | None,
+) -> Response:
+    job = await start_job(backend, registry, file, options)
+    finished = await wait_finished(backend, job.job_id, settings.ws_poll_timeout_s)
+    if finished is None:
+        raise JobNotFoundError()
+    if finished.status != JobStatus.COMPLETED:
+        raise TranscriptionFailedError(finished.message)
+    segments = await backend.get_segments(job.job_id) or []
+    if response_format == "json":
+        return JSONResponse(
+            {
+                "text": join_text(segments),
+                "usage": {"type": "duration", "seconds": math.ceil(finished.audio_duration or 0)},
+            }
+        )
+    if response_format == "verbose_json":
+        words = "word" in (granularities or [])
+        return JSONResponse(_verbose(finished, segments, options.task, words))
+    if response_format == "text":
+        return PlainTextResponse(join_text(segments) + "\n")
+    return PlainTextResponse(render(segments, response_format))
+
+
+# The OpenAI form fields, shared by both endpoints.
+FileField = Annotated[UploadFile, File(description="Audio file")]
+ModelField = Annotated[str, Form(description="whisper-1 (the default model) or a model name")]
+PromptField = Annotated[str | None, Form()]
+FormatField = Annotated[ResponseFormat, Form()]
+TemperatureField = Annotated[float, Form(ge=0, le=1)]
+
+
+@router.post("/audio/transcriptions", responses=ERROR_RESPONSES)
+async def transcriptions(
+    backend: BackendDep,
+    registry: RegistryDep,
+    settings: SettingsDep,
+    file: FileField,
+    model: ModelField = "whisper-1",
+    language: Annotated[str | None, Form()] = None,
+    prompt: PromptField = None,
+    response_format: FormatField = "json",
+    temperature: TemperatureField = 0.0,
+    timestamp_granularities: Annotated[
+        list[Granularity] | None, Form(alias="timestamp_granularities[]")
+    ] = None,
+    diarize: Annotated[bool, Form(description="Extension: label speakers")] = False,
+) -> Response:
+    options = JobOptions(
+        filename=file.filename,
+        model_name=model,
+        language=language,
+        diarize=diarize,
+        prompt=prompt,
+        temperature=temperature,
+    )
+    return await _run(
+        backend, registry, settings, file, options, response_format, timestamp_granularities
+    )
+
+
+@router.post("/audio/translations", responses=ERROR_RESPONSES)
+async def translations(
+    backend: BackendDep,
+    registry: RegistryDep,
+    settings: SettingsDep,
+    file: FileField,
+    model: ModelField = "whisper-1",
+    prompt: PromptField = None,
+    response_format: FormatField = "json",
+    temperature: TemperatureField = 0.0,
+) -> Response:
+    if model == "whisper-1":
+        model = registry.translation_model
+    options = JobOptions(
+        filename=file.filename,
+        model_name=model,
+        diarize=False,
+        task="translate",
+        prompt=prompt,
+        temperature=temperature,
+    )
+    return await _run(backend, registry, settings, file, options, response_format, None)
+
+
+@router.get("/models")
+async def models(registry: RegistryDep) -> dict[str, Any]:
+    """ASR models present on this server (OpenAI list format), ``whisper-1`` included."""
+    created = int(time.time())
+    ids = ["whisper-1", *registry.available()]
+    return {
+        "object": "list",
+        "data": [
+            {"id": i, "object": "model", "created": created, "owned_by": "serve-transcribe"}
+            for i in ids
+        ],
+    }
