@@ -132,6 +132,7 @@ def main() -> None:
     parser.add_argument("--synth-minutes", type=float, default=None)
     parser.add_argument("--config", default="configs/local-cpu.yaml")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--repeat", type=int, default=3, help="alternating runs of each")
     parser.add_argument(
         "--threads",
         type=int,
