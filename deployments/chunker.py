@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from deployments.diarizer import DiarizationOutput
 from deployments.job_store import connect_job_store
 from serve_app.audio import decode_audio, probe_audio
 from serve_app.chunking import Chunk, IncrementalPlanner, detect_speech
@@ -28,6 +29,7 @@ from serve_app.transcript import (
     ChunkTranscript,
     DecodeOptions,
     Segment,
+    attach_speakers,
     finalize_chunk_segments,
 )
 
@@ -35,7 +37,9 @@ logger = logging.getLogger("ray.serve")
 
 # Progress budget (percent): decoding is quick; the rest follows the transcript.
 DECODED_AT, DONE_AT = 4.0, 99.0
-DIARIZATION_UNAVAILABLE = "speaker diarization is not available on this server yet"
+DIARIZATION_DISABLED = "speaker diarization is disabled on this server"
+# Share of the job's progress bar each diarization step covers (the rest is quick).
+DIARIZATION_STEPS = {"segmentation": (0.0, 0.35), "embeddings": (0.35, 0.6)}
 
 
 class ChunkerHandle(Protocol):
@@ -47,8 +51,9 @@ class ChunkerHandle(Protocol):
 class Chunker:
     """Decode, VAD, chunk; orchestrates each job's transcription."""
 
-    def __init__(self, asr: Any, config: AppConfig) -> None:
+    def __init__(self, asr: Any, diarizer: Any | None, config: AppConfig) -> None:
         self._asr = asr
+        self._diarizer = diarizer
         self._config = config.chunker
         self._registry = build_registry(config.models, config.asr)
         self._store = connect_job_store(config.job_store)
@@ -112,13 +117,14 @@ class Chunker:
             message = "Transcription completed"
             if not run.records:
                 message += ": no speech detected"
-            if options.diarize:
-                message += f" ({DIARIZATION_UNAVAILABLE})"
+            if run.diarization_note:
+                message += f" ({run.diarization_note})"
             await self._update(
                 job_id,
                 status=JobStatus.COMPLETED,
                 message=message,
                 progress=100.0,
+                segments=run.held or None,
                 timings={"transcribe_s": finished - decoded, "total_s": finished - started},
             )
         except asyncio.CancelledError:
@@ -157,6 +163,13 @@ class _JobRun:
             task=options.task, prompt=options.prompt, temperature=options.temperature
         )
         self.records: list[ChunkRecord] = []
+        self.diarizer = chunker._diarizer if options.diarize else None
+        self.diarization_note = (
+            DIARIZATION_DISABLED if options.diarize and chunker._diarizer is None else ""
+        )
+        self.diarization_progress: float | None = 0.0 if self.diarizer else None
+        # With diarization, segments are held until speakers are known, then published.
+        self.held: list[Segment] = []
         self.planning_done = False
         self.semaphore = asyncio.Semaphore(self.config.max_inflight_chunks)
         self.publish_lock = asyncio.Lock()
@@ -174,6 +187,20 @@ class _JobRun:
             join_samples=int(cfg.vad.speech_pad_ms / 1000 * self.sr) + 1,
         )
         block = int(cfg.vad_block_s * self.sr)
+        # Diarization runs on the whole file, concurrently with the ASR fan-out.
+        diarization = asyncio.create_task(self._diarize()) if self.diarizer else None
+        try:
+            await self._fan_out(planner, block, max_speech_s)
+            if diarization is not None:
+                turns = await diarization
+                if turns is not None:
+                    self.held = attach_speakers(self.held, turns)
+        finally:
+            if diarization is not None and not diarization.done():
+                diarization.cancel()
+
+    async def _fan_out(self, planner: IncrementalPlanner, block: int, max_speech_s: float) -> None:
+        cfg = self.config
         async with asyncio.TaskGroup() as group:
             for block_start in range(0, self.audio.shape[0], block):
                 piece = self.audio[block_start : block_start + block]
@@ -236,6 +263,9 @@ class _JobRun:
                     self.last_end = final[-1].end
                 publish.extend(final)
                 self.next_index += 1
+            if self.diarizer is not None:
+                self.held.extend(publish)
+                publish = []
             timings = None
             if publish and self.first_segment_s is None:
                 self.first_segment_s = time.perf_counter() - self.t0
@@ -248,18 +278,52 @@ class _JobRun:
 
     async def _report(self, message: str, **changes: Any) -> None:
         total = len(self.records)
-        # Progress follows the published transcript through the audio.
+        # Progress follows the transcript through the audio (and diarization, when on).
         transcribed_until = self.records[self.next_index - 1].end if self.next_index else 0.0
-        fraction = transcribed_until / self.duration if self.duration else 1.0
+        fraction = min(1.0, transcribed_until / self.duration if self.duration else 1.0)
+        if self.diarization_progress is not None:
+            fraction = (fraction + self.diarization_progress) / 2
+            message = f"{message}; diarizing speakers {100 * self.diarization_progress:.0f}%"
         await self.store.update_job.remote(
             self.job_id,
             message=message,
-            progress=DECODED_AT + (DONE_AT - DECODED_AT) * min(1.0, fraction),
+            progress=DECODED_AT + (DONE_AT - DECODED_AT) * fraction,
             chunk_info=ChunkInfo(
                 current_chunk=self.done,
                 total_chunks=total,
                 chunk_progress=round(100.0 * self.done / total, 1) if total else 0.0,
+                diarization_progress=None
+                if self.diarization_progress is None
+                else round(100 * self.diarization_progress, 1),
             ),
             chunks=self.records,
             **changes,
         )
+
+    async def _diarize(self) -> list[dict[str, Any]] | None:
+        """Exclusive speaker turns, or ``None`` (with a note) if diarization failed: the
+        transcript is still delivered, without speakers, rather than failing the job."""
+        assert self.diarizer is not None
+        opts = self.options
+        try:
+            stream = self.diarizer.options(stream=True).diarize.remote(
+                self.audio, opts.num_speakers, opts.min_speakers, opts.max_speakers
+            )
+            async for item in stream:
+                if isinstance(item, DiarizationOutput):
+                    self.diarization_progress = 1.0
+                    await self._report(
+                        message=f"Speaker diarization found {len(item.speakers)} speakers",
+                        timings={"diarize_s": item.diarize_s},
+                    )
+                    return item.exclusive_turns
+                base, weight = DIARIZATION_STEPS.get(item.step, (0.95, 0.05))
+                progress = base + weight * item.fraction
+                if progress > (self.diarization_progress or 0.0):
+                    self.diarization_progress = progress
+                    await self._report(message=f"Diarizing speakers ({item.step})")
+        except Exception as exc:
+            logger.exception("diarization of job %s failed", self.job_id)
+            self.diarization_note = f"speaker diarization failed: {exc}"[:300]
+        self.diarization_progress = None
+        return None

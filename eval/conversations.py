@@ -47,15 +47,17 @@ class RefTurn:
     text: str
 
 
-# Clearly different voices (timbre variant, accent, pitch, rate). Order matters: the first
-# n are used for an n-speaker conversation.
+# Clearly different voices (timbre variant, accent, pitch, rate), chosen so that CAM++
+# embeddings of different voices have cosine similarity <= ~0.65 (espeak voices share one
+# formant synthesiser, so they are much closer to each other than real people are; e.g.
+# en-gb+f3 vs en-us+m3 is 0.82). The first n are used for an n-speaker conversation.
 VOICES: list[Voice] = [
-    Voice("alice", "en-gb+f3", 62, 150),
+    Voice("alice", "en-029+f4", 75, 140),
     Voice("bob", "en-us+m3", 38, 165),
-    Voice("carol", "en-029+f4", 75, 140),
+    Voice("carol", "en-us+klatt4", 70, 150),
     Voice("dave", "en-gb-scotland+m7", 25, 175),
     Voice("erin", "en-us+f2", 55, 180),
-    Voice("frank", "en-gb-x-rp+m1", 45, 135),
+    Voice("frank", "en-us+grandpa", 30, 150),
 ]
 
 SHORT_TURNS = [

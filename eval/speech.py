@@ -1,4 +1,4 @@
-"""Test and benchmark audio: speech synthesised with espeak-ng (exact reference text), encoded with PyAV."""
+"""Test and benchmark audio: espeak-ng speech (exact reference text), encoded with PyAV."""
 
 from __future__ import annotations
 

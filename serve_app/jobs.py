@@ -54,6 +54,8 @@ class ChunkInfo(BaseModel):
     current_chunk: int = 0
     total_chunks: int = 0
     chunk_progress: float = 0.0
+    diarization_progress: float | None = None
+    """Percent of speaker diarization done; ``None`` when the job does not diarize."""
 
 
 class JobOptions(BaseModel):
@@ -63,6 +65,9 @@ class JobOptions(BaseModel):
     model_name: str
     language: str | None = None
     diarize: bool = True
+    num_speakers: int | None = None
+    min_speakers: int | None = None
+    max_speakers: int | None = None
     task: Literal["transcribe", "translate"] = "transcribe"
     """``translate``: English text from speech in any language (multilingual models)."""
     prompt: str | None = None

@@ -4,7 +4,7 @@ that turn per-chunk output into one time-ordered, non-overlapping transcript."""
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -147,3 +147,39 @@ def finalize_chunk_segments(
 def join_text(segments: list[Segment]) -> str:
     """The full transcript text."""
     return " ".join(seg.text.strip() for seg in segments if seg.text.strip())
+
+
+def attach_speakers(segments: list[Segment], turns: list[dict[str, Any]]) -> list[Segment]:
+    """Speakers on every word and segment from exclusive diarization turns.
+
+    Segments whose words change speaker are split (``serve_app.alignment``); labels are
+    renumbered ``SPEAKER_1, SPEAKER_2, ...`` in order of first appearance in the transcript.
+    """
+    from serve_app.alignment import TurnIndex, align_segments
+
+    index = TurnIndex(turns)
+    names: dict[str, str] = {}
+    result: list[Segment] = []
+    for parent in segments:
+        pieces = align_segments([parent], index)
+        for piece in pieces:
+            if piece.speaker is not None and piece.speaker not in names:
+                names[piece.speaker] = f"SPEAKER_{len(names) + 1}"
+            result.append(
+                parent.model_copy(
+                    update={
+                        "start": piece.start,
+                        "end": piece.end,
+                        "text": piece.text,
+                        "words": [
+                            Word(start=w.start, end=w.end, word=w.word, probability=w.probability)
+                            for w in piece.words
+                        ],
+                        "speaker": names.get(piece.speaker) if piece.speaker else None,
+                        "speaker_confidence": piece.speaker_confidence,
+                        # Token ids belong to the whole Whisper segment, not to a piece.
+                        "tokens": parent.tokens if len(pieces) == 1 else [],
+                    }
+                )
+            )
+    return result

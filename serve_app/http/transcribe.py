@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, UploadFile, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, Response
 
-from serve_app.errors import JobNotFinishedError, JobNotFoundError
+from serve_app.errors import InvalidRequestError, JobNotFinishedError, JobNotFoundError
 from serve_app.exports import MEDIA_TYPES, ExportFormat, render
 from serve_app.http.deps import BackendDep, RegistryDep, SettingsDep
 from serve_app.http.errors import ERROR_RESPONSES
@@ -67,13 +67,28 @@ async def submit(
     model_name: Annotated[str, Form(min_length=1, max_length=200)] = "tiny.en",
     language: Annotated[str | None, Form(description="ISO 639-1 code; detected if unset")] = None,
     diarize: Annotated[bool, Form()] = True,
+    num_speakers: Annotated[
+        int | None, Form(ge=1, le=50, description="Exact speaker count")
+    ] = None,
+    min_speakers: Annotated[int | None, Form(ge=1, le=50)] = None,
+    max_speakers: Annotated[int | None, Form(ge=1, le=50)] = None,
 ) -> JobCreatedResponse:
+    if min_speakers and max_speakers and min_speakers > max_speakers:
+        raise InvalidRequestError("min_speakers must not exceed max_speakers")
+    if num_speakers and (min_speakers or max_speakers):
+        raise InvalidRequestError("give num_speakers, or min_speakers/max_speakers, not both")
     job = await start_job(
         backend,
         registry,
         file,
         JobOptions(
-            filename=file.filename, model_name=model_name, language=language, diarize=diarize
+            filename=file.filename,
+            model_name=model_name,
+            language=language,
+            diarize=diarize,
+            num_speakers=num_speakers,
+            min_speakers=min_speakers,
+            max_speakers=max_speakers,
         ),
     )
     return JobCreatedResponse(

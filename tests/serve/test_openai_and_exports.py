@@ -98,7 +98,10 @@ def test_result_exports_parse(http):
     r = http.get(f"/api/transcribe/result/{job_id}", params={"format": "vtt"})
     captions = webvtt.from_buffer(io.StringIO(r.text))
     assert [c.text for c in captions] == [s["text"] for s in segments]
+    assert [c.voice for c in captions] == [s["speaker"] for s in segments]
 
     r = http.get(f"/api/transcribe/result/{job_id}", params={"format": "txt"})
-    assert r.text.splitlines() == [s["text"] for s in segments]
+    assert r.text.splitlines() == [
+        f"{s['speaker']}: {s['text']}" if s["speaker"] else s["text"] for s in segments
+    ]
     assert http.get(f"/api/transcribe/result/{job_id}", params={"format": "doc"}).status_code == 422

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
+from eval.speech import encode
 from serve_app.audio import decode_audio, probe_audio
 from serve_app.errors import InvalidAudioError
-from eval.speech import encode
 
 SR = 16000
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from eval.speech import encode
 from serve_app.audio import probe_audio
 from serve_app.config import IngressConfig
 from serve_app.http.app import create_http_app
@@ -17,7 +18,6 @@ from serve_app.job_store import JobStore
 from serve_app.jobs import Job, JobOptions, JobStatus
 from serve_app.models import ModelRegistry
 from serve_app.transcript import Segment
-from eval.speech import encode
 from tests.unit.test_audio import tone
 
 
@@ -232,7 +232,12 @@ def test_websocket_replays_then_closes_when_finished(client, backend):
     assert [m["type"] for m in messages] == ["status", "segment", "status"]
     assert messages[1]["text"] == "One." and messages[1]["start_display"] == "00:00:00.000"
     assert messages[-1]["status"] == "completed" and messages[-1]["progress"] == 100
-    assert set(messages[0]["chunk_info"]) == {"current_chunk", "total_chunks", "chunk_progress"}
+    assert set(messages[0]["chunk_info"]) == {
+        "current_chunk",
+        "total_chunks",
+        "chunk_progress",
+        "diarization_progress",
+    }
 
 
 def test_websocket_unknown_job_says_not_found_and_closes(client):

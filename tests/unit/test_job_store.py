@@ -80,6 +80,7 @@ def test_events_in_order_and_late_subscriber_gets_everything():
             "current_chunk": 1,
             "total_chunks": 2,
             "chunk_progress": 50.0,
+            "diarization_progress": None,
         }
 
     run(scenario())
