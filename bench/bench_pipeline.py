@@ -25,7 +25,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
-import jiwer
 
 from serve_app.config import load_config, resolve_path
 from serve_app.models import ModelRegistry
@@ -79,14 +78,18 @@ def stop_pipeline() -> None:
     ray.shutdown()
 
 
-def pipeline(path: Path, url: str) -> tuple[float, float | None, str]:
+def pipeline(path: Path, url: str, diarize: bool) -> tuple[float, float | None, str]:
     from websockets.sync.client import connect
 
     with httpx.Client(base_url=url, timeout=600) as http:
         data = path.read_bytes()
         first_segment: list[float] = []
         started = time.perf_counter()
-        job_id = http.post("/api/transcribe/", files={"file": (path.name, data)}).json()["job_id"]
+        job_id = http.post(
+            "/api/transcribe/",
+            files={"file": (path.name, data)},
+            data={"diarize": str(diarize).lower()},
+        ).json()["job_id"]
 
         def watch() -> None:
             ws_url = url.replace("http", "ws") + f"/api/transcribe/live/{job_id}"
@@ -112,16 +115,9 @@ def pipeline(path: Path, url: str) -> tuple[float, float | None, str]:
 
 
 def agreement(a: str, b: str) -> float:
-    normalize = jiwer.Compose(
-        [
-            jiwer.ToLowerCase(),
-            jiwer.RemovePunctuation(),
-            jiwer.RemoveMultipleSpaces(),
-            jiwer.Strip(),
-            jiwer.ReduceToListOfListOfWords(),
-        ]
-    )
-    return 1 - float(jiwer.wer(a, b, reference_transform=normalize, hypothesis_transform=normalize))
+    from eval.speech import wer
+
+    return 1 - wer(a, b)
 
 
 def main() -> None:
@@ -132,6 +128,9 @@ def main() -> None:
     parser.add_argument("--synth-minutes", type=float, default=None)
     parser.add_argument("--config", default="configs/local-cpu.yaml")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--diarize", action="store_true", help="diarize too (the plain engine does not)"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="alternating runs of each")
     parser.add_argument(
         "--threads",
@@ -159,7 +158,7 @@ def main() -> None:
     try:
         for i in range(args.repeat):
             plain_s, plain_text, duration = plain_engine(model, path, config)
-            pipe_s, ttfs, pipe_text = pipeline(path, url)
+            pipe_s, ttfs, pipe_text = pipeline(path, url, args.diarize)
             plain_runs.append(plain_s)
             pipe_runs.append(pipe_s)
             if ttfs is not None:
@@ -185,6 +184,7 @@ def main() -> None:
         f"{args.threads} threads)"
     )
     print(f"serve pipeline end to end {pipe_s:8.1f} s  (RTF {pipe_s / duration:.3f})")
+    print(f"diarization in pipeline   {'yes' if args.diarize else 'no':>8}")
     print(f"ratio pipeline / plain    {pipe_s / plain_s:8.2f}x")
     print(f"time to first segment     {ttfs:8.2f} s" if ttfs is not None else "no segment seen")
     print(f"text agreement (1 - WER)  {agreement(plain_text, pipe_text):8.3f}")

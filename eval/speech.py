@@ -89,3 +89,23 @@ def long_speech(minutes: float, seed: int = 0) -> tuple[np.ndarray, str]:
         words.append(sentence)
         total += audio.size + gap.size
     return np.concatenate(parts), " ".join(words)
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    """Word error rate after lower-casing and removing punctuation."""
+    import jiwer
+
+    normalize = jiwer.Compose(
+        [
+            jiwer.ToLowerCase(),
+            jiwer.RemovePunctuation(),
+            jiwer.RemoveMultipleSpaces(),
+            jiwer.Strip(),
+            jiwer.ReduceToListOfListOfWords(),
+        ]
+    )
+    return float(
+        jiwer.wer(
+            reference, hypothesis, reference_transform=normalize, hypothesis_transform=normalize
+        )
+    )

@@ -21,10 +21,10 @@ logger = logging.getLogger("ray.serve")
 REQUEST_ID_HEADER = "x-request-id"
 
 
-def _error_body(detail: str, code: str, request_id: str, status: int) -> bytes:
-    """The error envelope of ``serve_app.schemas.ErrorResponse``, for responses made here."""
+async def send_error(send: Send, status: int, detail: str, code: str, request_id: str) -> None:
+    """Send the error envelope (``serve_app.schemas.ErrorResponse``) from plain ASGI code."""
     kind = "server_error" if status >= 500 else "invalid_request_error"
-    return json.dumps(
+    body = json.dumps(
         {
             "detail": detail,
             "code": code,
@@ -32,6 +32,9 @@ def _error_body(detail: str, code: str, request_id: str, status: int) -> bytes:
             "error": {"message": detail, "type": kind, "code": code, "param": None},
         }
     ).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 class RequestContextMiddleware:
@@ -77,18 +80,9 @@ class RequestContextMiddleware:
             logger.exception("unhandled error (request %s)", request_id)
             if response_started:
                 raise
-            body = _error_body("Internal server error", "internal_error", request_id, 500)
-            await send_with_headers(
-                {
-                    "type": "http.response.start",
-                    "status": 500,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
+            await send_error(
+                send_with_headers, 500, "Internal server error", "internal_error", request_id
             )
-            await send({"type": "http.response.body", "body": body})
 
 
 class BodySizeLimitMiddleware:
@@ -110,19 +104,7 @@ class BodySizeLimitMiddleware:
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             request_id = scope.get("state", {}).get("request_id", "")
-            body = _error_body(message, PayloadTooLargeError.code, request_id, 413)
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 413,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                        (b"connection", b"close"),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            await send_error(send, 413, message, PayloadTooLargeError.code, request_id)
             return
         received = 0
 

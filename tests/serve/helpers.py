@@ -8,8 +8,9 @@ import time
 from typing import Any
 
 import httpx
-import jiwer
 from websockets.sync.client import connect
+
+from eval.speech import wer  # noqa: F401 - re-exported for the tests
 
 DISPLAY = re.compile(r"^\d{2}:\d{2}:\d{2}\.\d{3}$")
 
@@ -43,26 +44,6 @@ def follow(base_url: str, job_id: str, timeout: float = 300) -> list[dict[str, A
             except Exception:  # ConnectionClosed: the server is done
                 break
     return messages
-
-
-def wer(reference: str, hypothesis: str) -> float:
-    normalize = jiwer.Compose(
-        [
-            jiwer.ToLowerCase(),
-            jiwer.RemovePunctuation(),
-            jiwer.RemoveMultipleSpaces(),
-            jiwer.Strip(),
-            jiwer.ReduceToListOfListOfWords(),
-        ]
-    )
-    return float(
-        jiwer.wer(
-            reference,
-            hypothesis,
-            reference_transform=normalize,
-            hypothesis_transform=normalize,
-        )
-    )
 
 
 def check_segments(segments: list[dict[str, Any]]) -> None:
