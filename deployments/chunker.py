@@ -18,9 +18,10 @@ import numpy as np
 
 from deployments.diarizer import DiarizationOutput
 from deployments.job_store import connect_job_store
-from serve_app.audio import decode_audio, probe_audio
+from serve_app.audio import AudioInfo, decode_audio, probe_audio
+from serve_app.audio_store import AudioStore
 from serve_app.chunking import Chunk, IncrementalPlanner, detect_speech
-from serve_app.config import AppConfig
+from serve_app.config import AppConfig, resolve_path
 from serve_app.errors import AppError
 from serve_app.jobs import ChunkInfo, ChunkRecord, ChunkState, Job, JobOptions, JobStatus
 from serve_app.models import build_registry
@@ -58,12 +59,19 @@ class Chunker:
         self._registry = build_registry(config.models, config.asr)
         self._store = connect_job_store(config.job_store)
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        store = config.audio_store
+        # The original upload is kept so any span can be re-transcribed later.
+        self._audio_store = (
+            AudioStore(resolve_path(store.directory), store.ttl_s) if store.enabled else None
+        )
 
     async def submit(self, job_id: str, data: bytes, options: JobOptions) -> Job:
         """Validate the upload and start the job. Raises ``InvalidAudioError`` (400) etc."""
         spec = self._registry.spec(options.model_name)
         self._registry.resolve(options.model_name)
         info = await asyncio.to_thread(probe_audio, data)
+        if self._audio_store is not None:
+            await asyncio.to_thread(self._keep_audio, job_id, data, info)
         options = options.model_copy(update={"model_name": spec.name})
         job = Job(job_id=job_id, options=options, message="Queued for transcription")
         if info.duration is not None:
@@ -73,6 +81,11 @@ class Chunker:
         self._tasks[job_id] = task
         task.add_done_callback(lambda _: self._tasks.pop(job_id, None))
         return job
+
+    def _keep_audio(self, job_id: str, data: bytes, info: AudioInfo) -> None:
+        assert self._audio_store is not None
+        self._audio_store.save(job_id, data, info)
+        self._audio_store.sweep()
 
     async def check_health(self) -> None:
         await self._store.ping.remote()

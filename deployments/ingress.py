@@ -15,14 +15,16 @@ from serve_app.config import AppConfig
 from serve_app.job_store import EventBatch
 from serve_app.jobs import Job, JobOptions
 from serve_app.models import build_registry
+from serve_app.retranscribe import SpanTranscript
 from serve_app.transcript import Segment
 
 
 class ServeBackend:
     """``TranscriptionBackend`` over Serve handles and the job-store actor."""
 
-    def __init__(self, chunker: Any, job_store: Any) -> None:
+    def __init__(self, chunker: Any, retranscriber: Any, job_store: Any) -> None:
         self._chunker = chunker
+        self._retranscriber = retranscriber
         self._store = job_store
 
     async def submit(self, job_id: str, data: bytes, options: JobOptions) -> Job:
@@ -41,6 +43,28 @@ class ServeBackend:
         jobs: list[Job] = await self._store.list_jobs.remote()
         return jobs
 
+    async def retranscribe_clip(
+        self, data: bytes, model_name: str | None, language: str | None
+    ) -> SpanTranscript:
+        result: SpanTranscript = await self._retranscriber.transcribe_clip.remote(
+            data, model_name, language
+        )
+        return result
+
+    async def retranscribe_span(
+        self,
+        job_id: str,
+        start: float,
+        end: float,
+        model_name: str | None,
+        language: str | None,
+        apply: bool,
+    ) -> SpanTranscript:
+        result: SpanTranscript = await self._retranscriber.transcribe_span.remote(
+            job_id, start, end, model_name, language, apply
+        )
+        return result
+
     async def wait_events(self, job_id: str, cursor: int, timeout_s: float) -> EventBatch | None:
         batch: EventBatch | None = await self._store.wait_events.remote(job_id, cursor, timeout_s)
         return batch
@@ -50,9 +74,9 @@ class ServeBackend:
 class Ingress:
     """FastAPI ingress; the app is built per replica, after the handles exist."""
 
-    def __init__(self, chunker: Any, config: AppConfig) -> None:
+    def __init__(self, chunker: Any, retranscriber: Any, config: AppConfig) -> None:
         self._config = config
-        self._backend = ServeBackend(chunker, connect_job_store(config.job_store))
+        self._backend = ServeBackend(chunker, retranscriber, connect_job_store(config.job_store))
         self._registry = build_registry(config.models, config.asr)
 
     def __serve_build_asgi_app__(self) -> Any:

@@ -24,6 +24,7 @@ def build_graph(config: AppConfig) -> Any:
     from deployments.chunker import Chunker
     from deployments.diarizer import Diarizer
     from deployments.ingress import Ingress
+    from deployments.retranscriber import Retranscriber
 
     asr = serve.deployment(name="WhisperASR", **config.asr.deployment.to_serve_options())(
         WhisperASR
@@ -36,6 +37,9 @@ def build_graph(config: AppConfig) -> Any:
     chunker = serve.deployment(name="Chunker", **config.chunker.deployment.to_serve_options())(
         Chunker
     ).bind(asr, diarizer, config)
+    retranscriber = serve.deployment(
+        name="Retranscriber", **config.retranscriber.deployment.to_serve_options()
+    )(Retranscriber).bind(asr, config)
     return serve.deployment(name="Ingress", **config.ingress.deployment.to_serve_options())(
         Ingress
-    ).bind(chunker, config)
+    ).bind(chunker, retranscriber, config)

@@ -156,6 +156,9 @@ class ASRConfig(StrictModel):
     """Used when a request names no model, and for OpenAI's ``whisper-1``."""
     translation_model: str = "base"
     """Multilingual model ``/v1/audio/translations`` uses for ``whisper-1``."""
+    retranscribe_model: str = "large-v3-turbo"
+    """Model ``/api/retranslate/*`` uses when a request names none (a bigger, slower model
+    than the default is the point of re-running a segment)."""
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     compute_type: Literal["auto", "int8", "int8_float16", "float16", "float32"] = "auto"
     """``auto``: int8 on CPU, float16 on GPU."""
@@ -172,6 +175,14 @@ class ASRConfig(StrictModel):
     word_timestamps: bool = True
     max_models_per_replica: PositiveInt = 2
     """LRU of Whisper models one replica keeps loaded (Serve model multiplexing)."""
+    batch_size: PositiveInt = 1
+    """Chunks decoded together in one batched forward pass (``@serve.batch`` on each replica,
+    faster-whisper's batched decoder); 1 decodes one chunk per call. A batch holds chunks of
+    the same model, language and decoding options. Pays on a GPU (one chunk leaves it mostly
+    idle); on a CPU it does not (see README, "Batching"). Needs
+    ``deployment.max_ongoing_requests`` >= ``batch_size`` so that many chunks reach a replica."""
+    batch_wait_timeout_s: float = Field(0.05, ge=0)
+    """Longest the first chunk of a batch waits for more before the batch runs anyway."""
     deployment: DeploymentOptions = Field(
         default_factory=lambda: DeploymentOptions(
             autoscaling_config=AutoscalingOptions(
@@ -183,6 +194,15 @@ class ASRConfig(StrictModel):
             ray_actor_options=RayActorOptions(num_cpus=1),
         )
     )
+
+    @model_validator(mode="after")
+    def _batch_fits_replica(self) -> ASRConfig:
+        if self.batch_size > self.deployment.max_ongoing_requests:
+            raise ValueError(
+                "asr.batch_size must be <= asr.deployment.max_ongoing_requests "
+                "(a replica never sees more chunks at once than that)"
+            )
+        return self
 
     def resolved_compute_type(self, device: str) -> str:
         if self.compute_type != "auto":
@@ -229,6 +249,27 @@ class JobStoreConfig(StrictModel):
     num_cpus: float = Field(0.0, ge=0)
 
 
+class RetranscriberConfig(StrictModel):
+    """Re-runs single segments (``/api/retranslate``); light: the ASR replicas do the work."""
+
+    deployment: DeploymentOptions = Field(
+        default_factory=lambda: DeploymentOptions(
+            num_replicas=1, max_ongoing_requests=8, ray_actor_options=RayActorOptions(num_cpus=0)
+        )
+    )
+
+
+class AudioStoreConfig(StrictModel):
+    """Each job's original audio, kept on disk so any span can be re-transcribed."""
+
+    enabled: bool = True
+    directory: str = "var/audio"
+    """Where uploads are kept (compressed: PCM WAV is stored as FLAC, other formats as sent).
+    On a multi-node cluster use storage every chunker replica can read."""
+    ttl_s: PositiveFloat = 24 * 3600
+    """Audio older than this is deleted; re-transcribing its job then answers 410."""
+
+
 class ModelsConfig(StrictModel):
     """Where local model weights live."""
 
@@ -244,6 +285,8 @@ class AppConfig(StrictModel):
     asr: ASRConfig = Field(default_factory=ASRConfig)
     diarizer: DiarizerConfig = Field(default_factory=DiarizerConfig)
     job_store: JobStoreConfig = Field(default_factory=JobStoreConfig)
+    audio_store: AudioStoreConfig = Field(default_factory=AudioStoreConfig)
+    retranscriber: RetranscriberConfig = Field(default_factory=RetranscriberConfig)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
 
 

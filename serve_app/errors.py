@@ -55,3 +55,10 @@ class ModelUnavailableError(InvalidRequestError):
     """A known model whose weights are not present locally and cannot be fetched."""
 
     code = "model_unavailable"
+
+
+class AudioExpiredError(AppError):
+    """The job exists but its audio is no longer kept."""
+
+    status_code = 410
+    code = "audio_expired"

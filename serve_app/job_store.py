@@ -139,6 +139,22 @@ class JobStore:
             entry.job.updated_at = time.time()
             self._persist(entry)
 
+    async def replace_segments(self, job_id: str, segments: list[Segment]) -> bool:
+        """Correct a job's stored transcript (e.g. a re-transcribed segment applied to it).
+
+        Subscribers that connect later replay the original live events; the result and
+        exports read the corrected segments.
+        """
+        entry = self._jobs.get(job_id)
+        if entry is None:
+            return False
+        entry.segments = list(segments)
+        entry.job.updated_at = time.time()
+        if self._db:
+            self._db.replace_segments(job_id, entry.segments)
+        self._persist(entry)
+        return True
+
     async def delete_job(self, job_id: str) -> bool:
         entry = self._jobs.pop(job_id, None)
         if entry is None:

@@ -8,7 +8,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from serve_app import NAME, __version__
 from serve_app.backend import TranscriptionBackend
 from serve_app.config import IngressConfig
-from serve_app.http import openai_audio, system, transcribe
+from serve_app.http import openai_audio, retranscribe, system, transcribe
 from serve_app.http.errors import install_error_handlers
 from serve_app.http.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from serve_app.models import ModelRegistry
@@ -29,6 +29,7 @@ def create_http_app(
     app.include_router(system.router)
     app.include_router(transcribe.router)
     app.include_router(openai_audio.router)
+    app.include_router(retranscribe.router)
     # Last added runs first: CORS outermost so even our own 500s carry CORS headers.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=int(settings.max_upload_mb * 1e6))
     app.add_middleware(RequestContextMiddleware, echo_request_id=not behind_serve_proxy)

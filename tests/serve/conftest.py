@@ -31,6 +31,7 @@ def app_config(tmp_path_factory):
             "chunker": {"deployment": FAST_SHUTDOWN},
             "asr": {"deployment": FAST_SHUTDOWN},
             "job_store": {"db_path": str(tmp / "jobs.sqlite3"), "actor_name": "job_store_test"},
+            "audio_store": {"directory": str(tmp / "audio")},
         }
     )
 

@@ -45,6 +45,12 @@ class StoreOnlyBackend:
     async def list_jobs(self):
         return await self.store.list_jobs()
 
+    async def retranscribe_clip(self, data, model_name, language):
+        raise NotImplementedError  # exercised over HTTP in tests/serve
+
+    async def retranscribe_span(self, job_id, start, end, model_name, language, apply):
+        raise NotImplementedError
+
     async def wait_events(self, job_id, cursor, timeout_s):
         return await self.store.wait_events(job_id, cursor, min(timeout_s, 0.2))
 

@@ -1,0 +1,123 @@
+"""Re-runs one span with another (usually bigger) Whisper model.
+
+Either from a clip the client uploads, or from the job's original audio kept by the
+chunker in the audio store; the span's speaker comes from the job's diarized segments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Protocol
+
+from deployments.job_store import connect_job_store
+from serve_app.audio import SAMPLE_RATE, decode_audio, probe_audio
+from serve_app.audio_store import AudioStore
+from serve_app.config import AppConfig, resolve_path
+from serve_app.errors import AudioExpiredError, InvalidRequestError, JobNotFoundError
+from serve_app.models import build_registry
+from serve_app.retranscribe import SpanTranscript, confidence, replace_span, speaker_for_span
+from serve_app.transcript import ChunkTranscript, finalize_chunk_segments, join_text
+
+# Whisper decodes 30 s windows; a longer span is still fine (faster-whisper slides).
+MAX_SPAN_S = 600.0
+
+
+class RetranscriberHandle(Protocol):
+    async def transcribe_clip(
+        self, data: bytes, model_name: str | None, language: str | None
+    ) -> SpanTranscript: ...
+
+    async def transcribe_span(
+        self,
+        job_id: str,
+        start: float,
+        end: float,
+        model_name: str | None,
+        language: str | None,
+        apply: bool,
+    ) -> SpanTranscript: ...
+
+
+class Retranscriber:
+    def __init__(self, asr: Any, config: AppConfig) -> None:
+        self._asr = asr
+        self._registry = build_registry(config.models, config.asr)
+        self._default_model = config.asr.retranscribe_model
+        self._store = connect_job_store(config.job_store)
+        self._audio = (
+            AudioStore(resolve_path(config.audio_store.directory), config.audio_store.ttl_s)
+            if config.audio_store.enabled
+            else None
+        )
+
+    def _model(self, model_name: str | None, language: str | None) -> str:
+        spec = self._registry.spec(model_name or self._default_model)
+        if language not in (None, "en") and not spec.multilingual:
+            raise InvalidRequestError(f"Model '{spec.name}' is English-only")
+        self._registry.resolve(spec.name)  # 400 naming the model when it is not present
+        return spec.name
+
+    async def _transcribe(
+        self, audio: Any, offset: float, model: str, language: str | None
+    ) -> tuple[str, float]:
+        result: ChunkTranscript = await self._asr.options(
+            multiplexed_model_id=model
+        ).transcribe_chunk.remote(audio, language)
+        segments = finalize_chunk_segments(
+            result.segments, offset, offset + audio.shape[0] / SAMPLE_RATE, offset
+        )
+        return join_text(segments), confidence(segments)
+
+    async def transcribe_clip(
+        self, data: bytes, model_name: str | None, language: str | None
+    ) -> SpanTranscript:
+        model = self._model(model_name, language)
+        await asyncio.to_thread(probe_audio, data)
+        audio = await asyncio.to_thread(decode_audio, data)
+        text, conf = await self._transcribe(audio, 0.0, model, language)
+        return SpanTranscript(text=text, confidence=conf, speaker=None, model_used=model)
+
+    async def transcribe_span(
+        self,
+        job_id: str,
+        start: float,
+        end: float,
+        model_name: str | None,
+        language: str | None,
+        apply: bool,
+    ) -> SpanTranscript:
+        job = await self._store.get_job.remote(job_id)
+        if job is None:
+            raise JobNotFoundError()
+        if end <= start or start < 0:
+            raise InvalidRequestError("end_time must be greater than start_time, both >= 0")
+        if end - start > MAX_SPAN_S:
+            raise InvalidRequestError(f"a span may be at most {MAX_SPAN_S:.0f} s long")
+        duration = job.audio_duration or 0.0
+        if start >= duration or end > duration + 0.5:
+            raise InvalidRequestError(
+                f"span {start:.3f}-{end:.3f} s lies outside the audio (0-{duration:.3f} s)"
+            )
+        model = self._model(model_name, language or job.language)
+        data = await asyncio.to_thread(self._audio.load, job_id) if self._audio else None
+        if data is None:
+            raise AudioExpiredError(
+                f"The audio of job {job_id} is no longer kept (audio_store.ttl_s); "
+                "upload the clip to /api/retranslate/segment instead"
+            )
+        audio = await asyncio.to_thread(decode_audio, data)
+        clip = audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+        del audio, data
+        text, conf = await self._transcribe(clip, start, model, language or job.language)
+        segments = await self._store.get_segments.remote(job_id) or []
+        result = SpanTranscript(
+            text=text,
+            confidence=conf,
+            speaker=speaker_for_span(segments, start, end),
+            model_used=model,
+        )
+        if apply:
+            await self._store.replace_segments.remote(
+                job_id, replace_span(segments, start, end, result)
+            )
+        return result
