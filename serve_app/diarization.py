@@ -64,7 +64,7 @@ DEFAULT_TUNING: dict[str, Any] = {
     # segmentation window step as a ratio of the 10 s window: 0.2 = 2 s step (pyannote's
     # default 0.1 doubles both segmentation and embedding cost for little gain here)
     "segmentation_step": 0.2,
-    "segmentation_batch_size": 16,
+    "segmentation_batch_size": 4,  # SincNet activations: ~50 MB per 10 s chunk
     # extract embeddings from non-overlapped speech only (cleaner embeddings)
     "embedding_exclude_overlap": True,
     # agglomerative clustering on cosine distance between CAM++ embeddings
@@ -493,7 +493,11 @@ def _campplus_classes() -> dict[str, Any]:
         pyannote's WeSpeaker wrapper) are selected, mean-normalised, and fed to CAM++.
         """
 
-        min_frames = 50  # shorter selections are tiled up to 0.5 s
+        # Selections are tiled (repeated cyclically) up to a multiple of 50 frames (0.5 s):
+        # oneDNN caches one set of conv primitives per input shape, and one shape per
+        # selection length grew the process by ~500 MB on a 10 minute file; with 50-frame
+        # buckets there are at most ~20 shapes. Tiling barely moves mean/std statistics.
+        bucket_frames = 50
 
         def __init__(self, checkpoint: str, sample_rate: int = SAMPLE_RATE) -> None:
             super().__init__(sample_rate=sample_rate, num_channels=1)
@@ -508,20 +512,32 @@ def _campplus_classes() -> dict[str, Any]:
 
         def fbank(self, waveform: Any) -> Any:
             """(T,) waveform -> (frames, 80) log-mel fbank, 100 frames/s."""
+            waveform = waveform.reshape(-1)
             if waveform.shape[-1] < 400:
                 waveform = torch.nn.functional.pad(waveform, (0, 400 - waveform.shape[-1]))
-            return kaldi.fbank(
-                waveform.reshape(1, -1),
-                num_mel_bins=80,
-                sample_frequency=SAMPLE_RATE,
-                dither=0.0,
-            )
+            # kaldi.fbank materialises several (frames, 512) intermediates: ~700 MB for a
+            # 10 minute file. Blocks of 6000 frames (60 s) give identical frames (frame i
+            # always starts at sample 160 * i, snip_edges) with a ~70 MB peak.
+            num_frames = 1 + (waveform.shape[-1] - 400) // 160
+            block = 6000
+            parts = []
+            for f0 in range(0, num_frames, block):
+                n = min(block, num_frames - f0)
+                piece = waveform[f0 * 160 : (f0 + n - 1) * 160 + 400]
+                parts.append(
+                    kaldi.fbank(
+                        piece[None], num_mel_bins=80, sample_frequency=SAMPLE_RATE, dither=0.0
+                    )
+                )
+            return torch.cat(parts)
 
         def embed_features(self, feats: Any) -> Any:
             """(frames, 80) selected fbank -> (192,) embedding."""
-            if feats.shape[0] < self.min_frames:
-                feats = feats.repeat(int(np.ceil(self.min_frames / max(1, feats.shape[0]))), 1)
+            n = max(1, feats.shape[0])
+            target = int(np.ceil(n / self.bucket_frames)) * self.bucket_frames
             feats = feats - feats.mean(dim=0, keepdim=True)
+            if feats.shape[0] < target:
+                feats = feats.repeat(int(np.ceil(target / n)), 1)[:target]
             return self.campplus(feats[None])[0]
 
         def forward(self, waveforms: Any, **kwargs: Any) -> Any:
