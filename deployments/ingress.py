@@ -74,14 +74,34 @@ class ServeBackend:
 class Ingress:
     """FastAPI ingress; the app is built per replica, after the handles exist."""
 
-    def __init__(self, chunker: Any, retranscriber: Any, config: AppConfig) -> None:
+    def __init__(
+        self, chunker: Any, retranscriber: Any, config: AppConfig, assistant: Any = None
+    ) -> None:
+        from deployments.assistant import ServeAssistantBackend
+        from serve_app.llm_schemas import ChatModel
+
         self._config = config
         self._backend = ServeBackend(chunker, retranscriber, connect_job_store(config.job_store))
         self._registry = build_registry(config.models, config.asr)
+        self._assistant = (
+            None
+            if assistant is None
+            else ServeAssistantBackend(
+                assistant,
+                [
+                    ChatModel(id=m.name, name=m.name, description=m.description)
+                    for m in config.llm.served_models()
+                ],
+            )
+        )
 
     def __serve_build_asgi_app__(self) -> Any:
         from serve_app.http.app import create_http_app
 
         return create_http_app(
-            self._backend, self._registry, self._config.ingress, behind_serve_proxy=True
+            self._backend,
+            self._registry,
+            self._config.ingress,
+            behind_serve_proxy=True,
+            assistant=self._assistant,
         )

@@ -40,6 +40,27 @@ def build_graph(config: AppConfig) -> Any:
     retranscriber = serve.deployment(
         name="Retranscriber", **config.retranscriber.deployment.to_serve_options()
     )(Retranscriber).bind(asr, config)
+    assistant = build_llm_graph(config)
     return serve.deployment(name="Ingress", **config.ingress.deployment.to_serve_options())(
         Ingress
-    ).bind(chunker, retranscriber, config)
+    ).bind(chunker, retranscriber, config, assistant)
+
+
+def build_llm_graph(config: AppConfig) -> Any:
+    """The LLM replicas (``ray.serve.llm``, one deployment per served model) and the
+    summary/chat deployment that calls them; None when ``llm.enabled`` is false."""
+    if not config.llm.enabled:
+        return None
+    from ray import serve
+    from ray.serve.llm import build_llm_deployment
+
+    from deployments.assistant import TranscriptAssistant
+    from serve_app.llm_config import to_llm_config
+
+    llms = {
+        model.name: build_llm_deployment(to_llm_config(config.llm, model.name))
+        for model in config.llm.served_models()
+    }
+    return serve.deployment(
+        name="TranscriptAssistant", **config.assistant.deployment.to_serve_options()
+    )(TranscriptAssistant).bind(llms, config)

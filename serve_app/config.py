@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import Field, PositiveFloat, PositiveInt, model_validator
+
+from serve_app.deployment_options import (
+    AutoscalingOptions,
+    DeploymentOptions,
+    RayActorOptions,
+    StrictModel,
+)
+from serve_app.llm_config import LLMSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,89 +28,6 @@ def resolve_path(path: str | Path) -> Path:
     """Resolve a config path: absolute as is, relative to the project root otherwise."""
     p = Path(path).expanduser()
     return p if p.is_absolute() else PROJECT_ROOT / p
-
-
-class StrictModel(BaseModel):
-    """Base for config models: unknown keys are errors, so typos never pass silently."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class AutoscalingOptions(StrictModel):
-    """Ray Serve ``autoscaling_config`` (the fields that matter when tuning)."""
-
-    min_replicas: int = Field(1, ge=0)
-    """Replicas kept when idle (0 allows scale to zero)."""
-    initial_replicas: int | None = Field(None, ge=0)
-    """Replicas started at deploy time; defaults to ``min_replicas``."""
-    max_replicas: PositiveInt = 1
-    """Upper bound of the autoscaler."""
-    target_ongoing_requests: PositiveFloat = 1.0
-    """Ongoing requests per replica the autoscaler aims for."""
-    upscale_delay_s: float = Field(5.0, ge=0)
-    """How long the demand must stay high before adding replicas."""
-    downscale_delay_s: float = Field(60.0, ge=0)
-    """How long the demand must stay low before removing replicas."""
-    metrics_interval_s: PositiveFloat | None = None
-    """How often replicas report their load (Ray's default when unset)."""
-    look_back_period_s: PositiveFloat | None = None
-    """Window over which the load is averaged (Ray's default when unset)."""
-
-    @model_validator(mode="after")
-    def _bounds(self) -> AutoscalingOptions:
-        if self.min_replicas > self.max_replicas:
-            raise ValueError("min_replicas must be <= max_replicas")
-        if self.initial_replicas is not None and not (
-            self.min_replicas <= self.initial_replicas <= self.max_replicas
-        ):
-            raise ValueError("initial_replicas must lie within [min_replicas, max_replicas]")
-        return self
-
-
-class RayActorOptions(StrictModel):
-    """Resources of each replica (``ray_actor_options``)."""
-
-    num_cpus: float = Field(1.0, ge=0)
-    num_gpus: float = Field(0.0, ge=0)
-    """Fractions share one GPU between deployments (e.g. 0.25)."""
-    memory: int | None = Field(None, ge=0)
-    """Bytes of memory to reserve for scheduling."""
-    resources: dict[str, float] = Field(default_factory=dict)
-    """Custom resources, e.g. ``{"whisper_node": 1}`` to pin a node type."""
-    accelerator_type: str | None = None
-
-
-class DeploymentOptions(StrictModel):
-    """Options passed to ``serve.deployment(...)`` for one deployment."""
-
-    num_replicas: PositiveInt | None = None
-    """Fixed replica count; leave unset when ``autoscaling_config`` is given."""
-    autoscaling_config: AutoscalingOptions | None = None
-    max_ongoing_requests: PositiveInt = 8
-    """Requests one replica handles at once before the router queues."""
-    max_queued_requests: int = Field(-1, ge=-1)
-    """Requests queued in callers before rejecting with 503 (-1: unbounded)."""
-    ray_actor_options: RayActorOptions = Field(default_factory=RayActorOptions)
-    graceful_shutdown_timeout_s: PositiveFloat = 20.0
-    graceful_shutdown_wait_loop_s: PositiveFloat = 2.0
-    health_check_period_s: PositiveFloat = 10.0
-    health_check_timeout_s: PositiveFloat = 30.0
-
-    @model_validator(mode="after")
-    def _replicas_xor_autoscaling(self) -> DeploymentOptions:
-        if self.num_replicas is not None and self.autoscaling_config is not None:
-            raise ValueError("set either num_replicas or autoscaling_config, not both")
-        return self
-
-    def to_serve_options(self) -> dict[str, Any]:
-        """Keyword arguments for ``serve.deployment(cls, **options)``."""
-        options = self.model_dump(exclude_none=True)
-        options["ray_actor_options"] = self.ray_actor_options.model_dump(exclude_none=True)
-        if not options["ray_actor_options"]["resources"]:
-            del options["ray_actor_options"]["resources"]
-        if self.num_replicas is None and self.autoscaling_config is None:
-            options["num_replicas"] = 1
-        return options
 
 
 class IngressConfig(StrictModel):
@@ -178,9 +103,10 @@ class ASRConfig(StrictModel):
     batch_size: PositiveInt = 1
     """Chunks decoded together in one batched forward pass (``@serve.batch`` on each replica,
     faster-whisper's batched decoder); 1 decodes one chunk per call. A batch holds chunks of
-    the same model, language and decoding options. Pays on a GPU (one chunk leaves it mostly
-    idle); on a CPU it does not (see README, "Batching"). Needs
-    ``deployment.max_ongoing_requests`` >= ``batch_size`` so that many chunks reach a replica."""
+    the same model, language and decoding options; it decodes text without timestamp tokens
+    and cuts segments from word timestamps, at one temperature (no fallback). Needs
+    ``deployment.max_ongoing_requests`` >= ``batch_size`` so that many chunks reach a replica.
+    Measured gains: README, "Batching"."""
     batch_wait_timeout_s: float = Field(0.05, ge=0)
     """Longest the first chunk of a batch waits for more before the batch runs anyway."""
     deployment: DeploymentOptions = Field(
@@ -270,6 +196,26 @@ class AudioStoreConfig(StrictModel):
     """Audio older than this is deleted; re-transcribing its job then answers 410."""
 
 
+class AssistantConfig(StrictModel):
+    """Summary and chat over transcripts (``/api/summary``, ``/api/chat``,
+    ``/v1/chat/completions``): a light deployment that calls the LLM replicas."""
+
+    request_timeout_s: PositiveFloat = 300.0
+    """Longest one LLM call may take before the request fails (503)."""
+    context_margin_tokens: PositiveInt = 64
+    """Tokens kept free in the context window besides prompt and answer (chat template)."""
+    map_max_words: PositiveInt = 120
+    """Length of the notes written on each chunk when a long transcript is summarised
+    hierarchically (map step)."""
+    max_parallel_calls: PositiveInt = 4
+    """LLM calls one summary job runs at once (map steps); vLLM batches them."""
+    deployment: DeploymentOptions = Field(
+        default_factory=lambda: DeploymentOptions(
+            num_replicas=1, max_ongoing_requests=64, ray_actor_options=RayActorOptions(num_cpus=0)
+        )
+    )
+
+
 class ModelsConfig(StrictModel):
     """Where local model weights live."""
 
@@ -288,6 +234,9 @@ class AppConfig(StrictModel):
     audio_store: AudioStoreConfig = Field(default_factory=AudioStoreConfig)
     retranscriber: RetranscriberConfig = Field(default_factory=RetranscriberConfig)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    """The local LLM (vLLM through ``ray.serve.llm``); see ``serve_app/llm_config.py``."""
+    assistant: AssistantConfig = Field(default_factory=AssistantConfig)
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -301,11 +250,18 @@ def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
 
 
 def load_config(args: dict[str, Any] | None = None) -> AppConfig:
-    """Validate ``args``; a ``config`` key names a YAML file whose values the others override."""
+    """Validate ``args``; a ``config`` key names a YAML file whose values the others override.
+
+    ``config`` may also be a list of files merged in order, later ones winning key by key:
+    ``[configs/gpu-single.yaml, configs/families/whisper-large-v3.yaml]`` is an environment
+    with a model family's settings on top.
+    """
     args = dict(args or {})
-    config_file = args.pop("config", None)
+    config_files = args.pop("config", None) or []
+    if isinstance(config_files, str | Path):
+        config_files = [config_files]
     values: dict[str, Any] = {}
-    if config_file:
+    for config_file in config_files:
         with resolve_path(config_file).open() as f:
-            values = yaml.safe_load(f) or {}
+            values = _deep_merge(values, yaml.safe_load(f) or {})
     return AppConfig.model_validate(_deep_merge(values, args))

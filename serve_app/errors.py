@@ -62,3 +62,10 @@ class AudioExpiredError(AppError):
 
     status_code = 410
     code = "audio_expired"
+
+
+class LLMUnavailableError(AppError):
+    """The LLM is disabled, still starting, or its engine failed."""
+
+    status_code = 503
+    code = "llm_unavailable"

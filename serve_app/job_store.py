@@ -85,6 +85,7 @@ class JobStore:
         audio_duration: float | None = None,
         timings: dict[str, float] | None = None,
         segments: list[Segment] | None = None,
+        result: dict[str, Any] | None = None,
     ) -> Job | None:
         """Apply one change atomically: new segments are published before the new status.
 
@@ -116,6 +117,8 @@ class JobStore:
             job.audio_duration = audio_duration
         if timings:
             job.timings.update(timings)
+        if result is not None:
+            job.result = result
         job.updated_at = time.time()
         if segments:
             first = len(entry.segments)
@@ -174,9 +177,11 @@ class JobStore:
         entry = self._jobs.get(job_id)
         return list(entry.segments) if entry else None
 
-    async def list_jobs(self) -> list[Job]:
+    async def list_jobs(self, kind: str | None = "transcription") -> list[Job]:
+        """Jobs of one kind (``None``: all), oldest first."""
         self._sweep_if_due()
-        return sorted((e.job for e in self._jobs.values()), key=lambda j: j.created_at)
+        jobs = (e.job for e in self._jobs.values() if kind is None or e.job.kind == kind)
+        return sorted(jobs, key=lambda j: j.created_at)
 
     async def wait_events(self, job_id: str, cursor: int, timeout_s: float) -> EventBatch | None:
         """Events after ``cursor``; waits up to ``timeout_s`` for the first new one."""
@@ -232,7 +237,8 @@ class JobStore:
             elif not job.finished and now - job.updated_at > self._stale_after_s:
                 job.status = JobStatus.FAILED
                 job.message = (
-                    f"Transcription failed: no progress for {int(now - job.updated_at)} s "
+                    f"{job.kind.capitalize()} failed: "
+                    f"no progress for {int(now - job.updated_at)} s "
                     "(the worker processing it stopped)"
                 )
                 job.updated_at = now

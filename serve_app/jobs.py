@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -76,10 +76,17 @@ class JobOptions(BaseModel):
     """Sampling temperature; unset or 0 keeps Whisper's fallback schedule from 0."""
 
 
+JobKind = Literal["transcription", "summary"]
+
+
 class Job(BaseModel):
-    """A transcription job. Holds no audio: ids, status, chunk states and results only."""
+    """A transcription or summary job. Holds no audio: ids, status, chunk states and results
+    only. Both kinds share statuses, transitions, persistence and expiry."""
 
     job_id: str
+    kind: JobKind = "transcription"
+    """``summary`` jobs (``/api/summary``) keep their output in ``result``; transcription
+    jobs keep their segments beside the job in the store."""
     status: JobStatus = JobStatus.PROCESSING
     message: str = "Queued"
     progress: float = 0.0
@@ -91,6 +98,8 @@ class Job(BaseModel):
     timings: dict[str, float] = Field(default_factory=dict)
     language: str | None = None
     audio_duration: float | None = None
+    result: dict[str, Any] | None = None
+    """A summary job's result (``SummaryResult`` as a dict) once completed."""
 
     @property
     def finished(self) -> bool:

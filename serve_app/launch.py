@@ -30,8 +30,19 @@ LOCAL_ENV = {
 cli = typer.Typer(add_completion=False, help=__doc__)
 
 
+# Logical CPUs beyond the cores: the local LLM engine's placement bundle (llm.num_cpus).
+# ASR replicas and the diarizer already book every core; the LLM computes only while it
+# answers, and then its threads share the cores with them.
+LLM_EXTRA_LOGICAL_CPUS = 1
+
+
 def start_local_ray(num_cpus: int | None = None, temp_dir: str | None = None) -> None:
-    """Start a private Ray node on 127.0.0.1 (never joins an existing cluster)."""
+    """Start a private Ray node on 127.0.0.1 (never joins an existing cluster).
+
+    ``num_cpus`` None: the machine's cores plus ``LLM_EXTRA_LOGICAL_CPUS``.
+    """
+    if num_cpus is None:
+        num_cpus = (os.cpu_count() or 1) + LLM_EXTRA_LOGICAL_CPUS
     for key, value in LOCAL_ENV.items():
         os.environ.setdefault(key, value)
     import ray

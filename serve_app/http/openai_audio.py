@@ -8,7 +8,7 @@ import math
 import time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from serve_app.errors import AppError, JobNotFoundError
@@ -156,10 +156,14 @@ async def translations(
 
 
 @router.get("/models")
-async def models(registry: RegistryDep) -> dict[str, Any]:
-    """ASR models present on this server (OpenAI list format), ``whisper-1`` included."""
+async def models(registry: RegistryDep, request: Request) -> dict[str, Any]:
+    """ASR models present on this server (OpenAI list format), ``whisper-1`` included,
+    and the served chat LLMs."""
     created = int(time.time())
     ids = ["whisper-1", *registry.available()]
+    assistant = getattr(request.app.state, "assistant", None)
+    if assistant is not None:
+        ids.extend(m.id for m in assistant.list_models())
     return {
         "object": "list",
         "data": [

@@ -32,6 +32,9 @@ def app_config(tmp_path_factory):
             "asr": {"deployment": FAST_SHUTDOWN},
             "job_store": {"db_path": str(tmp / "jobs.sqlite3"), "actor_name": "job_store_test"},
             "audio_store": {"directory": str(tmp / "audio")},
+            # The fast test LLM (placed by `make models`), started once with the graph.
+            "llm": {"default_model": "smollm2-135m-instruct"},
+            "assistant": {"map_max_words": 48},  # short map notes: a faster long-summary test
         }
     )
 

@@ -61,6 +61,23 @@ def test_submit_prints_job_id_and_models_lists(base_url, audio_file):
     assert run.returncode == 0 and "tiny.en" in run.stdout and "large-v3" in run.stdout
 
 
+def test_summary_and_chat_about_a_finished_job(base_url, audio_file):
+    run = cli(base_url, "submit", str(audio_file), "--follow", "--no-diarize")
+    assert run.returncode == 0, run.stderr
+    job_id = run.stderr.strip().splitlines()[0].split()[1]
+
+    run = cli(base_url, "summary", job_id, "--format", "bullet_points")
+    assert run.returncode == 0, run.stderr
+    bullets = [line for line in run.stdout.splitlines() if not line.startswith("topics: ")]
+    # (a long bullet may wrap in the terminal: only its first line starts with "- ")
+    assert bullets and bullets[0].startswith("- "), run.stdout
+    assert "topics: " in run.stdout
+
+    run = cli(base_url, "chat", job_id, "What is this recording about?")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

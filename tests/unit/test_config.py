@@ -65,3 +65,75 @@ def test_serve_options_are_complete():
     assert options["autoscaling_config"]["max_replicas"] >= 1
     assert options["ray_actor_options"]["num_cpus"] == 1
     assert "num_replicas" not in options
+
+
+MODEL_OVERLAYS = sorted((PROJECT_ROOT / "configs" / "families").glob("*.yaml"))
+
+
+def test_config_files_merge_in_order(tmp_path: Path):
+    first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    first.write_text("asr: {beam_size: 2, default_model: base}\n")
+    second.write_text("asr: {beam_size: 3}\n")
+    config = load_config({"config": [str(first), str(second)], "asr": {"word_timestamps": False}})
+    assert config.asr.beam_size == 3  # the later file wins
+    assert config.asr.default_model == "base"  # keys it does not set survive
+    assert config.asr.word_timestamps is False  # args win over every file
+
+
+@pytest.mark.parametrize("overlay", MODEL_OVERLAYS, ids=lambda p: p.name)
+@pytest.mark.parametrize("env", ["configs/gpu-single.yaml", "configs/gpu-cluster.yaml"])
+def test_model_overlays_compose_with_gpu_environments(env: str, overlay: Path):
+    config = load_config({"config": [env, str(overlay)]})
+    assert config.asr.batch_size <= config.asr.deployment.max_ongoing_requests
+
+
+def test_batch_size_must_fit_max_ongoing_requests():
+    with pytest.raises(ValidationError, match="batch_size"):
+        AppConfig.model_validate(
+            {"asr": {"batch_size": 8, "deployment": {"max_ongoing_requests": 4}}}
+        )
+
+
+@pytest.mark.parametrize("env", ["configs/gpu-single.yaml", "configs/gpu-cluster.yaml"])
+def test_gpu_configs_batch_on_cuda(env: str):
+    config = load_config({"config": env})
+    assert config.asr.device == "cuda" and config.asr.batch_size > 1
+    assert config.chunker.max_inflight_chunks >= config.asr.batch_size
+
+
+def test_gpu_single_leaves_the_llm_its_share_of_the_card():
+    config = load_config({"config": "configs/gpu-single.yaml"})
+    asr = config.asr.deployment
+    assert asr.autoscaling_config is not None
+    whisper = asr.autoscaling_config.max_replicas * asr.ray_actor_options.num_gpus
+    diarizer = config.diarizer.deployment.ray_actor_options.num_gpus
+    assert config.llm.device == "gpu"
+    # Ray's fractions: what may be placed together on the card.
+    assert whisper + diarizer + config.llm.num_gpus <= 1.0
+    # Memory: vLLM takes gpu_memory_utilization of the whole card; the rest must hold Whisper
+    # and pyannote (the file's header: ~9.5 GB + CUDA contexts of a 24 GB card).
+    assert config.llm.gpu_memory_utilization <= 0.5
+
+
+def test_llm_section_models_aliases_and_engine_settings():
+    from serve_app.llm_config import LLMSettings
+
+    local = load_config({"config": "configs/local-cpu.yaml"}).llm
+    assert local.device == "cpu" and local.server_cls == "serve_app.llm_server:TranscriptLLMServer"
+    assert local.resolve_name("Qwen/Qwen2.5-Coder-0.5B-Instruct") == local.default_model
+    kwargs = local.engine_kwargs_for(local.get_model())
+    assert kwargs["dtype"] == "float32" and kwargs["enforce_eager"] is True
+    assert local.engine_env_vars()["VLLM_HOST_IP"] == "127.0.0.1"
+    with pytest.raises(KeyError):
+        local.get_model("gpt-3.5-turbo")
+    cluster = load_config({"config": "configs/gpu-cluster.yaml"}).llm
+    assert cluster.resolve_name("gpt-3.5-turbo") == "qwen2.5-7b-instruct"  # a configured alias
+    assert [m.name for m in cluster.served_models()] == [
+        "qwen2.5-7b-instruct",
+        "llama-3.1-8b-instruct",
+    ]
+    assert cluster.engine_kwargs_for(cluster.get_model())["gpu_memory_utilization"] == 0.9
+    with pytest.raises(ValidationError, match="not a configured model"):
+        LLMSettings(extra_served_models=["nope"])
+    with pytest.raises(ValidationError, match="tensor_parallel_size"):
+        LLMSettings(tensor_parallel_size=2)

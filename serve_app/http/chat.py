@@ -1,0 +1,42 @@
+"""``/api/chat``: questions about a transcript, answered by the local LLM."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from serve_app.http.errors import ERROR_RESPONSES
+from serve_app.http.llm_deps import AssistantDep, event_stream
+from serve_app.llm_schemas import ChatModelList, ChatRequest, ChatResponse
+
+router = APIRouter(prefix="/api/chat", tags=["chat"])
+
+
+@router.get("/models", response_model=ChatModelList)
+async def chat_models(assistant: AssistantDep) -> ChatModelList:
+    return ChatModelList(models=assistant.list_models())
+
+
+async def _sse(events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[str]:
+    async for event in events:
+        yield f"data: {json.dumps(event)}\n\n"
+
+
+@router.post(
+    "/",
+    response_model=ChatResponse,
+    responses={
+        **ERROR_RESPONSES,
+        200: {"content": {"text/event-stream": {}}, "description": "JSON, or SSE with stream"},
+    },
+)
+async def chat(req: ChatRequest, assistant: AssistantDep) -> ChatResponse | Response:
+    """One answer; with ``stream: true`` server-sent events ``{"delta": "..."}`` and a
+    last ``{"done": true, "usage": {...}, "model_used", "context"}``."""
+    if req.stream:
+        return await event_stream(_sse(assistant.chat_stream(req)))
+    return await assistant.chat(req)
