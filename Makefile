@@ -5,7 +5,6 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-SITE = $(shell $(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 INSTALLED := $(VENV)/.installed
 MODELS_STAMP := models/whisper-base/.sha256
 # The embedded LLMs (scripts/place_llm.py): SmolLM2 for the tests, Qwen 0.5B for `make run`.
@@ -37,7 +36,8 @@ $(INSTALLED): pyproject.toml constraints/cpu.txt
 	# `import vllm`, transformers and pyannote.audio on a CPU-only machine; none is needed.
 	$(BIN)/pip uninstall -q -y torchvision torchcodec triton || true
 	# torchaudio's compiled extension links CUDA; its pure-Python parts are all we use.
-	rm -f $(SITE)/torchaudio/lib/*.so
+	# (Path computed in the recipe: make expands a recipe before its first line runs.)
+	rm -f "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"/torchaudio/lib/*.so
 	touch $@
 
 models: $(MODELS_STAMP) $(TEST_LLM) $(RUN_LLM)
