@@ -139,7 +139,10 @@ def main() -> None:
         help="CTranslate2 threads for the plain engine (default: all cores)",
     )
     args = parser.parse_args()
-    config = load_config({"config": args.config, "ingress": {"max_upload_mb": 2000}})
+    # The LLM plays no part in transcription: leave it out of this graph (startup, memory).
+    config = load_config(
+        {"config": args.config, "ingress": {"max_upload_mb": 2000}, "llm": {"enabled": False}}
+    )
 
     path = args.audio
     if path is None:
