@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, UploadFile, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, Response
 
+from serve_app.backend import TranscriptionBackend
 from serve_app.errors import InvalidRequestError, JobNotFinishedError, JobNotFoundError
 from serve_app.exports import MEDIA_TYPES, ExportFormat, render
 from serve_app.http.deps import BackendDep, RegistryDep, SettingsDep
@@ -38,6 +39,12 @@ NOT_FOUND_MESSAGE = "Transcription job not found or expired"
 
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+async def _transcription_job(backend: TranscriptionBackend, job_id: str) -> Job | None:
+    """The job if it is a transcription; summary jobs live under ``/api/summary``."""
+    job = await backend.get_job(job_id)
+    return job if job is not None and job.kind == "transcription" else None
 
 
 def _status(job: Job) -> JobStatusResponse:
@@ -120,7 +127,7 @@ async def list_jobs(backend: BackendDep) -> JobListResponse:
     responses={404: {"model": JobStatusResponse, "description": "Unknown or expired job"}},
 )
 async def job_status(job_id: str, backend: BackendDep) -> JobStatusResponse | JSONResponse:
-    job = await backend.get_job(job_id)
+    job = await _transcription_job(backend, job_id)
     if job is None:
         body = JobStatusResponse(
             job_id=job_id,
@@ -149,7 +156,7 @@ async def job_result(
     backend: BackendDep,
     format: Annotated[ExportFormat, Query(description="json, txt, srt or vtt")] = "json",
 ) -> TranscriptionResult | Response:
-    job = await backend.get_job(job_id)
+    job = await _transcription_job(backend, job_id)
     if job is None:
         raise JobNotFoundError()
     if job.status == JobStatus.PROCESSING:
@@ -177,7 +184,7 @@ async def job_result(
 
 @router.get("/debug/{job_id}", response_model=JobDebugResponse, responses=ERROR_RESPONSES)
 async def job_debug(job_id: str, backend: BackendDep) -> JobDebugResponse:
-    job = await backend.get_job(job_id)
+    job = await _transcription_job(backend, job_id)
     if job is None:
         raise JobNotFoundError()
     segments = await backend.get_segments(job_id) or []

@@ -252,3 +252,16 @@ def test_websocket_unknown_job_says_not_found_and_closes(client):
         assert message["type"] == "status" and message["status"] == "not_found"
         with pytest.raises(Exception):  # noqa: B017 - the server closed the socket
             ws.receive_json()
+
+
+def test_summary_jobs_are_not_transcription_jobs(client, backend):
+    import asyncio
+
+    asyncio.run(
+        backend.store.create_job(
+            Job(job_id="s1", kind="summary", options=JobOptions(model_name="smollm2"))
+        )
+    )
+    assert client.get("/api/transcribe/status/s1").status_code == 404
+    assert client.get("/api/transcribe/result/s1").status_code == 404
+    assert client.get("/api/transcribe/debug/s1").status_code == 404
