@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 
 from serve_app.config import load_config, resolve_path
+from serve_app.launch import local_app
 from serve_app.models import ModelRegistry
 
 
@@ -56,26 +57,6 @@ def plain_engine(model, path: Path, config) -> tuple[float, str, float]:
     )
     text = " ".join(s.text.strip() for s in segments)
     return time.perf_counter() - started, text, info.duration
-
-
-def start_pipeline(config, port: int) -> str:
-    from ray import serve
-
-    from serve_app.app import build_graph
-    from serve_app.launch import start_local_ray
-
-    start_local_ray()
-    serve.start(http_options={"host": "127.0.0.1", "port": port})
-    serve.run(build_graph(config), name="transcribe", route_prefix="/")
-    return f"http://127.0.0.1:{port}"
-
-
-def stop_pipeline() -> None:
-    import ray
-    from ray import serve
-
-    serve.shutdown()
-    ray.shutdown()
 
 
 def pipeline(path: Path, url: str, diarize: bool) -> tuple[float, float | None, str]:
@@ -156,9 +137,8 @@ def main() -> None:
 
     # Alternate the two so machine noise hits both alike; report medians.
     model = load_plain_engine(config, args.threads)
-    url = start_pipeline(config, args.port)
     plain_runs, pipe_runs, ttfs_runs = [], [], []
-    try:
+    with local_app(config, args.port) as url:
         for i in range(args.repeat):
             plain_s, plain_text, duration = plain_engine(model, path, config)
             pipe_s, ttfs, pipe_text = pipeline(path, url, args.diarize)
@@ -171,8 +151,6 @@ def main() -> None:
                 f"first segment {ttfs if ttfs is not None else float('nan'):.2f} s",
                 flush=True,
             )
-    finally:
-        stop_pipeline()
     plain_s, pipe_s = statistics.median(plain_runs), statistics.median(pipe_runs)
     ttfs = statistics.median(ttfs_runs) if ttfs_runs else None
 

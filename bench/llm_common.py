@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -41,25 +40,14 @@ def tree_rss_mb(root_pid: int) -> float:
     return round(total, 1)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def running_app(model: str, extra: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
     """The whole app from configs/local-cpu.yaml (diarizer off) with ``model`` as the LLM.
 
     Yields ``{"url", "startup_s", "rss_mb"}``.
     """
-    import httpx
-    import ray
-    from ray import serve
-
-    from serve_app.app import build_graph
     from serve_app.config import load_config
-    from serve_app.launch import start_local_ray
+    from serve_app.launch import local_app
 
     config = load_config(
         {
@@ -71,14 +59,7 @@ def running_app(model: str, extra: dict[str, Any] | None = None) -> Iterator[dic
         }
     )
     t0 = time.perf_counter()
-    start_local_ray()
-    port = _free_port()
-    try:
-        serve.start(http_options={"host": "127.0.0.1", "port": port})
-        serve.run(build_graph(config), name="transcribe", route_prefix="/")
-        url = f"http://127.0.0.1:{port}"
-        while httpx.get(f"{url}/health", timeout=10).status_code != 200:
-            time.sleep(0.5)
+    with local_app(config) as url:
         info = {
             "url": url,
             "startup_s": round(time.perf_counter() - t0, 1),
@@ -86,6 +67,3 @@ def running_app(model: str, extra: dict[str, Any] | None = None) -> Iterator[dic
         }
         log(f"app up at {url} in {info['startup_s']} s, process tree RSS {info['rss_mb']} MB")
         yield info
-    finally:
-        serve.shutdown()
-        ray.shutdown()

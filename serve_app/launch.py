@@ -5,19 +5,24 @@ Ctrl-C or SIGTERM shuts down Serve and the Ray processes this command started.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import typer
 import yaml
 
-from serve_app.config import PROJECT_ROOT, resolve_path
+from serve_app.config import PROJECT_ROOT, AppConfig, resolve_path
 
 LOCAL_ENV = {
     # Everything stays on this machine: no token auth between local processes,
@@ -59,6 +64,42 @@ def start_local_ray(num_cpus: int | None = None, temp_dir: str | None = None) ->
         },
         logging_level=logging.WARNING,
     )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def local_app(config: AppConfig, port: int | None = None) -> Iterator[str]:
+    """Run ``config``'s graph on a private local Ray, HTTP on 127.0.0.1 (a free port unless
+    given); yields the base URL once ``/health`` answers and shuts Serve and Ray down after.
+
+    What the tests and the benchmarks use; ``make run`` goes through ``deploy`` instead.
+    """
+    import httpx
+    import ray
+    from ray import serve
+
+    from serve_app.app import build_graph
+
+    start_local_ray()
+    url = f"http://127.0.0.1:{port or _free_port()}"
+    try:
+        serve.start(http_options={"host": "127.0.0.1", "port": int(url.rsplit(":", 1)[1])})
+        serve.run(build_graph(config), name="transcribe", route_prefix="/")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/health", timeout=5).status_code == 200:
+                    break
+            time.sleep(0.5)
+        yield url
+    finally:
+        serve.shutdown()
+        ray.shutdown()
 
 
 def _import(path: str) -> Any:

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from serve_app.config import load_config
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 FAST_SHUTDOWN = {"graceful_shutdown_timeout_s": 1.0, "graceful_shutdown_wait_loop_s": 0.5}
 
@@ -41,30 +32,10 @@ def app_config(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def base_url(app_config) -> Iterator[str]:
-    import ray
-    from ray import serve
+    from serve_app.launch import local_app
 
-    from serve_app.app import build_graph
-    from serve_app.launch import start_local_ray
-
-    start_local_ray()
-    port = _free_port()
-    try:
-        serve.start(http_options={"host": "127.0.0.1", "port": port})
-        serve.run(build_graph(app_config), name="transcribe", route_prefix="/")
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                if httpx.get(f"{url}/health", timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
+    with local_app(app_config) as url:
         yield url
-    finally:
-        serve.shutdown()
-        ray.shutdown()
 
 
 @pytest.fixture(scope="session")
