@@ -49,8 +49,8 @@ models-test: $(MODELS_STAMP) $(TEST_LLM)
 models/llm/%/.placed.json: $(INSTALLED) scripts/place_llm.py
 	$(BIN)/python scripts/place_llm.py $*
 
-$(MODELS_STAMP): $(INSTALLED) serve_app/model_setup.py
-	$(BIN)/python -m serve_app.model_setup --models-dir models
+$(MODELS_STAMP): $(INSTALLED) serve_app/asr/model_setup.py
+	$(BIN)/python -m serve_app.asr.model_setup --models-dir models
 
 # Test audio is synthesised with espeak-ng (installed from Debian's packages when missing).
 system-deps:

@@ -57,7 +57,8 @@ class Run:
 
 
 def make_chunks(audio: np.ndarray, config: AppConfig) -> list[np.ndarray]:
-    from serve_app.chunking import detect_speech, plan_chunks
+    from serve_app.audio.chunking import plan_chunks
+    from serve_app.audio.vad import detect_speech
 
     max_samples = int(config.chunker.chunk_length_s * SAMPLE_RATE)
     speech = detect_speech(audio, config.chunker.vad, config.chunker.chunk_length_s)
@@ -85,7 +86,7 @@ def deploy(config: AppConfig, variant: Variant) -> Any:
 
 
 async def run_once(handle: Any, chunks: list[np.ndarray], inflight: int) -> Run:
-    from serve_app.transcript import DecodeOptions
+    from serve_app.asr.decoding import DecodeOptions
 
     gate = asyncio.Semaphore(inflight)
     latencies = [0.0] * len(chunks)

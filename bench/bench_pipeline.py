@@ -26,9 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
 
-from serve_app.config import load_config, resolve_path
+from serve_app.asr.registry import ModelRegistry
+from serve_app.config import load_config
 from serve_app.launch import local_app
-from serve_app.models import ModelRegistry
+from serve_app.paths import resolve_path
 
 
 def load_plain_engine(config, threads: int):

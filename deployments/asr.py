@@ -17,35 +17,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
+from serve_app.asr.decoding import ChunkTranscript, DecodeOptions, temperature_schedule
+from serve_app.asr.registry import build_registry
+from serve_app.asr.segments import from_engine, split_at_sentences
+from serve_app.audio.decode import SAMPLE_RATE
+from serve_app.audio.vad import speech_span
 from serve_app.config import ASRConfig, ModelsConfig
-from serve_app.models import build_registry
-from serve_app.transcript import (
-    ChunkTranscript,
-    DecodeOptions,
-    Segment,
-    Word,
-    temperature_schedule,
-)
+from serve_app.transcript.segments import Segment
 
 logger = logging.getLogger("ray.serve")
 
-SAMPLE_RATE = 16000
 MAX_BATCHED_CHUNK_S = 30.0
 """One Whisper window: longer audio is never batched (the batched decoder would cut it)."""
-
-
-class ASRHandle(Protocol):
-    """Methods reachable through the ASR deployment handle."""
-
-    async def transcribe_chunk(
-        self, audio: np.ndarray, language: str | None, options: DecodeOptions | None = None
-    ) -> ChunkTranscript: ...
-
-    async def detect_language(self, audio: np.ndarray) -> tuple[str, float]: ...
 
 
 class WhisperASR:
@@ -180,7 +167,7 @@ class WhisperASR:
             word_timestamps=cfg.word_timestamps,
         )
         # A generator: decoding happens while iterating.
-        result = [_segment(s) for s in segments]
+        result = [from_engine(s) for s in segments]
         return ChunkTranscript(
             segments=result,
             language=info.language,
@@ -212,7 +199,7 @@ class WhisperASR:
         owners: list[int] = []  # the chunk of each clip
         position = 0
         for i, audio in enumerate(audios):
-            span = _speech_span(audio) if cfg.vad_filter else (0, audio.shape[0])
+            span = speech_span(audio) if cfg.vad_filter else (0, audio.shape[0])
             if span is not None:
                 clips.append(
                     {
@@ -244,8 +231,8 @@ class WhisperASR:
             for s in segments:
                 clip = min(range(len(clips)), key=lambda c: abs(clip_frames[c] - s.seek))
                 owner = owners[clip]
-                piece = _segment(s, offset=offsets[owner] / SAMPLE_RATE)
-                per_chunk[owner].extend(_split_at_sentences(piece))
+                piece = from_engine(s, offset=offsets[owner] / SAMPLE_RATE)
+                per_chunk[owner].extend(split_at_sentences(piece))
         elapsed = time.perf_counter() - started
         return [
             ChunkTranscript(
@@ -257,71 +244,3 @@ class WhisperASR:
             )
             for audio, segs in zip(audios, per_chunk, strict=True)
         ]
-
-
-def _speech_span(audio: np.ndarray) -> tuple[int, int] | None:
-    """First and last speech sample of a chunk (faster-whisper's VAD defaults), or None."""
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-    speech = get_speech_timestamps(audio, VadOptions())
-    if not speech:
-        return None
-    return int(speech[0]["start"]), int(speech[-1]["end"])
-
-
-def _segment(s: Any, offset: float = 0.0) -> Segment:
-    """A faster-whisper segment as ours, ``offset`` seconds earlier."""
-    return Segment(
-        start=max(0.0, s.start - offset),
-        end=max(0.0, s.end - offset),
-        text=s.text.strip(),
-        words=[
-            Word(
-                start=max(0.0, w.start - offset),
-                end=max(0.0, w.end - offset),
-                word=w.word,
-                probability=w.probability,
-            )
-            for w in (s.words or [])
-        ],
-        avg_logprob=s.avg_logprob,
-        no_speech_prob=s.no_speech_prob,
-        compression_ratio=s.compression_ratio,
-        temperature=s.temperature,
-        tokens=list(s.tokens),
-    )
-
-
-SENTENCE_END = (".", "?", "!", "\u3002", "\uff1f", "\uff01")  # and CJK full-width ones
-PAUSE_S = 1.0
-
-
-def _split_at_sentences(segment: Segment) -> list[Segment]:
-    """Cut a clip-long segment after words that end a sentence or precede a pause.
-
-    Pieces keep the segment's scores; their token lists stay empty (the tokens of a piece
-    are not known without re-tokenising), as when speakers split a segment.
-    """
-    words = segment.words
-    if not words:
-        return [segment]
-    groups: list[list[Word]] = [[]]
-    for word, following in zip(words, [*words[1:], None], strict=True):
-        groups[-1].append(word)
-        ends = word.word.strip().endswith(SENTENCE_END)
-        if following is not None and (ends or following.start - word.end >= PAUSE_S):
-            groups.append([])
-    if len(groups) == 1:
-        return [segment]
-    return [
-        segment.model_copy(
-            update={
-                "start": group[0].start,
-                "end": group[-1].end,
-                "text": "".join(w.word for w in group).strip(),
-                "words": group,
-                "tokens": [],
-            }
-        )
-        for group in groups
-    ]

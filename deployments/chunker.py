@@ -2,8 +2,10 @@
 the ASR replicas, publishing segments to the job store in time order as they become final.
 
 ``submit`` validates the audio by content (so bad uploads get a 400 before any job exists)
-and returns at once; the job then runs as a task on this replica. The decoded audio is held
-once, here; at most ``max_inflight_chunks`` slices of it are in flight to ASR at a time.
+and returns at once; the job then runs as an asyncio task on this replica, which Serve does
+not count as an ongoing request. The decoded audio is held here; at most
+``max_inflight_chunks`` slices of it are in flight to ASR at a time, and a diarized job also
+sends the whole array to the diarizer (one more copy, through the object store).
 """
 
 from __future__ import annotations
@@ -12,27 +14,26 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from deployments.diarizer import DiarizationOutput
 from deployments.job_store import connect_job_store
-from serve_app.audio import AudioInfo, decode_audio, probe_audio
-from serve_app.audio_store import AudioStore
-from serve_app.chunking import Chunk, IncrementalPlanner, detect_speech
-from serve_app.config import AppConfig, resolve_path
+from serve_app.asr.decoding import ChunkTranscript, DecodeOptions
+from serve_app.asr.registry import build_registry
+from serve_app.audio.chunking import Chunk, IncrementalPlanner
+from serve_app.audio.decode import AudioInfo, decode_audio, probe_audio
+from serve_app.audio.store import AudioStore
+from serve_app.audio.vad import detect_speech
+from serve_app.config import AppConfig, ChunkerConfig
+from serve_app.diarization.alignment import attach_speakers
+from serve_app.diarization.results import DiarizationOutput
 from serve_app.errors import AppError
-from serve_app.jobs import ChunkInfo, ChunkRecord, ChunkState, Job, JobOptions, JobStatus
-from serve_app.models import build_registry
-from serve_app.timefmt import format_display
-from serve_app.transcript import (
-    ChunkTranscript,
-    DecodeOptions,
-    Segment,
-    attach_speakers,
-    finalize_chunk_segments,
-)
+from serve_app.jobs.model import ChunkInfo, ChunkRecord, ChunkState, Job, JobOptions, JobStatus
+from serve_app.paths import resolve_path
+from serve_app.transcript.segments import Segment, finalize_chunk_segments
+from serve_app.transcript.timefmt import format_display
 
 logger = logging.getLogger("ray.serve")
 
@@ -41,12 +42,6 @@ DECODED_AT, DONE_AT = 4.0, 99.0
 DIARIZATION_DISABLED = "speaker diarization is disabled on this server"
 # Share of the job's progress bar each diarization step covers (the rest is quick).
 DIARIZATION_STEPS = {"segmentation": (0.0, 0.35), "embeddings": (0.35, 0.6)}
-
-
-class ChunkerHandle(Protocol):
-    """Methods reachable through the chunker deployment handle."""
-
-    async def submit(self, job_id: str, data: bytes, options: JobOptions) -> Job: ...
 
 
 class Chunker:
@@ -67,8 +62,7 @@ class Chunker:
 
     async def submit(self, job_id: str, data: bytes, options: JobOptions) -> Job:
         """Validate the upload and start the job. Raises ``InvalidAudioError`` (400) etc."""
-        spec = self._registry.spec(options.model_name)
-        self._registry.resolve(options.model_name)
+        spec = self._registry.validate(options.model_name, options.language, options.task)
         info = await asyncio.to_thread(probe_audio, data)
         if self._audio_store is not None:
             await asyncio.to_thread(self._keep_audio, job_id, data, info)
@@ -123,7 +117,14 @@ class Chunker:
                 audio_duration=audio.shape[0] / self._config.sample_rate,
                 timings={"decode_s": decoded - started},
             )
-            run = _JobRun(self, job_id, audio, options, multilingual, decoded)
+            run = _JobRun(
+                _JobContext(self._store, self._asr, self._diarizer, self._config),
+                job_id,
+                audio,
+                options,
+                multilingual,
+                decoded,
+            )
             await run.execute()
             del audio
             finished = time.perf_counter()
@@ -153,32 +154,43 @@ class Chunker:
             )
 
 
+@dataclass(frozen=True)
+class _JobContext:
+    """What a job run needs from its chunker replica: the job store, the ASR and diarizer
+    handles (``None``: diarization disabled) and the chunker's config."""
+
+    store: Any
+    asr: Any
+    diarizer: Any | None
+    config: ChunkerConfig
+
+
 class _JobRun:
     """One job's fan-out: VAD block by block, chunks dispatched as soon as they are final,
     segments published strictly in time order as the chunks before them complete."""
 
     def __init__(
         self,
-        chunker: Chunker,
+        context: _JobContext,
         job_id: str,
         audio: np.ndarray,
         options: JobOptions,
         multilingual: bool,
         t0: float,
     ) -> None:
-        self.chunker, self.store, self.config = chunker, chunker._store, chunker._config
+        self.store, self.config = context.store, context.config
         self.job_id, self.audio, self.options, self.t0 = job_id, audio, options, t0
         self.sr = self.config.sample_rate
         self.duration = audio.shape[0] / self.sr
-        self.asr = chunker._asr.options(multiplexed_model_id=options.model_name)
+        self.asr = context.asr.options(multiplexed_model_id=options.model_name)
         self.language = options.language or (None if multilingual else "en")
         self.decode = DecodeOptions(
             task=options.task, prompt=options.prompt, temperature=options.temperature
         )
         self.records: list[ChunkRecord] = []
-        self.diarizer = chunker._diarizer if options.diarize else None
+        self.diarizer = context.diarizer if options.diarize else None
         self.diarization_note = (
-            DIARIZATION_DISABLED if options.diarize and chunker._diarizer is None else ""
+            DIARIZATION_DISABLED if options.diarize and context.diarizer is None else ""
         )
         self.diarization_progress: float | None = 0.0 if self.diarizer else None
         # With diarization, segments are held until speakers are known, then published.

@@ -1,6 +1,6 @@
 """Speaker diarization replicas (pyannote.audio), run on the whole file so speaker labels are
 consistent across every ASR chunk. Runs concurrently with ASR; the chunker aligns words to
-its exclusive turns (``serve_app/alignment.py``).
+its exclusive turns (``serve_app/diarization/alignment.py``).
 
 ``diarize`` is a streaming method: it yields progress updates from pyannote's hook while the
 pipeline runs, then the result, so the job can show diarization as a step of its own.
@@ -12,46 +12,20 @@ import asyncio
 import os
 import time
 from collections.abc import AsyncIterator
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
-from pydantic import BaseModel
 
+from serve_app.audio.decode import SAMPLE_RATE
 from serve_app.config import DiarizerConfig
-
-
-class DiarizationProgress(BaseModel):
-    """A step of the pipeline and how far it is (0..1)."""
-
-    step: str
-    fraction: float
-
-
-class DiarizationOutput(BaseModel):
-    """Exclusive turns (never two speakers at once) for aligning words, and timings."""
-
-    exclusive_turns: list[dict[str, Any]]
-    speakers: list[str]
-    diarize_s: float
-
-
-class DiarizerHandle(Protocol):
-    """Methods reachable through the diarizer handle (call with ``stream=True``)."""
-
-    def diarize(
-        self,
-        audio: np.ndarray,
-        num_speakers: int | None,
-        min_speakers: int | None,
-        max_speakers: int | None,
-    ) -> AsyncIterator[DiarizationProgress | DiarizationOutput]: ...
+from serve_app.diarization.results import DiarizationOutput, DiarizationProgress
 
 
 class Diarizer:
     """Holds one pyannote pipeline; one file at a time."""
 
     def __init__(self, config: DiarizerConfig) -> None:
-        from serve_app.diarization import PyannoteDiarizer
+        from serve_app.diarization.pipeline import PyannoteDiarizer
 
         token = os.environ.get(config.hf_token_env) if config.use_hub else None
         if config.use_hub and not token:
@@ -91,7 +65,7 @@ class Diarizer:
             asyncio.to_thread(
                 self._backend.diarize,
                 audio,
-                16000,
+                SAMPLE_RATE,
                 num_speakers=num_speakers,
                 min_speakers=min_speakers,
                 max_speakers=max_speakers,

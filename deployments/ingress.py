@@ -1,22 +1,32 @@
 """The HTTP ingress: the FastAPI app of ``serve_app.http`` on a Serve deployment.
 
-Thin by design: routes validate and map to schemas; this class only supplies the backend
-(chunker handle + job-store actor) the routes depend on.
+Thin by design: routes validate and map to schemas; this file only supplies the two
+backends the routes depend on, over handles: transcription (chunker, retranscriber and
+job-store actor) and the assistant (summary and chat).
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from ray import serve
 
 from deployments.job_store import connect_job_store
+from serve_app.asr.registry import build_registry
 from serve_app.config import AppConfig
-from serve_app.job_store import EventBatch
-from serve_app.jobs import Job, JobOptions
-from serve_app.models import build_registry
-from serve_app.retranscribe import SpanTranscript
-from serve_app.transcript import Segment
+from serve_app.jobs.model import Job, JobOptions
+from serve_app.jobs.store import EventBatch
+from serve_app.llm.schemas import (
+    ChatModel,
+    ChatRequest,
+    ChatResponse,
+    SummaryJobStatus,
+    SummaryRequest,
+    SummaryResult,
+)
+from serve_app.transcript.segments import Segment
+from serve_app.transcript.spans import SpanTranscript
 
 
 class ServeBackend:
@@ -70,6 +80,47 @@ class ServeBackend:
         return batch
 
 
+class ServeAssistantBackend:
+    """What the ingress's routes call: the assistant deployment through its handle."""
+
+    def __init__(self, handle: Any, models: list[ChatModel]) -> None:
+        self._handle = handle
+        self._models = models
+
+    def list_models(self) -> list[ChatModel]:
+        return self._models
+
+    async def chat(self, req: ChatRequest) -> ChatResponse:
+        res: ChatResponse = await self._handle.chat.remote(req)
+        return res
+
+    def chat_stream(self, req: ChatRequest) -> AsyncIterator[dict[str, Any]]:
+        gen: AsyncIterator[dict[str, Any]] = self._handle.options(stream=True).chat_stream.remote(
+            req
+        )
+        return gen
+
+    async def openai_chat(self, body: dict[str, Any]) -> dict[str, Any]:
+        res: dict[str, Any] = await self._handle.openai_chat.remote(body)
+        return res
+
+    def openai_chat_stream(self, body: dict[str, Any]) -> AsyncIterator[str]:
+        gen: AsyncIterator[str] = self._handle.options(stream=True).openai_chat_stream.remote(body)
+        return gen
+
+    async def submit_summary(self, req: SummaryRequest) -> Job:
+        job: Job = await self._handle.submit_summary.remote(req)
+        return job
+
+    async def summary_status(self, job_id: str) -> SummaryJobStatus:
+        res: SummaryJobStatus = await self._handle.summary_status.remote(job_id)
+        return res
+
+    async def summary_result(self, job_id: str) -> SummaryResult:
+        res: SummaryResult = await self._handle.summary_result.remote(job_id)
+        return res
+
+
 @serve.ingress()
 class Ingress:
     """FastAPI ingress; the app is built per replica, after the handles exist."""
@@ -77,9 +128,6 @@ class Ingress:
     def __init__(
         self, chunker: Any, retranscriber: Any, config: AppConfig, assistant: Any = None
     ) -> None:
-        from deployments.assistant import ServeAssistantBackend
-        from serve_app.llm_schemas import ChatModel
-
         self._config = config
         self._backend = ServeBackend(chunker, retranscriber, connect_job_store(config.job_store))
         self._registry = build_registry(config.models, config.asr)
@@ -96,7 +144,7 @@ class Ingress:
         )
 
     def __serve_build_asgi_app__(self) -> Any:
-        from serve_app.http.app import create_http_app
+        from serve_app.http.factory import create_http_app
 
         return create_http_app(
             self._backend,

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from serve_app.config import JobStoreConfig, resolve_path
+from serve_app.config import JobStoreConfig
+from serve_app.paths import resolve_path
 
 
 def connect_job_store(config: JobStoreConfig) -> Any:
-    """The job-store actor handle (an ``ActorHandle`` of ``serve_app.job_store.JobStore``)."""
+    """The job-store actor handle (an ``ActorHandle`` of ``serve_app.jobs.store.JobStore``)."""
     import ray
 
-    from serve_app.job_store import JobStore
+    from serve_app.jobs.store import JobStore
 
     actor_cls = ray.remote(JobStore)
     return actor_cls.options(

@@ -7,38 +7,26 @@ chunker in the audio store; the span's speaker comes from the job's diarized seg
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Protocol
+from typing import Any
 
 from deployments.job_store import connect_job_store
-from serve_app.audio import SAMPLE_RATE, decode_audio, probe_audio
-from serve_app.audio_store import AudioStore
-from serve_app.config import AppConfig, resolve_path
+from serve_app.asr.decoding import ChunkTranscript
+from serve_app.asr.registry import build_registry
+from serve_app.audio.decode import SAMPLE_RATE, decode_audio, probe_audio
+from serve_app.audio.store import AudioStore
+from serve_app.config import AppConfig
 from serve_app.errors import AudioExpiredError, InvalidRequestError, JobNotFoundError
-from serve_app.models import build_registry
-from serve_app.retranscribe import SpanTranscript, confidence, replace_span, speaker_for_span
-from serve_app.transcript import ChunkTranscript, finalize_chunk_segments, join_text
+from serve_app.paths import resolve_path
+from serve_app.transcript.segments import finalize_chunk_segments, join_text
+from serve_app.transcript.spans import SpanTranscript, confidence, replace_span, speaker_for_span
 
 # Whisper decodes 30 s windows; a longer span is still fine (faster-whisper slides).
 MAX_SPAN_S = 600.0
 
 
-class RetranscriberHandle(Protocol):
-    async def transcribe_clip(
-        self, data: bytes, model_name: str | None, language: str | None
-    ) -> SpanTranscript: ...
-
-    async def transcribe_span(
-        self,
-        job_id: str,
-        start: float,
-        end: float,
-        model_name: str | None,
-        language: str | None,
-        apply: bool,
-    ) -> SpanTranscript: ...
-
-
 class Retranscriber:
+    """Re-runs spans through the ASR replicas; reads kept audio from the audio store."""
+
     def __init__(self, asr: Any, config: AppConfig) -> None:
         self._asr = asr
         self._registry = build_registry(config.models, config.asr)
@@ -51,11 +39,7 @@ class Retranscriber:
         )
 
     def _model(self, model_name: str | None, language: str | None) -> str:
-        spec = self._registry.spec(model_name or self._default_model)
-        if language not in (None, "en") and not spec.multilingual:
-            raise InvalidRequestError(f"Model '{spec.name}' is English-only")
-        self._registry.resolve(spec.name)  # 400 naming the model when it is not present
-        return spec.name
+        return self._registry.validate(model_name or self._default_model, language).name
 
     async def _transcribe(
         self, audio: Any, offset: float, model: str, language: str | None

@@ -176,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
     args = p.parse_args(argv)
 
-    from serve_app.diarization import PyannoteDiarizer
+    from serve_app.diarization.pipeline import PyannoteDiarizer
 
     t0 = time.perf_counter()
     diarizer = PyannoteDiarizer(**_parse_tuning(args.tune))  # type: ignore[arg-type]
@@ -205,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             p.error("--wav needs --rttm")
         audio, sr = read_wav(args.wav)
         if sr != 16000:
-            from serve_app.diarization import prepare_audio
+            from serve_app.diarization.pipeline import prepare_audio
 
             audio = prepare_audio(audio, sr)
         jobs.append((args.wav, audio, read_rttm(args.rttm)))

@@ -55,7 +55,7 @@ def build_llm_graph(config: AppConfig) -> Any:
     from ray.serve.llm import build_llm_deployment
 
     from deployments.assistant import TranscriptAssistant
-    from serve_app.llm_config import to_llm_config
+    from deployments.llm_server import to_llm_config
 
     llms = {
         model.name: build_llm_deployment(to_llm_config(config.llm, model.name))

@@ -19,15 +19,8 @@ from serve_app.deployment_options import (
     RayActorOptions,
     StrictModel,
 )
-from serve_app.llm_config import LLMSettings
-
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-
-
-def resolve_path(path: str | Path) -> Path:
-    """Resolve a config path: absolute as is, relative to the project root otherwise."""
-    p = Path(path).expanduser()
-    return p if p.is_absolute() else PROJECT_ROOT / p
+from serve_app.llm.settings import LLMSettings
+from serve_app.paths import resolve_path
 
 
 class IngressConfig(StrictModel):
@@ -235,7 +228,7 @@ class AppConfig(StrictModel):
     retranscriber: RetranscriberConfig = Field(default_factory=RetranscriberConfig)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     llm: LLMSettings = Field(default_factory=LLMSettings)
-    """The local LLM (vLLM through ``ray.serve.llm``); see ``serve_app/llm_config.py``."""
+    """The local LLM (vLLM through ``ray.serve.llm``); see ``serve_app/llm/settings.py``."""
     assistant: AssistantConfig = Field(default_factory=AssistantConfig)
 
 

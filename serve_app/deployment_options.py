@@ -1,6 +1,6 @@
 """Ray Serve deployment options as validated pydantic models, shared by every config section.
 
-Kept apart from ``serve_app.config`` so that ``serve_app.llm_config`` can reuse them.
+Kept apart from ``serve_app.config`` so that ``serve_app.llm.settings`` can reuse them.
 """
 
 from __future__ import annotations

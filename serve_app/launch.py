@@ -22,7 +22,8 @@ from typing import Any
 import typer
 import yaml
 
-from serve_app.config import PROJECT_ROOT, AppConfig, resolve_path
+from serve_app.config import AppConfig
+from serve_app.paths import PROJECT_ROOT, resolve_path
 
 LOCAL_ENV = {
     # Everything stays on this machine: no token auth between local processes,

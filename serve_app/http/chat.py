@@ -9,9 +9,10 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from serve_app.http.deps import AssistantDep
 from serve_app.http.errors import ERROR_RESPONSES
-from serve_app.http.llm_deps import AssistantDep, event_stream
-from serve_app.llm_schemas import ChatModelList, ChatRequest, ChatResponse
+from serve_app.http.sse import event_stream
+from serve_app.llm.schemas import ChatModelList, ChatRequest, ChatResponse
 
 router = APIRouter(prefix="/api/chat", tags=["chat"])
 

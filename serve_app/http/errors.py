@@ -1,4 +1,4 @@
-"""Maps every failure to the one error envelope (``serve_app.schemas.ErrorResponse``)."""
+"""Maps every failure to the one error envelope (``serve_app.http.schemas.ErrorResponse``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from serve_app.errors import AppError
-from serve_app.schemas import ErrorResponse, OpenAIErrorBody
+from serve_app.http.schemas import ErrorResponse, OpenAIErrorBody
 
 _CODES = {
     400: "bad_request",

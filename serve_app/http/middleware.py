@@ -22,7 +22,7 @@ REQUEST_ID_HEADER = "x-request-id"
 
 
 async def send_error(send: Send, status: int, detail: str, code: str, request_id: str) -> None:
-    """Send the error envelope (``serve_app.schemas.ErrorResponse``) from plain ASGI code."""
+    """Send the error envelope (``serve_app.http.schemas.ErrorResponse``) from plain ASGI code."""
     kind = "server_error" if status >= 500 else "invalid_request_error"
     body = json.dumps(
         {

@@ -12,12 +12,12 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from serve_app.errors import AppError, JobNotFoundError
-from serve_app.exports import render
 from serve_app.http.deps import BackendDep, RegistryDep, SettingsDep
 from serve_app.http.errors import ERROR_RESPONSES
 from serve_app.http.submission import start_job, wait_finished
-from serve_app.jobs import Job, JobOptions, JobStatus
-from serve_app.transcript import Segment, join_text
+from serve_app.jobs.model import Job, JobOptions, JobStatus
+from serve_app.transcript.exports import render
+from serve_app.transcript.segments import Segment, join_text
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 

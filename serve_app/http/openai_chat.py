@@ -11,8 +11,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse, Response
 
+from serve_app.http.deps import AssistantDep
 from serve_app.http.errors import ERROR_RESPONSES
-from serve_app.http.llm_deps import AssistantDep, event_stream
+from serve_app.http.sse import event_stream
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 

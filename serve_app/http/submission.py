@@ -6,30 +6,17 @@ import uuid
 
 from fastapi import UploadFile
 
-from serve_app.backend import TranscriptionBackend
-from serve_app.errors import InvalidRequestError
-from serve_app.job_store import EventBatch
-from serve_app.jobs import Job, JobOptions
-from serve_app.languages import WHISPER_LANGUAGES
-from serve_app.models import ModelRegistry
+from serve_app.asr.languages import normalize_language
+from serve_app.asr.registry import ModelRegistry
+from serve_app.http.backends import TranscriptionBackend
+from serve_app.jobs.model import Job, JobOptions
+from serve_app.jobs.store import EventBatch
 
 
 def validate_options(registry: ModelRegistry, options: JobOptions) -> JobOptions:
     """Canonical model name and language, or a 400 saying what is wrong."""
-    language = (options.language or "").strip().lower() or None
-    if language is not None and language not in WHISPER_LANGUAGES:
-        raise InvalidRequestError(f"Unsupported language '{language}': use an ISO 639-1 code")
-    spec = registry.spec(options.model_name)
-    if not spec.multilingual and language not in (None, "en"):
-        raise InvalidRequestError(
-            f"Model '{spec.name}' is English-only; choose a multilingual model for '{language}'"
-        )
-    if not spec.multilingual and options.task == "translate":
-        raise InvalidRequestError(
-            f"Model '{spec.name}' is English-only and cannot translate; "
-            f"choose a multilingual model such as '{registry.translation_model}'"
-        )
-    registry.resolve(spec.name)
+    language = normalize_language(options.language)
+    spec = registry.validate(options.model_name, language, options.task)
     return options.model_copy(update={"model_name": spec.name, "language": language})
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from serve_app.http.deps import AssistantDep
 from serve_app.http.errors import ERROR_RESPONSES
-from serve_app.http.llm_deps import AssistantDep
-from serve_app.llm_schemas import SummaryAccepted, SummaryJobStatus, SummaryRequest, SummaryResult
+from serve_app.llm.schemas import SummaryAccepted, SummaryJobStatus, SummaryRequest, SummaryResult
 
 router = APIRouter(prefix="/api/summary", tags=["summary"])
 

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.routing import APIRoute, APIWebSocketRoute
 
 from serve_app import NAME, __version__
-from serve_app.schemas import HealthResponse, RootResponse
-from serve_app.timefmt import utc_now_iso
+from serve_app.http.schemas import HealthResponse, RootResponse
+from serve_app.transcript.timefmt import utc_now_iso
 
 router = APIRouter(tags=["system"])
 

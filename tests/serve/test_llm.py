@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from serve_app.llm_prompts import chat_messages, transcript_lines
-from serve_app.llm_schemas import TranscriptLine
+from serve_app.llm.prompts import chat_messages, transcript_lines
+from serve_app.llm.schemas import TranscriptLine
 
 pytestmark = pytest.mark.serve
 

@@ -4,7 +4,8 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from serve_app.config import PROJECT_ROOT, AppConfig, DeploymentOptions, load_config
+from serve_app.config import AppConfig, DeploymentOptions, load_config
+from serve_app.paths import PROJECT_ROOT
 
 CONFIGS = sorted((PROJECT_ROOT / "configs").glob("*.yaml"))
 
@@ -116,10 +117,12 @@ def test_gpu_single_leaves_the_llm_its_share_of_the_card():
 
 
 def test_llm_section_models_aliases_and_engine_settings():
-    from serve_app.llm_config import LLMSettings
+    from serve_app.llm.settings import LLMSettings
 
     local = load_config({"config": "configs/local-cpu.yaml"}).llm
-    assert local.device == "cpu" and local.server_cls == "serve_app.llm_server:TranscriptLLMServer"
+    assert (
+        local.device == "cpu" and local.server_cls == "deployments.llm_server:TranscriptLLMServer"
+    )
     assert local.resolve_name("Qwen/Qwen2.5-Coder-0.5B-Instruct") == local.default_model
     kwargs = local.engine_kwargs_for(local.get_model())
     assert kwargs["dtype"] == "float32" and kwargs["enforce_eager"] is True

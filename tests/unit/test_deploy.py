@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from serve_app.config import PROJECT_ROOT, AppConfig, load_config
+from serve_app.config import AppConfig, load_config
+from serve_app.paths import PROJECT_ROOT
 
 MANIFEST = PROJECT_ROOT / "deploy" / "rayservice.yaml"
 

@@ -1,0 +1,109 @@
+"""Where to cut the audio: speech spans (``serve_app.audio.vad``) packed into chunks cut
+in silence. Pure (sample indices in, chunk plan out), so it is unit-tested without audio."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span of the decoded audio sent to ASR as one request."""
+
+    index: int
+    start: int
+    """First sample (absolute)."""
+    end: int
+    """One past the last sample (absolute)."""
+
+    def start_s(self, sample_rate: int) -> float:
+        return self.start / sample_rate
+
+    def end_s(self, sample_rate: int) -> float:
+        return self.end / sample_rate
+
+
+def plan_chunks(
+    speech: list[tuple[int, int]], total_samples: int, max_chunk_samples: int
+) -> list[Chunk]:
+    """Pack consecutive speech spans into chunks of at most ``max_chunk_samples``.
+
+    A chunk starts and ends in the silence around its spans (half-way into the gap to its
+    neighbours, never more than the length allows), so no word is cut at a boundary. Silence
+    between chunks is not transcribed. A single span longer than the limit (VAD found no
+    pause in it) is split into equal parts: the only case where a cut falls in speech.
+    """
+    spans = sorted((max(0, s), min(total_samples, e)) for s, e in speech if e > s)
+    pieces: list[tuple[int, int]] = []
+    for start, end in spans:
+        if end - start <= max_chunk_samples:
+            pieces.append((start, end))
+            continue
+        parts = -(-(end - start) // max_chunk_samples)
+        step = -(-(end - start) // parts)
+        pieces.extend((s, min(s + step, end)) for s in range(start, end, step))
+
+    groups: list[list[tuple[int, int]]] = []
+    for piece in pieces:
+        if groups and piece[1] - groups[-1][0][0] <= max_chunk_samples:
+            groups[-1].append(piece)
+        else:
+            groups.append([piece])
+
+    chunks: list[Chunk] = []
+    for i, group in enumerate(groups):
+        first, last = group[0][0], group[-1][1]
+        prev_end = groups[i - 1][-1][1] if i > 0 else 0
+        next_start = groups[i + 1][0][0] if i + 1 < len(groups) else total_samples
+        slack = max_chunk_samples - (last - first)
+        # Widen into the silence on both sides: up to half of each gap, within the limit.
+        lead = min((first - prev_end) // 2, slack // 2)
+        trail = min((next_start - last) // 2, slack - lead)
+        chunks.append(Chunk(index=i, start=first - lead, end=last + trail))
+    return chunks
+
+
+class IncrementalPlanner:
+    """Plans chunks while VAD is still running, block by block, so ASR starts early.
+
+    Feed it the speech spans of consecutive VAD blocks; it returns the chunks that can no
+    longer change. Packing is greedy from the left, so every chunk that ends before the
+    latest span starts is final; the rest waits for the next block (or ``finish``).
+    """
+
+    def __init__(self, total_samples: int, max_chunk_samples: int, join_samples: int) -> None:
+        self.total_samples = total_samples
+        self.max_chunk_samples = max_chunk_samples
+        self.join_samples = join_samples
+        """Spans this close to a block boundary on both sides are one span cut by the block."""
+        self._spans: list[tuple[int, int]] = []
+        self._emitted = 0
+
+    def add_block(self, spans: list[tuple[int, int]], block_start: int) -> list[Chunk]:
+        for start, end in spans:
+            if (
+                self._spans
+                and start <= block_start + self.join_samples
+                and self._spans[-1][1] >= block_start - self.join_samples
+            ):
+                self._spans[-1] = (self._spans[-1][0], end)
+            else:
+                self._spans.append((start, end))
+        if not self._spans:
+            return []
+        last_start = self._spans[-1][0]
+        return self._take(lambda c: c.end <= last_start)
+
+    def finish(self) -> list[Chunk]:
+        return self._take(lambda c: True)
+
+    def _take(self, is_final: Callable[[Chunk], bool]) -> list[Chunk]:
+        chunks = plan_chunks(self._spans, self.total_samples, self.max_chunk_samples)
+        ready: list[Chunk] = []
+        for chunk in chunks[self._emitted :]:
+            if not is_final(chunk):
+                break
+            ready.append(chunk)
+        self._emitted += len(ready)
+        return ready

@@ -1,0 +1,239 @@
+"""Attach diarization speakers to ASR words and segments (pure Python, no torch).
+
+Inputs are transcript :class:`~serve_app.transcript.segments.Segment` objects and speaker
+turns ``{start, end, speaker, confidence}`` (dicts or objects with those attributes): use
+the *exclusive* turns of :class:`serve_app.diarization.results.DiarizationResult` (never
+two speakers at once).
+
+Rules:
+
+* A word gets the speaker whose turns overlap it the most. A word overlapping no turn
+  (diarization missed it, or it sits in a pause) gets the *nearest* turn, so every word has a
+  speaker as soon as diarization found any speech.
+* A segment whose words change speaker is split at each change: the pieces take their text
+  from the words, inner boundaries from the word times, and the outer boundaries from the
+  original segment. A segment without words is attributed as a whole by the same rule.
+* Confidence (0..1):
+
+  - word: ``share * turn_confidence``, where ``share`` is the fraction of the word covered by
+    the chosen speaker's turns and ``turn_confidence`` the overlap-weighted confidence of
+    those turns; for a nearest-turn fallback ``share = 0.5 * exp(-gap / 1 s)``;
+  - segment: ``speaker_confidence`` = duration-weighted mean of its word confidences
+    (each word weighs at least 10 ms).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from serve_app.diarization.results import number_speakers
+from serve_app.transcript.segments import Segment, Word
+
+MIN_WORD_WEIGHT = 0.01  # seconds; zero-length words still count
+
+
+@dataclass(frozen=True)
+class _Turn:
+    start: float
+    end: float
+    speaker: str
+    confidence: float
+
+
+def _get(obj: Any, name: str, default: Any = None) -> Any:
+    if isinstance(obj, dict):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+class TurnIndex:
+    """Sorted speaker turns with fast overlap / nearest-turn queries."""
+
+    def __init__(self, turns: Iterable[Any]) -> None:
+        parsed = [
+            _Turn(
+                float(_get(t, "start")),
+                float(_get(t, "end")),
+                str(_get(t, "speaker")),
+                float(_get(t, "confidence", 1.0) if _get(t, "confidence") is not None else 1.0),
+            )
+            for t in turns
+        ]
+        self.turns = sorted((t for t in parsed if t.end > t.start), key=lambda t: t.start)
+        self._starts = [t.start for t in self.turns]
+        # running max of ends: turns[i:] can only overlap [a, b) if max_end[i] > a
+        self._max_end: list[float] = []
+        m = -math.inf
+        for t in self.turns:
+            m = max(m, t.end)
+            self._max_end.append(m)
+
+    def __bool__(self) -> bool:
+        return bool(self.turns)
+
+    def attribute(self, start: float, end: float) -> tuple[str | None, float]:
+        """(speaker, confidence) for the span [start, end] (see module docstring)."""
+        if not self.turns:
+            return None, 0.0
+        if end < start:
+            start, end = end, start
+        if end - start < 1e-6:  # a point: look at a tiny window around it
+            start, end = start - 5e-4, end + 5e-4
+        overlap: dict[str, float] = {}
+        weighted_conf: dict[str, float] = {}
+        lo = bisect.bisect_left(self._max_end, start)  # first turn that may end after start
+        hi = bisect.bisect_left(self._starts, end)  # turns starting before end
+        for t in self.turns[lo:hi]:
+            ov = min(end, t.end) - max(start, t.start)
+            if ov > 0:
+                overlap[t.speaker] = overlap.get(t.speaker, 0.0) + ov
+                weighted_conf[t.speaker] = weighted_conf.get(t.speaker, 0.0) + ov * t.confidence
+        if overlap:
+            speaker = max(overlap, key=lambda s: overlap[s])
+            share = min(1.0, overlap[speaker] / (end - start))
+            return speaker, share * weighted_conf[speaker] / overlap[speaker]
+        nearest, gap = self._nearest(start, end)
+        return nearest.speaker, 0.5 * math.exp(-gap) * nearest.confidence
+
+    def _nearest(self, start: float, end: float) -> tuple[_Turn, float]:
+        i = bisect.bisect_left(self._starts, end)
+        best: tuple[_Turn, float] | None = None
+        # the next turn starting after the span, and the turns before it (scan back while
+        # they could still be closer than the best candidate found so far)
+        if i < len(self.turns):
+            best = (self.turns[i], self.turns[i].start - end)
+        for j in range(i - 1, -1, -1):
+            t = self.turns[j]
+            gap = max(0.0, start - t.end)
+            if best is None or gap < best[1]:
+                best = (t, gap)
+            if best is not None and start - self._max_end[j] > best[1]:
+                break
+        assert best is not None
+        return best
+
+
+def _index(turns: TurnIndex | Iterable[Any]) -> TurnIndex:
+    return turns if isinstance(turns, TurnIndex) else TurnIndex(turns)
+
+
+def assign_words(words: Iterable[Word], turns: TurnIndex | Iterable[Any]) -> list[Word]:
+    """Copies of ``words`` with a speaker and a speaker confidence each."""
+    index = _index(turns)
+    out = []
+    for w in words:
+        speaker, conf = index.attribute(w.start, w.end)
+        out.append(
+            w.model_copy(
+                update={
+                    "speaker": speaker,
+                    "speaker_confidence": round(conf, 4) if speaker else None,
+                }
+            )
+        )
+    return out
+
+
+def _segment_confidence(words: Sequence[Word]) -> float:
+    num = den = 0.0
+    for w in words:
+        weight = max(MIN_WORD_WEIGHT, w.end - w.start)
+        num += weight * (w.speaker_confidence or 0.0)
+        den += weight
+    return round(num / den, 4) if den else 0.0
+
+
+def align_segments(segments: Iterable[Segment], turns: TurnIndex | Iterable[Any]) -> list[Segment]:
+    """Attach speakers to ASR segments, splitting segments where the speaker changes.
+
+    Without any turn (no diarization, or silence) segments are returned unsplit with
+    ``speaker=None`` and ``speaker_confidence=None``. A split piece has no token ids (they
+    belong to the whole Whisper segment).
+    """
+    index = _index(turns)
+    out: list[Segment] = []
+    for seg in segments:
+        text = seg.text.strip()
+        if not index:
+            out.append(seg.model_copy(update={"text": text}))
+            continue
+        if not seg.words:
+            speaker, conf = index.attribute(seg.start, seg.end)
+            out.append(
+                seg.model_copy(
+                    update={"text": text, "speaker": speaker, "speaker_confidence": round(conf, 4)}
+                )
+            )
+            continue
+        words = assign_words(seg.words, index)
+        groups: list[list[Word]] = []
+        for w in words:
+            if groups and groups[-1][-1].speaker == w.speaker:
+                groups[-1].append(w)
+            else:
+                groups.append([w])
+        if len(groups) == 1:
+            update = {
+                "text": text,
+                "words": words,
+                "speaker": words[0].speaker,
+                "speaker_confidence": _segment_confidence(words),
+            }
+            out.append(seg.model_copy(update=update))
+            continue
+        for k, group in enumerate(groups):
+            piece = {
+                "start": seg.start if k == 0 else group[0].start,
+                "end": seg.end if k == len(groups) - 1 else group[-1].end,
+                "text": "".join(w.word for w in group).strip(),
+                "words": group,
+                "speaker": group[0].speaker,
+                "speaker_confidence": _segment_confidence(group),
+                "tokens": [],
+            }
+            out.append(seg.model_copy(update=piece))
+    return out
+
+
+def attach_speakers(segments: list[Segment], turns: list[dict[str, Any]]) -> list[Segment]:
+    """Speakers on every word and segment of a transcript from exclusive diarization turns.
+
+    Segments whose words change speaker are split (:func:`align_segments`). Labels are then
+    renumbered ``SPEAKER_1, SPEAKER_2, ...`` in order of first appearance *in the
+    transcript*: the diarizer numbers its turns the same way, but a speaker whose first turn
+    holds no word would otherwise appear out of order, or leave a gap in the numbers.
+    """
+    aligned = align_segments(segments, turns)
+    names = number_speakers(s.speaker for s in aligned)
+
+    def rename(label: str | None) -> str | None:
+        return names.get(label) if label else None
+
+    return [
+        s.model_copy(
+            update={
+                "speaker": rename(s.speaker),
+                "words": [w.model_copy(update={"speaker": rename(w.speaker)}) for w in s.words],
+            }
+        )
+        for s in aligned
+    ]
+
+
+def speaker_stats(segments: Iterable[Segment]) -> dict[str, float]:
+    """Seconds of speech per speaker (from word times, segment times when no words)."""
+    stats: dict[str, float] = {}
+    for seg in segments:
+        if seg.speaker is None:
+            continue
+        if seg.words:
+            for w in seg.words:
+                if w.speaker is not None:
+                    stats[w.speaker] = stats.get(w.speaker, 0.0) + max(0.0, w.end - w.start)
+        else:
+            stats[seg.speaker] = stats.get(seg.speaker, 0.0) + max(0.0, seg.end - seg.start)
+    return {k: round(v, 3) for k, v in sorted(stats.items())}

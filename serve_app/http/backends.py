@@ -1,0 +1,86 @@
+"""What the HTTP layer needs from the rest of the system: one Protocol for transcription,
+one for summary and chat.
+
+The Serve ingress implements both over deployment and actor handles
+(``deployments/ingress.py``); tests implement them in-process. Routers depend only on
+these Protocols, so they are plain FastAPI and testable without Ray.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+from serve_app.jobs.model import Job, JobOptions
+from serve_app.jobs.store import EventBatch
+from serve_app.llm.schemas import (
+    ChatModel,
+    ChatRequest,
+    ChatResponse,
+    SummaryJobStatus,
+    SummaryRequest,
+    SummaryResult,
+)
+from serve_app.transcript.segments import Segment
+from serve_app.transcript.spans import SpanTranscript
+
+
+class TranscriptionBackend(Protocol):
+    async def submit(self, job_id: str, data: bytes, options: JobOptions) -> Job:
+        """Validate the audio and start a job; raises ``AppError`` subclasses."""
+        ...
+
+    async def get_job(self, job_id: str) -> Job | None: ...
+
+    async def get_segments(self, job_id: str) -> list[Segment] | None: ...
+
+    async def list_jobs(self) -> list[Job]: ...
+
+    async def retranscribe_clip(
+        self, data: bytes, model_name: str | None, language: str | None
+    ) -> SpanTranscript:
+        """Transcribe an uploaded clip with ``model_name`` (the configured default if None)."""
+        ...
+
+    async def retranscribe_span(
+        self,
+        job_id: str,
+        start: float,
+        end: float,
+        model_name: str | None,
+        language: str | None,
+        apply: bool,
+    ) -> SpanTranscript:
+        """Re-run a span of a job's kept audio; ``apply`` writes it into the job's result."""
+        ...
+
+    async def wait_events(self, job_id: str, cursor: int, timeout_s: float) -> EventBatch | None:
+        """Events after ``cursor`` (long-poll); ``None`` for an unknown job."""
+        ...
+
+
+class AssistantBackend(Protocol):
+    def list_models(self) -> list[ChatModel]:
+        """Served LLMs (config only, no call)."""
+        ...
+
+    async def chat(self, req: ChatRequest) -> ChatResponse:
+        """Raises ``InvalidRequestError`` (unknown model, empty transcript) and
+        ``LLMUnavailableError``."""
+        ...
+
+    def chat_stream(self, req: ChatRequest) -> AsyncIterator[dict[str, Any]]:
+        """``{"delta"}`` events then one ``{"done": true, "usage", ...}``."""
+        ...
+
+    async def openai_chat(self, body: dict[str, Any]) -> dict[str, Any]: ...
+
+    def openai_chat_stream(self, body: dict[str, Any]) -> AsyncIterator[str]:
+        """Server-sent event strings (``data: {...}\\n\\n``), ``data: [DONE]`` last."""
+        ...
+
+    async def submit_summary(self, req: SummaryRequest) -> Job: ...
+
+    async def summary_status(self, job_id: str) -> SummaryJobStatus: ...
+
+    async def summary_result(self, job_id: str) -> SummaryResult: ...

@@ -1,0 +1,267 @@
+"""The HTTP layer as a plain FastAPI app: routes, middleware and the error envelope.
+
+The backend here uses the real ``JobStore`` in-process; only job *execution* is absent
+(``StoreOnlyBackend.submit`` validates the audio like the chunker and records the job, but
+transcribes nothing). The full pipeline is tested over HTTP in ``tests/serve``.
+"""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from eval.speech import encode
+from serve_app.asr.registry import ModelRegistry
+from serve_app.audio.decode import probe_audio
+from serve_app.config import IngressConfig
+from serve_app.http.factory import create_http_app
+from serve_app.jobs.model import Job, JobOptions, JobStatus
+from serve_app.jobs.store import JobStore
+from serve_app.transcript.segments import Segment
+from tests.unit.audio.test_decode import tone
+
+
+class StoreOnlyBackend:
+    """Real job store, no transcription: enough to exercise every route."""
+
+    def __init__(self) -> None:
+        self.store = JobStore()
+        self.fail_with: Exception | None = None
+
+    async def submit(self, job_id: str, data: bytes, options: JobOptions) -> Job:
+        if self.fail_with:
+            raise self.fail_with
+        probe_audio(data)
+        job = Job(job_id=job_id, options=options)
+        await self.store.create_job(job)
+        return job
+
+    async def get_job(self, job_id):
+        return await self.store.get_job(job_id)
+
+    async def get_segments(self, job_id):
+        return await self.store.get_segments(job_id)
+
+    async def list_jobs(self):
+        return await self.store.list_jobs()
+
+    async def retranscribe_clip(self, data, model_name, language):
+        raise NotImplementedError  # exercised over HTTP in tests/serve
+
+    async def retranscribe_span(self, job_id, start, end, model_name, language, apply):
+        raise NotImplementedError
+
+    async def wait_events(self, job_id, cursor, timeout_s):
+        return await self.store.wait_events(job_id, cursor, min(timeout_s, 0.2))
+
+
+@pytest.fixture
+def backend():
+    return StoreOnlyBackend()
+
+
+@pytest.fixture
+def client(backend, tmp_path):
+    settings = IngressConfig(max_upload_mb=0.5, ws_poll_timeout_s=0.2)
+    app = create_http_app(backend, ModelRegistry(tmp_path), settings)
+    return TestClient(app, raise_server_exceptions=False)
+
+
+WAV = encode(tone(1.0), "wav")
+
+
+def submit(client, data=WAV, **fields):
+    return client.post(
+        "/api/transcribe/", files={"file": ("a.wav", data, "audio/wav")}, data=fields
+    )
+
+
+def test_health_and_root(client):
+    health = client.get("/health").json()
+    assert health["status"] == "healthy" and "T" in health["timestamp"]
+    root = client.get("/").json()
+    assert root["name"] and root["version"]
+    assert "POST /api/transcribe/" in root["endpoints"]
+    assert "WS /api/transcribe/live/{job_id}" in root["endpoints"]
+
+
+def test_request_id_is_echoed_or_assigned_and_timing_added(client):
+    r = client.get("/health", headers={"X-Request-ID": "abc-123"})
+    assert r.headers["x-request-id"] == "abc-123"
+    assert float(r.headers["x-process-time-ms"]) >= 0
+    assert len(client.get("/health").headers["x-request-id"]) >= 16
+
+
+def test_cors_headers(client):
+    r = client.get("/health", headers={"Origin": "http://example.test"})
+    assert r.headers["access-control-allow-origin"] == "*"
+
+
+def test_submit_returns_processing_job(client, backend):
+    r = submit(client)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["status"] == "processing" and body["job_id"] and body["message"]
+    assert client.get(f"/api/transcribe/status/{body['job_id']}").json()["status"] == "processing"
+    jobs = client.get("/api/transcribe/jobs").json()
+    assert jobs["count"] == 1 and jobs["jobs"][0]["job_id"] == body["job_id"]
+    assert set(jobs["jobs"][0]) == {"job_id", "status", "progress", "updated_at", "message"}
+
+
+def test_non_audio_upload_is_400_by_content(client):
+    r = submit(client, data=b"definitely not audio" * 100)
+    assert r.status_code == 400
+    body = r.json()
+    assert body["code"] == "invalid_audio" and "audio" in body["detail"]
+    assert body["request_id"] == r.headers["x-request-id"]
+
+
+def test_missing_file_is_422_with_envelope(client):
+    r = client.post("/api/transcribe/", data={"model_name": "tiny.en"})
+    assert r.status_code == 422
+    assert r.json()["code"] == "validation_error" and "file" in r.json()["detail"]
+
+
+def test_bad_boolean_is_422(client):
+    assert submit(client, diarize="perhaps").status_code == 422
+
+
+def test_unknown_model_is_400_listing_models(client):
+    r = submit(client, model_name="gpt-3.5-turbo")
+    assert r.status_code == 400 and "tiny.en" in r.json()["detail"]
+
+
+def test_model_not_present_is_400_saying_how(client):
+    r = submit(client, model_name="large-v3")
+    assert r.status_code == 400
+    assert r.json()["code"] == "model_unavailable" and "not available" in r.json()["detail"]
+
+
+def test_language_is_validated(client):
+    assert submit(client, language="xx").status_code == 400
+    r = submit(client, language="de")  # tiny.en is English-only
+    assert r.status_code == 400 and "English-only" in r.json()["detail"]
+    assert submit(client, language="EN").status_code == 200
+
+
+def test_upload_over_limit_is_413_by_header(client):
+    r = submit(client, data=b"\0" * 600_000)
+    assert r.status_code == 413 and "limit" in r.json()["detail"]
+
+
+def test_upload_over_limit_is_413_while_streaming(client):
+    def body():
+        for _ in range(100):
+            yield b"\0" * 10_000
+
+    r = client.post(
+        "/api/transcribe/",
+        content=body(),
+        headers={"content-type": "multipart/form-data; boundary=x"},
+    )
+    assert r.status_code == 413
+
+
+def test_status_of_unknown_job_keeps_the_status_shape(client):
+    r = client.get("/api/transcribe/status/nope")
+    assert r.status_code == 404
+    assert r.json() == {
+        "job_id": "nope",
+        "status": "not_found",
+        "message": "Transcription job not found or expired",
+        "progress": 0,
+        "updated_at": None,
+    }
+
+
+def test_result_404_409_and_200(client, backend):
+    assert client.get("/api/transcribe/result/nope").status_code == 404
+    job_id = submit(client).json()["job_id"]
+    r = client.get(f"/api/transcribe/result/{job_id}")
+    assert r.status_code == 409 and "still processing" in r.json()["detail"]
+
+    import asyncio
+
+    asyncio.run(
+        backend.store.update_job(
+            job_id,
+            status=JobStatus.COMPLETED,
+            language="en",
+            audio_duration=3.5,
+            segments=[Segment(start=0.25, end=61.5, text="Hello there.")],
+        )
+    )
+    result = client.get(f"/api/transcribe/result/{job_id}").json()
+    assert result["text"] == "Hello there." and result["language"] == "en"
+    assert result["segments"][0] == {
+        "start": 0.25,
+        "end": 61.5,
+        "text": "Hello there.",
+        "speaker": None,
+        "speaker_confidence": None,
+        "start_display": "00:00:00.250",
+        "end_display": "00:01:01.500",
+    }
+    debug = client.get(f"/api/transcribe/debug/{job_id}").json()
+    assert debug["cached_segments"] == 1 and debug["latest_segment_time"] == 61.5
+
+
+def test_failed_job_result_is_409_with_reason(client, backend):
+    import asyncio
+
+    job_id = submit(client).json()["job_id"]
+    asyncio.run(backend.store.update_job(job_id, status=JobStatus.FAILED, message="boom"))
+    r = client.get(f"/api/transcribe/result/{job_id}")
+    assert r.status_code == 409 and "boom" in r.json()["detail"]
+
+
+def test_unexpected_error_is_500_with_envelope_and_headers(client, backend):
+    backend.fail_with = RuntimeError("kaboom")
+    r = submit(client)
+    assert r.status_code == 500
+    assert r.json()["detail"] == "Internal server error" and r.json()["code"] == "internal_error"
+    assert r.headers["x-request-id"] and r.headers["x-process-time-ms"]
+    assert client.get("/health").status_code == 200
+
+
+def test_websocket_replays_then_closes_when_finished(client, backend):
+    import asyncio
+
+    job_id = submit(client).json()["job_id"]
+    asyncio.run(
+        backend.store.update_job(
+            job_id, segments=[Segment(start=0, end=1, text="One.")], status=JobStatus.COMPLETED
+        )
+    )
+    with client.websocket_connect(f"/api/transcribe/live/{job_id}") as ws:
+        messages = [ws.receive_json() for _ in range(3)]
+    assert [m["type"] for m in messages] == ["status", "segment", "status"]
+    assert messages[1]["text"] == "One." and messages[1]["start_display"] == "00:00:00.000"
+    assert messages[-1]["status"] == "completed" and messages[-1]["progress"] == 100
+    assert set(messages[0]["chunk_info"]) == {
+        "current_chunk",
+        "total_chunks",
+        "chunk_progress",
+        "diarization_progress",
+    }
+
+
+def test_websocket_unknown_job_says_not_found_and_closes(client):
+    with client.websocket_connect("/api/transcribe/live/nope") as ws:
+        message = ws.receive_json()
+        assert message["type"] == "status" and message["status"] == "not_found"
+        with pytest.raises(Exception):  # noqa: B017 - the server closed the socket
+            ws.receive_json()
+
+
+def test_summary_jobs_are_not_transcription_jobs(client, backend):
+    import asyncio
+
+    asyncio.run(
+        backend.store.create_job(
+            Job(job_id="s1", kind="summary", options=JobOptions(model_name="smollm2"))
+        )
+    )
+    assert client.get("/api/transcribe/status/s1").status_code == 404
+    assert client.get("/api/transcribe/result/s1").status_code == 404
+    assert client.get("/api/transcribe/debug/s1").status_code == 404
