@@ -38,7 +38,7 @@ def test_pure_packages_import_only_what_the_layout_allows():
         for path in sorted((PROJECT_ROOT / "serve_app" / package).rglob("*.py")):
             for module in _imports(path):
                 top, _, rest = module.partition(".")
-                ours = top == "serve_app" and rest.split(".")[0] or None
+                ours = (top == "serve_app" and rest.split(".")[0]) or None
                 if top in ("ray", "deployments") or ours not in {None, package, *SHARED, *allowed}:
                     problems.append(f"{path.name} ({package}) imports {module}")
     assert not problems, problems
