@@ -17,7 +17,7 @@ export RAY_AUTH_MODE := disabled
 export RAY_USAGE_STATS_ENABLED := 0
 export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER := 0
 
-.PHONY: install models models-test system-deps run test test-unit test-serve lint bench lock clean
+.PHONY: install models models-test system-deps run test test-faults test-unit test-serve lint bench lock clean
 
 install: $(INSTALLED)
 
@@ -52,17 +52,42 @@ models/llm/%/.placed.json: $(INSTALLED) scripts/place_llm.py
 $(MODELS_STAMP): $(INSTALLED) serve_app/asr/model_setup.py
 	$(BIN)/python -m serve_app.asr.model_setup --models-dir models
 
-# Test audio is synthesised with espeak-ng (installed from Debian's packages when missing).
+# Debian packages the tests need, installed when missing: espeak-ng synthesises the test
+# audio; postgresql brings the PostgreSQL 15 binaries that tests/services.py runs a
+# throw-away server from. Installing it must leave no daemon behind: a temporary
+# policy-rc.d (exit 101: "action forbidden") keeps the package's `main` cluster from
+# starting, and if it started anyway it is stopped. A policy-rc.d already there is kept.
+PG_BIN := /usr/lib/postgresql/15/bin
+
 system-deps:
-	@command -v espeak-ng >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq espeak-ng >/dev/null; }
+	@need=; \
+	command -v espeak-ng >/dev/null || need="espeak-ng"; \
+	test -x $(PG_BIN)/initdb || need="$$need postgresql"; \
+	[ -n "$$need" ] || exit 0; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	if [ ! -e /usr/sbin/policy-rc.d ]; then \
+	  trap '$$SUDO rm -f /usr/sbin/policy-rc.d' EXIT; trap 'exit 130' INT TERM; \
+	  printf '#!/bin/sh\nexit 101\n' | $$SUDO tee /usr/sbin/policy-rc.d >/dev/null; \
+	  $$SUDO chmod 755 /usr/sbin/policy-rc.d; \
+	fi; \
+	echo "installing Debian packages:$$need"; \
+	$$SUDO apt-get update -qq; \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null || exit 1; \
+	case "$$need" in *postgresql*) \
+	  $$SUDO pg_ctlcluster 15 main stop >/dev/null 2>&1 || true;; esac; \
+	test -x $(PG_BIN)/initdb || { echo "$(PG_BIN)/initdb still missing"; exit 1; }
 
 run: install models
 	$(BIN)/python -m serve_app.launch --config serve_config.yaml
 
+# The fault drills kill real processes of their own local Ray cluster, so they run in a
+# pytest process of their own, after the rest.
 test: install models-test system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m faults tests/faults $(PYTEST_ARGS)
+
+test-faults: install models-test system-deps
+	$(BIN)/python -m pytest -m faults tests/faults $(PYTEST_ARGS)
 
 test-unit: install
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)

@@ -53,7 +53,10 @@ def running_app(model: str, extra: dict[str, Any] | None = None) -> Iterator[dic
         {
             "config": "configs/local-cpu.yaml",
             "diarizer": {"enabled": False},
-            "job_store": {"db_path": "var/bench-llm-jobs.sqlite3", "actor_name": "job_store_bench"},
+            "job_store": {
+                "database_url": "sqlite:///var/bench-llm-jobs.sqlite3",
+                "actor_name": "job_store_bench",
+            },
             "llm": {"default_model": model},
             **(extra or {}),
         }

@@ -109,9 +109,11 @@ class WhisperASR:
             and language is not None
             and audio.shape[0] <= MAX_BATCHED_CHUNK_S * SAMPLE_RATE
         ):
-            result: ChunkTranscript = await self._transcribe_batched(
+            result: ChunkTranscript | Exception = await self._transcribe_batched(
                 model_id, audio, language, options
             )
+            if isinstance(result, Exception):
+                raise result
             return result
         model = await self._model(model_id)
         return await asyncio.to_thread(self._transcribe, model, audio, language, options)
@@ -122,26 +124,41 @@ class WhisperASR:
         audios: list[np.ndarray],
         languages: list[str],
         options: list[DecodeOptions],
-    ) -> list[ChunkTranscript]:
-        """One ``@serve.batch`` call: decode the requests in groups that can share a batch."""
+    ) -> list[ChunkTranscript | Exception]:
+        """One ``@serve.batch`` call: decode the requests in groups that can share a batch.
+
+        A group whose batched pass fails is decoded again chunk by chunk, and a chunk that
+        still fails gets its own error: one bad chunk never fails the others in its batch
+        (which may belong to other jobs)."""
         groups: dict[tuple[str, str, str, str | None, float | None], list[int]] = {}
         requests = zip(model_ids, languages, options, strict=True)
         for i, (model_id, language, opts) in enumerate(requests):
             key = (model_id, language, opts.task, opts.prompt, opts.temperature)
             groups.setdefault(key, []).append(i)
-        results: list[ChunkTranscript | None] = [None] * len(audios)
+        results: list[ChunkTranscript | Exception] = [RuntimeError("not decoded") for _ in audios]
         for (model_id, language, *_), indices in groups.items():
-            model = await self._model(model_id)
-            batch = await asyncio.to_thread(
-                self._transcribe_many,
-                model,
-                [audios[i] for i in indices],
-                language,
-                options[indices[0]],
-            )
-            for i, transcript in zip(indices, batch, strict=True):
-                results[i] = transcript
-        return [r for r in results if r is not None]
+            try:
+                model = await self._model(model_id)
+                batch = await asyncio.to_thread(
+                    self._transcribe_many,
+                    model,
+                    [audios[i] for i in indices],
+                    language,
+                    options[indices[0]],
+                )
+                for i, transcript in zip(indices, batch, strict=True):
+                    results[i] = transcript
+            except Exception:
+                logger.warning("batched pass failed; decoding its chunks one by one", exc_info=True)
+                for i in indices:
+                    try:
+                        model = await self._model(model_id)
+                        results[i] = await asyncio.to_thread(
+                            self._transcribe, model, audios[i], language, options[i]
+                        )
+                    except Exception as exc:
+                        results[i] = exc
+        return results
 
     async def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
         model = await self._model(self._model_id())

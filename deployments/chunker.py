@@ -1,11 +1,19 @@
-"""The chunker: decodes an upload, finds speech, cuts chunks in silence and fans them out to
-the ASR replicas, publishing segments to the job store in time order as they become final.
+"""The chunker: runs transcription jobs. It decodes a job's kept upload, finds speech, cuts
+chunks in silence and fans them out to the ASR replicas; the job store publishes their
+segments in time order.
 
-``submit`` validates the audio by content (so bad uploads get a 400 before any job exists)
-and returns at once; the job then runs as an asyncio task on this replica, which Serve does
-not count as an ongoing request. The decoded audio is held here; at most
-``max_inflight_chunks`` slices of it are in flight to ASR at a time, and a diarized job also
-sends the whole array to the diarizer (one more copy, through the object store).
+A job runs *inside a request*: ``transcribe`` (streaming, called by the ingress) validates
+the upload, creates the job, yields it (so the client gets its id at once) and then runs
+the job to the end in the same request; ``resume`` runs a job another replica left
+unfinished. So Serve sees every running job as an ongoing request: ``max_ongoing_requests``
+caps the jobs one replica runs, ``max_queued_requests`` bounds the uploads waiting, and the
+autoscaler and the router see the real load.
+
+Jobs survive replicas: the runner holds a *lease* on its job in the store and renews it.
+When a replica dies, is removed or redeployed, its leases lapse (or are handed back at once
+on a graceful shutdown) and a dispatcher loop on every replica sends those jobs to
+``resume``, which continues from the first unfinished chunk of the stored plan. Chunk
+results are keyed by (job, chunk index), so a chunk done twice is published once.
 """
 
 from __future__ import annotations
@@ -14,341 +22,232 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
+import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
-import numpy as np
-
+from deployments.chunker_job import JobContext, JobRun
 from deployments.job_store import connect_job_store
-from serve_app.asr.decoding import ChunkTranscript, DecodeOptions
 from serve_app.asr.registry import build_registry
-from serve_app.audio.chunking import Chunk, IncrementalPlanner
-from serve_app.audio.decode import AudioInfo, decode_audio, probe_audio
-from serve_app.audio.store import AudioStore
-from serve_app.audio.vad import detect_speech
-from serve_app.config import AppConfig, ChunkerConfig
-from serve_app.diarization.alignment import attach_speakers
-from serve_app.diarization.results import DiarizationOutput
-from serve_app.errors import AppError
-from serve_app.jobs.model import ChunkInfo, ChunkRecord, ChunkState, Job, JobOptions, JobStatus
-from serve_app.paths import resolve_path
-from serve_app.transcript.segments import Segment, finalize_chunk_segments
+from serve_app.audio.decode import decode_audio, probe_audio
+from serve_app.audio.settings import open_audio_store
+from serve_app.config import AppConfig
+from serve_app.errors import AppError, InvalidAudioError
+from serve_app.jobs.model import Job, JobOptions, JobStatus
 from serve_app.transcript.timefmt import format_display
 
 logger = logging.getLogger("ray.serve")
 
-# Progress budget (percent): decoding is quick; the rest follows the transcript.
-DECODED_AT, DONE_AT = 4.0, 99.0
-DIARIZATION_DISABLED = "speaker diarization is disabled on this server"
-# Share of the job's progress bar each diarization step covers (the rest is quick).
-DIARIZATION_STEPS = {"segmentation": (0.0, 0.35), "embeddings": (0.35, 0.6)}
+AUDIO_SWEEP_INTERVAL_S = 300.0
 
 
 class Chunker:
-    """Decode, VAD, chunk; orchestrates each job's transcription."""
+    """Validates uploads, runs jobs (held inside requests), resumes lapsed jobs."""
 
     def __init__(self, asr: Any, diarizer: Any | None, config: AppConfig) -> None:
-        self._asr = asr
-        self._diarizer = diarizer
+        self._asr, self._diarizer = asr, diarizer
         self._config = config.chunker
+        self._lease_s = config.job_store.lease_s
+        self._dispatch_interval_s = config.job_store.sweep_interval_s
         self._registry = build_registry(config.models, config.asr)
         self._store = connect_job_store(config.job_store)
-        self._tasks: dict[str, asyncio.Task[None]] = {}
-        store = config.audio_store
-        # The original upload is kept so any span can be re-transcribed later.
-        self._audio_store = (
-            AudioStore(resolve_path(store.directory), store.ttl_s) if store.enabled else None
-        )
+        self._audio = open_audio_store(config.audio_store)
+        self._replica = uuid.uuid4().hex[:12]
+        self._runs: dict[str, asyncio.Task[Any]] = {}
+        self._background: set[asyncio.Task[Any]] = set()
+        self._dispatcher: asyncio.Task[None] | None = None
+        with contextlib.suppress(RuntimeError):  # Serve builds replicas inside their loop
+            self._start_dispatcher()
 
-    async def submit(self, job_id: str, data: bytes, options: JobOptions) -> Job:
-        """Validate the upload and start the job. Raises ``InvalidAudioError`` (400) etc."""
-        spec = self._registry.validate(options.model_name, options.language, options.task)
-        info = await asyncio.to_thread(probe_audio, data)
-        if self._audio_store is not None:
-            await asyncio.to_thread(self._keep_audio, job_id, data, info)
-        options = options.model_copy(update={"model_name": spec.name})
-        job = Job(job_id=job_id, options=options, message="Queued for transcription")
-        if info.duration is not None:
-            job.audio_duration = info.duration
-        await self._store.create_job.remote(job)
-        task = asyncio.create_task(self._run(job_id, data, options, spec.multilingual))
-        self._tasks[job_id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(job_id, None))
-        return job
+    # ---- requests ------------------------------------------------------------------------
 
-    def _keep_audio(self, job_id: str, data: bytes, info: AudioInfo) -> None:
-        assert self._audio_store is not None
-        self._audio_store.save(job_id, data, info)
-        self._audio_store.sweep()
+    async def transcribe(
+        self, job_id: str, options: JobOptions, idempotency_key: str | None = None
+    ) -> AsyncIterator[Job]:
+        """Validate the upload kept under ``job_id`` (a 400 before any job exists), create
+        the job and yield it; then run it to the end within this request."""
+        self._start_dispatcher()
+        runner = self._runner_id()
+        job = await self._create(job_id, options, idempotency_key, runner)
+        yield job
+        if job.job_id == job_id:  # not an earlier job with the same Idempotency-Key
+            await self._run(job_id, runner)
+
+    async def resume(self, job_id: str, token: str) -> str:
+        """Run a job whose runner stopped, from its first unfinished chunk."""
+        self._start_dispatcher()
+        await self._run(job_id, self._runner_id(), token)
+        return job_id
 
     async def check_health(self) -> None:
+        self._start_dispatcher()
         await self._store.ping.remote()
 
     async def __del__(self) -> None:
-        # Replica shutting down: jobs it was running can no longer finish; say so.
-        for job_id, task in list(self._tasks.items()):
+        # Scale-down or redeploy: hand every running job back at once (each run releases
+        # its lease when cancelled), so another replica resumes it without waiting.
+        for task in list(self._runs.values()):
             task.cancel()
-            with contextlib.suppress(Exception):  # best effort: the store may be gone too
-                await asyncio.wait_for(
-                    self._store.update_job.remote(
-                        job_id,
-                        status=JobStatus.FAILED,
-                        message="Transcription failed: the server shut down while processing",
-                    ),
-                    timeout=2,
-                )
+        if self._runs:
+            await asyncio.wait(list(self._runs.values()), timeout=5)
+        if self._dispatcher is not None:
+            self._dispatcher.cancel()
 
-    # ---- the job ---------------------------------------------------------------------------
+    # ---- submission ----------------------------------------------------------------------
 
-    async def _update(self, job_id: str, **changes: Any) -> None:
-        await self._store.update_job.remote(job_id, **changes)
+    def _runner_id(self) -> str:
+        return f"{self._replica}:{uuid.uuid4().hex[:8]}"
 
-    async def _run(self, job_id: str, data: bytes, options: JobOptions, multilingual: bool) -> None:
-        started = time.perf_counter()
+    async def _create(self, job_id: str, options: JobOptions, key: str | None, runner: str) -> Job:
         try:
-            await self._update(job_id, message="Decoding audio", progress=1.0)
-            audio = await asyncio.to_thread(decode_audio, data, self._config.sample_rate)
-            del data  # the compressed upload is no longer needed; keep one copy of the audio
-            decoded = time.perf_counter()
-            await self._update(
-                job_id,
-                message="Detecting speech",
-                progress=DECODED_AT,
-                audio_duration=audio.shape[0] / self._config.sample_rate,
-                timings={"decode_s": decoded - started},
-            )
-            run = _JobRun(
-                _JobContext(self._store, self._asr, self._diarizer, self._config),
-                job_id,
-                audio,
-                options,
-                multilingual,
-                decoded,
-            )
-            await run.execute()
-            del audio
-            finished = time.perf_counter()
-            message = "Transcription completed"
-            if not run.records:
-                message += ": no speech detected"
-            if run.diarization_note:
-                message += f" ({run.diarization_note})"
-            await self._update(
-                job_id,
-                status=JobStatus.COMPLETED,
-                message=message,
-                progress=100.0,
-                segments=run.held or None,
-                timings={"transcribe_s": finished - decoded, "total_s": finished - started},
-            )
+            spec = self._registry.validate(options.model_name, options.language, options.task)
+            upload = await asyncio.to_thread(self._audio.open, job_id)
+            if upload is None:
+                raise InvalidAudioError("The upload was not stored; send it again")
+            with upload:
+                info = await asyncio.to_thread(probe_audio, upload)
+            limit = self._config.max_audio_duration_s
+            if info.duration is not None and info.duration > limit:
+                raise InvalidAudioError(
+                    f"The audio lasts {format_display(info.duration)}, longer than this "
+                    f"server's limit of {format_display(limit)} (chunker.max_audio_duration_s)"
+                )
+        except Exception:
+            await asyncio.to_thread(self._audio.delete, job_id)
+            raise
+        job = Job(
+            job_id=job_id,
+            options=options.model_copy(update={"model_name": spec.name}),
+            message="Queued for transcription",
+            audio_duration=info.duration,
+            audio_codec=info.codec,
+            multilingual=spec.multilingual,
+            idempotency_key=key,
+            lease_owner=runner,
+            lease_expires_at=time.time() + self._lease_s,
+            attempts=1,
+        )
+        if options.diarize and self._diarizer is not None:
+            job.chunk_info.diarization_progress = 0.0
+        stored: Job = await self._store.create_job.remote(job)
+        if stored.job_id != job_id:
+            await asyncio.to_thread(self._audio.delete, job_id)
+        return stored
+
+    # ---- running -------------------------------------------------------------------------
+
+    async def _run(self, job_id: str, runner: str, token: str | None = None) -> None:
+        job: Job | None = await self._store.claim.remote(job_id, runner, token)
+        if job is None:
+            return  # finished, or another runner holds it
+        task = asyncio.current_task()
+        assert task is not None
+        self._runs[job_id] = task
+        renewal = asyncio.create_task(self._keep_lease(job_id, runner, task))
+        try:
+            await self._execute(job)
         except asyncio.CancelledError:
+            with contextlib.suppress(Exception):  # best effort: the store may be gone too
+                await asyncio.wait_for(asyncio.shield(self._release(job_id, runner)), 3)
             raise
         except Exception as exc:
-            # A TaskGroup wraps the first chunk failure; report that one.
             while isinstance(exc, ExceptionGroup) and exc.exceptions:
-                exc = exc.exceptions[0]
+                exc = exc.exceptions[0]  # a TaskGroup wraps the first chunk failure
             reason = exc.message if isinstance(exc, AppError) else f"{type(exc).__name__}: {exc}"
             logger.exception("job %s failed", job_id)
-            await self._update(
+            await self._store.update_job.remote(
                 job_id, status=JobStatus.FAILED, message=f"Transcription failed: {reason}"
             )
-
-
-@dataclass(frozen=True)
-class _JobContext:
-    """What a job run needs from its chunker replica: the job store, the ASR and diarizer
-    handles (``None``: diarization disabled) and the chunker's config."""
-
-    store: Any
-    asr: Any
-    diarizer: Any | None
-    config: ChunkerConfig
-
-
-class _JobRun:
-    """One job's fan-out: VAD block by block, chunks dispatched as soon as they are final,
-    segments published strictly in time order as the chunks before them complete."""
-
-    def __init__(
-        self,
-        context: _JobContext,
-        job_id: str,
-        audio: np.ndarray,
-        options: JobOptions,
-        multilingual: bool,
-        t0: float,
-    ) -> None:
-        self.store, self.config = context.store, context.config
-        self.job_id, self.audio, self.options, self.t0 = job_id, audio, options, t0
-        self.sr = self.config.sample_rate
-        self.duration = audio.shape[0] / self.sr
-        self.asr = context.asr.options(multiplexed_model_id=options.model_name)
-        self.language = options.language or (None if multilingual else "en")
-        self.decode = DecodeOptions(
-            task=options.task, prompt=options.prompt, temperature=options.temperature
-        )
-        self.records: list[ChunkRecord] = []
-        self.diarizer = context.diarizer if options.diarize else None
-        self.diarization_note = (
-            DIARIZATION_DISABLED if options.diarize and context.diarizer is None else ""
-        )
-        self.diarization_progress: float | None = 0.0 if self.diarizer else None
-        # With diarization, segments are held until speakers are known, then published.
-        self.held: list[Segment] = []
-        self.planning_done = False
-        self.semaphore = asyncio.Semaphore(self.config.max_inflight_chunks)
-        self.publish_lock = asyncio.Lock()
-        self.ready: dict[int, tuple[Chunk, ChunkTranscript]] = {}
-        self.next_index, self.done, self.last_end = 0, 0, 0.0
-        self.first_segment_s: float | None = None
-
-    async def execute(self) -> None:
-        cfg = self.config
-        # Leave room for the VAD padding so a span never exceeds the chunk length.
-        max_speech_s = cfg.chunk_length_s - 2 * cfg.vad.speech_pad_ms / 1000
-        planner = IncrementalPlanner(
-            self.audio.shape[0],
-            int(cfg.chunk_length_s * self.sr),
-            join_samples=int(cfg.vad.speech_pad_ms / 1000 * self.sr) + 1,
-        )
-        block = int(cfg.vad_block_s * self.sr)
-        # Diarization runs on the whole file, concurrently with the ASR fan-out.
-        diarization = asyncio.create_task(self._diarize()) if self.diarizer else None
-        try:
-            await self._fan_out(planner, block, max_speech_s)
-            if diarization is not None:
-                turns = await diarization
-                if turns is not None:
-                    self.held = attach_speakers(self.held, turns)
         finally:
-            if diarization is not None and not diarization.done():
-                diarization.cancel()
+            renewal.cancel()
+            self._runs.pop(job_id, None)
 
-    async def _fan_out(self, planner: IncrementalPlanner, block: int, max_speech_s: float) -> None:
-        cfg = self.config
-        async with asyncio.TaskGroup() as group:
-            for block_start in range(0, self.audio.shape[0], block):
-                piece = self.audio[block_start : block_start + block]
-                spans = await asyncio.to_thread(detect_speech, piece, cfg.vad, max_speech_s)
-                shifted = [(a + block_start, b + block_start) for a, b in spans]
-                for chunk in planner.add_block(shifted, block_start):
-                    await self._dispatch(group, chunk)
-            for chunk in planner.finish():
-                await self._dispatch(group, chunk)
-            self.planning_done = True
-            await self._report(
-                message=f"Transcribing {len(self.records)} chunks"
-                if self.records
-                else "No speech detected",
-                timings={"vad_s": time.perf_counter() - self.t0},
-            )
+    async def _release(self, job_id: str, runner: str) -> None:
+        await self._store.release.remote(job_id, runner)
 
-    async def _dispatch(self, group: asyncio.TaskGroup, chunk: Chunk) -> None:
-        if self.language is None:
-            # Detect once, on the first chunk, so every chunk is decoded in one language.
-            self.language, _ = await self.asr.detect_language.remote(
-                self.audio[chunk.start : chunk.end]
-            )
-            await self.store.update_job.remote(self.job_id, language=self.language)
-        elif not self.records:
-            await self.store.update_job.remote(self.job_id, language=self.language)
-        self.records.append(
-            ChunkRecord(index=chunk.index, start=chunk.start_s(self.sr), end=chunk.end_s(self.sr))
-        )
-        group.create_task(self._transcribe(chunk))
-
-    async def _transcribe(self, chunk: Chunk) -> None:
-        async with self.semaphore:
-            record = self.records[chunk.index]
-            record.state, record.started_at = ChunkState.RUNNING, time.time()
-            await self.store.update_chunk.remote(self.job_id, record)
+    async def _keep_lease(self, job_id: str, runner: str, run: asyncio.Task[Any]) -> None:
+        """Renew the lease every third of it; stop the run if the job is no longer ours."""
+        while True:
+            await asyncio.sleep(self._lease_s / 3)
             try:
-                # Slicing is a view; the handle copies just this span to the replica.
-                result: ChunkTranscript = await self.asr.transcribe_chunk.remote(
-                    self.audio[chunk.start : chunk.end], self.language, self.decode
-                )
-            except Exception as exc:
-                record.state, record.error = ChunkState.FAILED, str(exc)[:500]
-                await self.store.update_chunk.remote(self.job_id, record)
-                span = f"{format_display(record.start)}-{format_display(record.end)}"
-                raise RuntimeError(f"chunk {chunk.index + 1} ({span}): {exc}") from exc
-        record.state, record.finished_at = ChunkState.DONE, time.time()
-        async with self.publish_lock:
-            self.done += 1
-            self.ready[chunk.index] = (chunk, result)
-            # Publish every chunk that is now final, in time order.
-            publish: list[Segment] = []
-            while self.next_index in self.ready:
-                c, r = self.ready.pop(self.next_index)
-                final = finalize_chunk_segments(
-                    r.segments, c.start_s(self.sr), c.end_s(self.sr), self.last_end
-                )
-                self.records[self.next_index].segments = len(final)
-                if final:
-                    self.last_end = final[-1].end
-                publish.extend(final)
-                self.next_index += 1
-            if self.diarizer is not None:
-                self.held.extend(publish)
-                publish = []
-            timings = None
-            if publish and self.first_segment_s is None:
-                self.first_segment_s = time.perf_counter() - self.t0
-                timings = {"first_segment_s": self.first_segment_s}
-            await self._report(
-                message=f"Transcribed chunk {self.done} of {len(self.records)}",
-                segments=publish,
-                timings=timings,
-            )
+                ours = await self._store.renew.remote(job_id, runner)
+            except Exception:  # store restarting: the lease has slack for a few misses
+                logger.warning("could not renew the lease of job %s", job_id, exc_info=True)
+                continue
+            if not ours:
+                logger.warning("job %s is no longer ours (lease lapsed); stopping", job_id)
+                run.cancel()
+                return
 
-    async def _report(self, message: str, **changes: Any) -> None:
-        total = len(self.records)
-        # Progress follows the transcript through the audio (and diarization, when on).
-        transcribed_until = self.records[self.next_index - 1].end if self.next_index else 0.0
-        fraction = min(1.0, transcribed_until / self.duration if self.duration else 1.0)
-        if self.diarization_progress is not None:
-            fraction = (fraction + self.diarization_progress) / 2
-            message = f"{message}; diarizing speakers {100 * self.diarization_progress:.0f}%"
-        await self.store.update_job.remote(
-            self.job_id,
+    async def _execute(self, job: Job) -> None:
+        started = time.perf_counter()
+        job_id = job.job_id
+        await self._store.update_job.remote(job_id, message="Decoding audio", progress=1.0)
+        upload = await asyncio.to_thread(self._audio.open, job_id)
+        if upload is None:
+            raise InvalidAudioError("The job's audio is no longer kept (audio_store.ttl_s)")
+        with upload:
+            audio = await asyncio.to_thread(decode_audio, upload, self._config.sample_rate)
+        if (job.audio_codec or "").startswith("pcm_"):
+            # Keep PCM uploads as FLAC of what every later step decodes anyway.
+            await asyncio.to_thread(self._audio.save_flac, job_id, audio)
+            await self._store.update_job.remote(job_id, audio_codec="flac")
+        decoded = time.perf_counter()
+        await self._store.update_job.remote(
+            job_id,
+            message="Detecting speech",
+            progress=4.0,
+            audio_duration=audio.shape[0] / self._config.sample_rate,
+            timings={"decode_s": decoded - started},
+        )
+        context = JobContext(self._store, self._asr, self._diarizer, self._config)
+        run = JobRun(context, job, audio, decoded)
+        await run.execute()
+        finished = time.perf_counter()
+        message = "Transcription completed"
+        if not run.planned_any:
+            message += ": no speech detected"
+        if run.diarization_note:
+            message += f" ({run.diarization_note})"
+        await self._store.update_job.remote(
+            job_id,
+            status=JobStatus.COMPLETED,
             message=message,
-            progress=DECODED_AT + (DONE_AT - DECODED_AT) * fraction,
-            chunk_info=ChunkInfo(
-                current_chunk=self.done,
-                total_chunks=total,
-                chunk_progress=round(100.0 * self.done / total, 1) if total else 0.0,
-                diarization_progress=None
-                if self.diarization_progress is None
-                else round(100 * self.diarization_progress, 1),
-            ),
-            chunks=self.records,
-            **changes,
+            segments=run.final_segments,
+            timings={"transcribe_s": finished - decoded, "total_s": finished - started},
         )
 
-    async def _diarize(self) -> list[dict[str, Any]] | None:
-        """Exclusive speaker turns, or ``None`` (with a note) if diarization failed: the
-        transcript is still delivered, without speakers, rather than failing the job."""
-        assert self.diarizer is not None
-        opts = self.options
+    # ---- resuming lapsed jobs ------------------------------------------------------------
+
+    def _start_dispatcher(self) -> None:
+        if self._dispatcher is None or self._dispatcher.done():
+            self._dispatcher = asyncio.get_running_loop().create_task(self._dispatch_forever())
+
+    async def _dispatch_forever(self) -> None:
+        from ray import serve
+
+        context = serve.get_replica_context()
+        handle = serve.get_deployment_handle(context.deployment, context.app_name)
+        swept = time.monotonic()
+        while True:
+            await asyncio.sleep(self._dispatch_interval_s)
+            try:
+                for job_id, token in await self._store.lapsed_jobs.remote():
+                    logger.info("resuming job %s (its runner stopped)", job_id)
+                    task = asyncio.create_task(self._dispatch(handle, job_id, token))
+                    self._background.add(task)
+                    task.add_done_callback(self._background.discard)
+                if time.monotonic() - swept > AUDIO_SWEEP_INTERVAL_S:
+                    swept = time.monotonic()
+                    await asyncio.to_thread(self._audio.sweep)
+            except Exception:
+                logger.warning("dispatch round failed", exc_info=True)
+
+    async def _dispatch(self, handle: Any, job_id: str, token: str) -> None:
+        """Through Serve (so the resumed job is routed and counted like any request)."""
         try:
-            stream = self.diarizer.options(stream=True).diarize.remote(
-                self.audio, opts.num_speakers, opts.min_speakers, opts.max_speakers
-            )
-            async for item in stream:
-                if isinstance(item, DiarizationOutput):
-                    self.diarization_progress = 1.0
-                    await self._report(
-                        message=f"Speaker diarization found {len(item.speakers)} speakers",
-                        timings={"diarize_s": item.diarize_s},
-                    )
-                    return item.exclusive_turns
-                base, weight = DIARIZATION_STEPS.get(item.step, (0.95, 0.05))
-                progress = base + weight * item.fraction
-                if progress > (self.diarization_progress or 0.0):
-                    self.diarization_progress = progress
-                    await self._report(message=f"Diarizing speakers ({item.step})")
-        except Exception as exc:
-            logger.exception("diarization of job %s failed", self.job_id)
-            self.diarization_note = f"speaker diarization failed: {exc}"[:300]
-        self.diarization_progress = None
-        return None
+            await handle.resume.remote(job_id, token)
+        except Exception:
+            logger.warning("resuming job %s failed; offering it again", job_id, exc_info=True)
+            with contextlib.suppress(Exception):
+                await self._store.release.remote(job_id, f"dispatch:{token}")

@@ -7,16 +7,26 @@ job-store actor) and the assistant (summary and chat).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import shutil
+import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, BinaryIO
 
 from ray import serve
+from ray.exceptions import ActorUnavailableError, RayActorError
+from ray.serve.exceptions import BackPressureError
 
 from deployments.job_store import connect_job_store
 from serve_app.asr.registry import build_registry
+from serve_app.audio.settings import open_audio_store
+from serve_app.audio.store import AudioStore
 from serve_app.config import AppConfig
+from serve_app.errors import OverloadedError
+from serve_app.jobs.events import EventBatch
 from serve_app.jobs.model import Job, JobOptions
-from serve_app.jobs.store import EventBatch
 from serve_app.llm.schemas import (
     ChatModel,
     ChatRequest,
@@ -28,18 +38,64 @@ from serve_app.llm.schemas import (
 from serve_app.transcript.segments import Segment
 from serve_app.transcript.spans import SpanTranscript
 
+logger = logging.getLogger("ray.serve")
+
+UPLOAD_BLOCK_BYTES = 1 << 20
+STORE_OUTAGE_S = 120.0
+"""Longest a live stream waits for a restarting job store before giving up."""
+
 
 class ServeBackend:
-    """``TranscriptionBackend`` over Serve handles and the job-store actor."""
+    """``TranscriptionBackend`` over Serve handles, the job-store actor and the audio store."""
 
-    def __init__(self, chunker: Any, retranscriber: Any, job_store: Any) -> None:
+    def __init__(self, chunker: Any, retranscriber: Any, job_store: Any, audio: AudioStore) -> None:
         self._chunker = chunker
         self._retranscriber = retranscriber
         self._store = job_store
+        self._audio = audio
+        self._runs: set[asyncio.Task[None]] = set()
 
-    async def submit(self, job_id: str, data: bytes, options: JobOptions) -> Job:
-        job: Job = await self._chunker.submit.remote(job_id, data, options)
+    async def submit(
+        self,
+        job_id: str,
+        upload: BinaryIO,
+        options: JobOptions,
+        idempotency_key: str | None = None,
+    ) -> Job:
+        await asyncio.to_thread(self._keep, job_id, upload)
+        # The job runs inside this streaming request (see deployments/chunker.py): its first
+        # item is the created job, then it lasts until the job ends.
+        stream = self._chunker.options(stream=True).transcribe.remote(
+            job_id, options, idempotency_key
+        )
+        try:
+            job: Job = await anext(aiter(stream))
+        except BackPressureError as exc:
+            await asyncio.to_thread(self._audio.delete, job_id)
+            raise OverloadedError(
+                "Every transcription slot is busy and the queue is full; retry later"
+            ) from exc
+        run = asyncio.create_task(self._follow(job.job_id, stream))
+        self._runs.add(run)
+        run.add_done_callback(self._runs.discard)
         return job
+
+    def _keep(self, job_id: str, upload: BinaryIO) -> None:
+        """Stream the spooled upload into the audio store, block by block."""
+        with self._audio.open_writer(job_id) as out:
+            shutil.copyfileobj(upload, out, UPLOAD_BLOCK_BYTES)
+
+    async def _follow(self, job_id: str, stream: Any) -> None:
+        try:
+            async for _ in stream:
+                pass
+        except (RayActorError, ActorUnavailableError):
+            # The chunker replica died: hand its lease back so a resume starts now.
+            logger.warning("chunker running job %s died; releasing it for resume", job_id)
+            with contextlib.suppress(Exception):
+                await self._store.release.remote(job_id)
+        except Exception:
+            logger.warning("job %s: run request ended with an error", job_id, exc_info=True)
 
     async def get_job(self, job_id: str) -> Job | None:
         job: Job | None = await self._store.get_job.remote(job_id)
@@ -76,8 +132,21 @@ class ServeBackend:
         return result
 
     async def wait_events(self, job_id: str, cursor: int, timeout_s: float) -> EventBatch | None:
-        batch: EventBatch | None = await self._store.wait_events.remote(job_id, cursor, timeout_s)
-        return batch
+        deadline = time.monotonic() + STORE_OUTAGE_S
+        delay = 0.2
+        while True:
+            try:
+                batch: EventBatch | None = await self._store.wait_events.remote(
+                    job_id, cursor, timeout_s
+                )
+                return batch
+            except (RayActorError, ActorUnavailableError):
+                # The store is restarting: it reloads every event with its seq, so polling
+                # again from the same cursor loses and repeats nothing.
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(2.0, delay * 2)
 
 
 class ServeAssistantBackend:
@@ -129,7 +198,12 @@ class Ingress:
         self, chunker: Any, retranscriber: Any, config: AppConfig, assistant: Any = None
     ) -> None:
         self._config = config
-        self._backend = ServeBackend(chunker, retranscriber, connect_job_store(config.job_store))
+        self._backend = ServeBackend(
+            chunker,
+            retranscriber,
+            connect_job_store(config.job_store),
+            open_audio_store(config.audio_store),
+        )
         self._registry = build_registry(config.models, config.asr)
         self._assistant = (
             None

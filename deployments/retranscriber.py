@@ -13,10 +13,9 @@ from deployments.job_store import connect_job_store
 from serve_app.asr.decoding import ChunkTranscript
 from serve_app.asr.registry import build_registry
 from serve_app.audio.decode import SAMPLE_RATE, decode_audio, probe_audio
-from serve_app.audio.store import AudioStore
+from serve_app.audio.settings import open_audio_store
 from serve_app.config import AppConfig
 from serve_app.errors import AudioExpiredError, InvalidRequestError, JobNotFoundError
-from serve_app.paths import resolve_path
 from serve_app.transcript.segments import finalize_chunk_segments, join_text
 from serve_app.transcript.spans import SpanTranscript, confidence, replace_span, speaker_for_span
 
@@ -32,11 +31,7 @@ class Retranscriber:
         self._registry = build_registry(config.models, config.asr)
         self._default_model = config.asr.retranscribe_model
         self._store = connect_job_store(config.job_store)
-        self._audio = (
-            AudioStore(resolve_path(config.audio_store.directory), config.audio_store.ttl_s)
-            if config.audio_store.enabled
-            else None
-        )
+        self._audio = open_audio_store(config.audio_store)
 
     def _model(self, model_name: str | None, language: str | None) -> str:
         return self._registry.validate(model_name or self._default_model, language).name
@@ -83,7 +78,7 @@ class Retranscriber:
                 f"span {start:.3f}-{end:.3f} s lies outside the audio (0-{duration:.3f} s)"
             )
         model = self._model(model_name, language or job.language)
-        data = await asyncio.to_thread(self._audio.load, job_id) if self._audio else None
+        data = await asyncio.to_thread(self._audio.load, job_id)
         if data is None:
             raise AudioExpiredError(
                 f"The audio of job {job_id} is no longer kept (audio_store.ttl_s); "

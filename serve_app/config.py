@@ -60,9 +60,21 @@ class ChunkerConfig(StrictModel):
     vad_block_s: float = Field(60.0, ge=10.0)
     """VAD runs block by block; chunks are dispatched as soon as a block makes them final."""
     vad: VadConfig = Field(default_factory=VadConfig)
+    max_audio_duration_s: PositiveFloat = 4 * 3600
+    """Longer uploads (by the container header, checked before any job exists) get a 400."""
+    chunk_attempts: PositiveInt = 4
+    """ASR calls a chunk may take when a replica dies, is removed, is unavailable or pushes
+    back (errors in the input are never retried)."""
+    retry_backoff_s: PositiveFloat = 0.5
+    """First wait before a chunk is retried; doubled on each further attempt (capped 8 s)."""
     deployment: DeploymentOptions = Field(
         default_factory=lambda: DeploymentOptions(
-            max_ongoing_requests=16, ray_actor_options=RayActorOptions(num_cpus=0.5)
+            # Each running job is one ongoing request (it is held inside the request), so
+            # this caps the jobs one replica runs; past it uploads queue in the callers,
+            # and past ``max_queued_requests`` they get 503 with Retry-After.
+            max_ongoing_requests=4,
+            max_queued_requests=16,
+            ray_actor_options=RayActorOptions(num_cpus=0.5),
         )
     )
 
@@ -155,16 +167,23 @@ class DiarizerConfig(StrictModel):
 
 
 class JobStoreConfig(StrictModel):
-    """The detached job-state actor and its SQLite write-through file."""
+    """The detached job-state actor and the database behind it."""
 
     actor_name: str = "job_store"
     namespace: str = "serve_transcribe"
-    db_path: str = "var/jobs.sqlite3"
-    """SQLite file (relative paths are under the project root)."""
+    database_url: str = "sqlite:///var/jobs.sqlite3"
+    """``sqlite:///<path>`` (relative paths are under the project root; one node only) or
+    ``postgresql://user:password@host:5432/db`` (clusters). ``${VAR}`` is expanded from the
+    environment, so credentials can come from a Kubernetes Secret."""
     job_ttl_s: PositiveFloat = 24 * 3600
-    """Jobs older than this are deleted, with their segments."""
-    stale_after_s: PositiveFloat = 900
-    """A processing job with no update for this long is marked failed (its worker died)."""
+    """Finished jobs older than this are deleted, with their segments and events."""
+    lease_s: PositiveFloat = 10.0
+    """A running job's lease: its chunker replica renews it every third of this; when it
+    lapses (the replica died), another replica resumes the job."""
+    max_attempts: PositiveInt = 5
+    """Runs a job may start (its first plus resumes) before it fails as retries exhausted."""
+    sweep_interval_s: PositiveFloat = 2.0
+    """How often the store expires jobs and the chunkers look for lapsed leases."""
     num_cpus: float = Field(0.0, ge=0)
 
 
@@ -179,12 +198,15 @@ class RetranscriberConfig(StrictModel):
 
 
 class AudioStoreConfig(StrictModel):
-    """Each job's original audio, kept on disk so any span can be re-transcribed."""
+    """Each job's audio, kept so a job can be resumed on any replica and any span
+    re-transcribed."""
 
-    enabled: bool = True
-    directory: str = "var/audio"
-    """Where uploads are kept (compressed: PCM WAV is stored as FLAC, other formats as sent).
-    On a multi-node cluster use storage every chunker replica can read."""
+    url: str = "var/audio"
+    """A local directory (relative paths are under the project root; one node only) or an
+    fsspec URI every node can read: ``s3://bucket/prefix`` (s3fs), ``gs://bucket/prefix``."""
+    storage_options: dict[str, Any] = Field(default_factory=dict)
+    """Passed to fsspec, e.g. ``{"endpoint_url": ..., "key": ..., "secret": ...}``; string
+    values have ``${VAR}`` expanded from the environment."""
     ttl_s: PositiveFloat = 24 * 3600
     """Audio older than this is deleted; re-transcribing its job then answers 410."""
 

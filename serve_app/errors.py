@@ -69,3 +69,11 @@ class LLMUnavailableError(AppError):
 
     status_code = 503
     code = "llm_unavailable"
+
+
+class OverloadedError(AppError):
+    """Every replica that could take the request is busy and its queue is full."""
+
+    status_code = 503
+    code = "overloaded"
+    retry_after_s = 5

@@ -42,22 +42,36 @@ cli = typer.Typer(add_completion=False, help=__doc__)
 LLM_EXTRA_LOGICAL_CPUS = 1
 
 
-def start_local_ray(num_cpus: int | None = None, temp_dir: str | None = None) -> None:
+def start_local_ray(
+    num_cpus: int | None = None,
+    temp_dir: str | None = None,
+    resources: dict[str, float] | None = None,
+) -> None:
     """Start a private Ray node on 127.0.0.1 (never joins an existing cluster).
 
-    ``num_cpus`` None: the machine's cores plus ``LLM_EXTRA_LOGICAL_CPUS``.
+    ``num_cpus`` None: the machine's cores plus ``LLM_EXTRA_LOGICAL_CPUS``. ``resources``:
+    custom resources of this head node (e.g. to pin deployments to it).
     """
     if num_cpus is None:
         num_cpus = (os.cpu_count() or 1) + LLM_EXTRA_LOGICAL_CPUS
     for key, value in LOCAL_ENV.items():
         os.environ.setdefault(key, value)
     import ray
+    from ray._private import ray_constants
+
+    if ray_constants.ENABLE_RAY_CLUSTER:
+        # Ray was imported before LOCAL_ENV was set, and would bind the interface address.
+        raise RuntimeError(
+            "set RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 before importing ray "
+            "(local runs listen on 127.0.0.1 only)"
+        )
 
     ray.init(
         address="local",
         _node_ip_address="127.0.0.1",
         include_dashboard=False,
         num_cpus=num_cpus,
+        resources=resources,
         _temp_dir=temp_dir,
         runtime_env={
             "worker_process_setup_hook": "serve_app.loopback.bind_grpc_to_loopback",
@@ -80,13 +94,13 @@ def local_app(config: AppConfig, port: int | None = None) -> Iterator[str]:
 
     What the tests and the benchmarks use; ``make run`` goes through ``deploy`` instead.
     """
+    start_local_ray()  # before importing ray here: it reads LOCAL_ENV at import
     import httpx
     import ray
     from ray import serve
 
     from serve_app.app import build_graph
 
-    start_local_ray()
     url = f"http://127.0.0.1:{port or _free_port()}"
     try:
         serve.start(http_options={"host": "127.0.0.1", "port": int(url.rsplit(":", 1)[1])})

@@ -25,7 +25,11 @@ class Chunk:
 
 
 def plan_chunks(
-    speech: list[tuple[int, int]], total_samples: int, max_chunk_samples: int
+    speech: list[tuple[int, int]],
+    total_samples: int,
+    max_chunk_samples: int,
+    start: int = 0,
+    first_index: int = 0,
 ) -> list[Chunk]:
     """Pack consecutive speech spans into chunks of at most ``max_chunk_samples``.
 
@@ -33,16 +37,20 @@ def plan_chunks(
     neighbours, never more than the length allows), so no word is cut at a boundary. Silence
     between chunks is not transcribed. A single span longer than the limit (VAD found no
     pause in it) is split into equal parts: the only case where a cut falls in speech.
+
+    ``start``/``first_index``: plan only the audio after sample ``start`` (where an earlier
+    plan ended), numbering chunks from ``first_index``.
     """
-    spans = sorted((max(0, s), min(total_samples, e)) for s, e in speech if e > s)
+    spans = sorted((max(start, s), min(total_samples, e)) for s, e in speech if e > s)
+    spans = [(s, e) for s, e in spans if e > s]
     pieces: list[tuple[int, int]] = []
-    for start, end in spans:
-        if end - start <= max_chunk_samples:
-            pieces.append((start, end))
+    for span_start, span_end in spans:
+        if span_end - span_start <= max_chunk_samples:
+            pieces.append((span_start, span_end))
             continue
-        parts = -(-(end - start) // max_chunk_samples)
-        step = -(-(end - start) // parts)
-        pieces.extend((s, min(s + step, end)) for s in range(start, end, step))
+        parts = -(-(span_end - span_start) // max_chunk_samples)
+        step = -(-(span_end - span_start) // parts)
+        pieces.extend((s, min(s + step, span_end)) for s in range(span_start, span_end, step))
 
     groups: list[list[tuple[int, int]]] = []
     for piece in pieces:
@@ -54,13 +62,13 @@ def plan_chunks(
     chunks: list[Chunk] = []
     for i, group in enumerate(groups):
         first, last = group[0][0], group[-1][1]
-        prev_end = groups[i - 1][-1][1] if i > 0 else 0
+        prev_end = groups[i - 1][-1][1] if i > 0 else start
         next_start = groups[i + 1][0][0] if i + 1 < len(groups) else total_samples
         slack = max_chunk_samples - (last - first)
         # Widen into the silence on both sides: up to half of each gap, within the limit.
         lead = min((first - prev_end) // 2, slack // 2)
         trail = min((next_start - last) // 2, slack - lead)
-        chunks.append(Chunk(index=i, start=first - lead, end=last + trail))
+        chunks.append(Chunk(index=first_index + i, start=first - lead, end=last + trail))
     return chunks
 
 
@@ -72,11 +80,20 @@ class IncrementalPlanner:
     latest span starts is final; the rest waits for the next block (or ``finish``).
     """
 
-    def __init__(self, total_samples: int, max_chunk_samples: int, join_samples: int) -> None:
+    def __init__(
+        self,
+        total_samples: int,
+        max_chunk_samples: int,
+        join_samples: int,
+        start: int = 0,
+        first_index: int = 0,
+    ) -> None:
         self.total_samples = total_samples
         self.max_chunk_samples = max_chunk_samples
         self.join_samples = join_samples
         """Spans this close to a block boundary on both sides are one span cut by the block."""
+        self.start, self.first_index = start, first_index
+        """Resume: plan after sample ``start``, numbering from ``first_index``."""
         self._spans: list[tuple[int, int]] = []
         self._emitted = 0
 
@@ -99,7 +116,9 @@ class IncrementalPlanner:
         return self._take(lambda c: True)
 
     def _take(self, is_final: Callable[[Chunk], bool]) -> list[Chunk]:
-        chunks = plan_chunks(self._spans, self.total_samples, self.max_chunk_samples)
+        chunks = plan_chunks(
+            self._spans, self.total_samples, self.max_chunk_samples, self.start, self.first_index
+        )
         ready: list[Chunk] = []
         for chunk in chunks[self._emitted :]:
             if not is_final(chunk):

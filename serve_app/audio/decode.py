@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -29,13 +29,23 @@ class AudioInfo:
     """Seconds, from the container header when it has one."""
 
 
-def _open(data: bytes):  # type: ignore[no-untyped-def]
+def _open(data: bytes | BinaryIO):  # type: ignore[no-untyped-def]
     import av
 
-    if not data:
-        raise InvalidAudioError("The uploaded file is empty")
+    if isinstance(data, bytes | bytearray | memoryview):
+        if not data:
+            raise InvalidAudioError("The uploaded file is empty")
+        source: BinaryIO = io.BytesIO(data)
+    else:
+        # A file (the audio store's, possibly remote), read from its start so that probing
+        # and then decoding one file object both see the whole file.
+        data.seek(0)
+        if not data.read(1):
+            raise InvalidAudioError("The uploaded file is empty")
+        data.seek(0)
+        source = data
     try:
-        container = av.open(io.BytesIO(data), mode="r", metadata_errors="ignore")
+        container = av.open(source, mode="r", metadata_errors="ignore")
     except av.FFmpegError as exc:
         raise InvalidAudioError(
             f"The uploaded file is not a recognised audio format ({exc.strerror or exc})"
@@ -48,8 +58,10 @@ def _open(data: bytes):  # type: ignore[no-untyped-def]
     return container
 
 
-def probe_audio(data: bytes, decode_s: float = 1.0) -> AudioInfo:
+def probe_audio(data: bytes | BinaryIO, decode_s: float = 1.0) -> AudioInfo:
     """Check by content that ``data`` is decodable audio: open it and decode its first frames.
+
+    ``data`` is the file's bytes or a seekable binary file (read from its start, left open).
 
     Raises :class:`InvalidAudioError` when it is not.
     """
@@ -85,8 +97,8 @@ def probe_audio(data: bytes, decode_s: float = 1.0) -> AudioInfo:
         container.close()
 
 
-def decode_audio(data: bytes, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """Decode to mono float32 at ``sample_rate``.
+def decode_audio(data: bytes | BinaryIO, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Decode to mono float32 at ``sample_rate``, from bytes or a seekable binary file.
 
     The result is written into one preallocated array sized from the header's duration
     (grown if the header lied), so a long file is held once, not once per frame plus once

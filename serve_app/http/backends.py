@@ -9,10 +9,10 @@ these Protocols, so they are plain FastAPI and testable without Ray.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
+from serve_app.jobs.events import EventBatch
 from serve_app.jobs.model import Job, JobOptions
-from serve_app.jobs.store import EventBatch
 from serve_app.llm.schemas import (
     ChatModel,
     ChatRequest,
@@ -26,8 +26,15 @@ from serve_app.transcript.spans import SpanTranscript
 
 
 class TranscriptionBackend(Protocol):
-    async def submit(self, job_id: str, data: bytes, options: JobOptions) -> Job:
-        """Validate the audio and start a job; raises ``AppError`` subclasses."""
+    async def submit(
+        self,
+        job_id: str,
+        upload: BinaryIO,
+        options: JobOptions,
+        idempotency_key: str | None = None,
+    ) -> Job:
+        """Keep the upload, validate it and start a job; raises ``AppError`` subclasses.
+        With an ``idempotency_key`` already used, the job it created."""
         ...
 
     async def get_job(self, job_id: str) -> Job | None: ...
@@ -55,7 +62,8 @@ class TranscriptionBackend(Protocol):
         ...
 
     async def wait_events(self, job_id: str, cursor: int, timeout_s: float) -> EventBatch | None:
-        """Events after ``cursor`` (long-poll); ``None`` for an unknown job."""
+        """Events with ``seq`` above ``cursor`` (long-poll); ``None`` for an unknown job.
+        Rides out a restart of the job store (the cursor stays valid across it)."""
         ...
 
 

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from serve_app.errors import AppError
+from serve_app.errors import AppError, OverloadedError
 from serve_app.http.schemas import ErrorResponse, OpenAIErrorBody
 
 _CODES = {
@@ -51,7 +51,10 @@ def error_response(
 
 def _app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    return error_response(request, exc.status_code, exc.message, exc.code)
+    response = error_response(request, exc.status_code, exc.message, exc.code)
+    if isinstance(exc, OverloadedError):
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+    return response
 
 
 def _http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -100,6 +100,7 @@ class ChunkDebug(BaseModel):
     started_at: float | None
     finished_at: float | None
     error: str | None
+    attempts: int = Field(0, description="ASR calls made (more than one: retried)")
 
 
 class JobDebugResponse(BaseModel):

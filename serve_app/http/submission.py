@@ -9,8 +9,8 @@ from fastapi import UploadFile
 from serve_app.asr.languages import normalize_language
 from serve_app.asr.registry import ModelRegistry
 from serve_app.http.backends import TranscriptionBackend
+from serve_app.jobs.events import EventBatch
 from serve_app.jobs.model import Job, JobOptions
-from serve_app.jobs.store import EventBatch
 
 
 def validate_options(registry: ModelRegistry, options: JobOptions) -> JobOptions:
@@ -21,11 +21,17 @@ def validate_options(registry: ModelRegistry, options: JobOptions) -> JobOptions
 
 
 async def start_job(
-    backend: TranscriptionBackend, registry: ModelRegistry, file: UploadFile, options: JobOptions
+    backend: TranscriptionBackend,
+    registry: ModelRegistry,
+    file: UploadFile,
+    options: JobOptions,
+    idempotency_key: str | None = None,
 ) -> Job:
     options = validate_options(registry, options)
-    data = await file.read()  # bounded by BodySizeLimitMiddleware
-    return await backend.submit(uuid.uuid4().hex, data, options)
+    # The upload is already spooled by Starlette (bounded by BodySizeLimitMiddleware); the
+    # backend streams it into the audio store from there.
+    await file.seek(0)
+    return await backend.submit(uuid.uuid4().hex, file.file, options, idempotency_key)
 
 
 async def wait_finished(backend: TranscriptionBackend, job_id: str, poll_s: float) -> Job | None:

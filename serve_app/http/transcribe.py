@@ -8,7 +8,16 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, UploadFile, WebSocket, WebSocketDisconnect
+from fastapi import (
+    APIRouter,
+    File,
+    Form,
+    Header,
+    Query,
+    UploadFile,
+    WebSocket,
+    WebSocketDisconnect,
+)
 from fastapi.responses import JSONResponse, Response
 
 from serve_app.errors import InvalidRequestError, JobNotFinishedError, JobNotFoundError
@@ -73,6 +82,14 @@ async def submit(
     model_name: Annotated[str, Form(min_length=1, max_length=200)] = "tiny.en",
     language: Annotated[str | None, Form(description="ISO 639-1 code; detected if unset")] = None,
     diarize: Annotated[bool, Form()] = True,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=200,
+            description="Sending the same key again returns the job it created",
+        ),
+    ] = None,
     num_speakers: Annotated[
         int | None, Form(ge=1, le=50, description="Exact speaker count")
     ] = None,
@@ -96,6 +113,7 @@ async def submit(
             min_speakers=min_speakers,
             max_speakers=max_speakers,
         ),
+        idempotency_key,
     )
     return JobCreatedResponse(
         job_id=job.job_id,
@@ -202,13 +220,20 @@ async def job_debug(job_id: str, backend: BackendDep) -> JobDebugResponse:
 
 @router.websocket("/live/{job_id}")
 async def live(
-    websocket: WebSocket, job_id: str, backend: BackendDep, settings: SettingsDep
+    websocket: WebSocket,
+    job_id: str,
+    backend: BackendDep,
+    settings: SettingsDep,
+    after: Annotated[int, Query(ge=0, description="Resume after this event seq")] = 0,
 ) -> None:
-    """Everything produced so far, in order, then the live rest; closes after the final status."""
+    """Everything produced so far, in order, then the live rest; closes after the final status.
+
+    Every event carries ``seq``; a client that reconnects with ``?after=<last seq>`` gets the
+    rest with no gap and no duplicate."""
     await websocket.accept()
     # Reading in the background is how a vanished client is noticed between events.
     disconnected = asyncio.create_task(_wait_disconnect(websocket))
-    cursor = 0
+    cursor = after
     try:
         while not disconnected.done():
             poll = asyncio.create_task(

@@ -1,74 +1,339 @@
-"""SQLite write-through for the job store, so a restarted store loses no job."""
+"""The job database: jobs, their events, chunk results and segments, on SQLite (one node)
+or PostgreSQL (clusters), chosen by URL.
+
+SQLAlchemy Core with JSON kept as TEXT, so both backends store identical rows. The schema
+is versioned (``schema_version``) and brought up to date when the database is opened, by
+an ordered list of migrations run in one transaction. Every write is idempotent: a retried
+call neither duplicates a row nor raises.
+"""
 
 from __future__ import annotations
 
-import sqlite3
+import json
+import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    event,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL
 
 from serve_app.jobs.model import Job
+from serve_app.jobs.schema import SCHEMA_VERSION, SchemaVersionError, migrate
 from serve_app.transcript.segments import Segment
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    job_id TEXT PRIMARY KEY,
-    data TEXT NOT NULL,
-    updated_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS segments (
-    job_id TEXT NOT NULL,
-    idx INTEGER NOT NULL,
-    data TEXT NOT NULL,
-    PRIMARY KEY (job_id, idx)
-);
-"""
+__all__ = ["SCHEMA_VERSION", "JobDatabase", "SchemaVersionError"]
+
+# Query-only descriptions of the current tables: the schema itself is made by the
+# migrations in serve_app.jobs.schema, for fresh and old databases alike.
+_metadata = MetaData()
+_jobs = Table(
+    "jobs",
+    _metadata,
+    Column("job_id", Text, primary_key=True),
+    Column("kind", Text),
+    Column("status", Text),
+    Column("created_at", Float),
+    Column("updated_at", Float),
+    Column("owner", Text),
+    Column("idempotency_key", Text),
+    Column("data", Text),
+)
+_events = Table(
+    "events",
+    _metadata,
+    Column("job_id", Text, primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("data", Text),
+)
+_chunk_results = Table(
+    "chunk_results",
+    _metadata,
+    Column("job_id", Text, primary_key=True),
+    Column("chunk_index", Integer, primary_key=True),
+    Column("data", Text),
+)
+_segments = Table(
+    "segments",
+    _metadata,
+    Column("job_id", Text, primary_key=True),
+    Column("idx", Integer, primary_key=True),
+    Column("data", Text),
+)
+
+# SQLite allows 32766 bound parameters per statement; long deletes go in slices below that.
+_DELETE_BATCH = 500
+
+
+# ---- URLs ----------------------------------------------------------------------------------
+
+
+def _engine_url(url: str) -> URL:
+    """The SQLAlchemy URL for a ``sqlite:///path`` or ``postgresql://…`` URL.
+
+    ``${VAR}`` is expanded in each part after the URL is split, so a password from a
+    Secret may hold ``@``, ``:`` or ``/`` without being percent-encoded. A URL that is one
+    variable as a whole (``${DATABASE_URL}``) is expanded first, and then parsed as usual.
+    """
+    if "://" not in url:
+        url = os.path.expandvars(url)
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError(f"not a database URL: {url!r} (sqlite:///path or postgresql://…)")
+
+    def expand(part: str) -> str:
+        return os.path.expandvars(unquote(part))
+
+    if scheme == "sqlite":
+        # sqlite:///relative/path or sqlite:////absolute/path, as SQLAlchemy reads them.
+        path = expand(rest.partition("?")[0].removeprefix("/"))
+        if not path or path == ":memory:":
+            raise ValueError("a SQLite job database needs a file path: sqlite:///path")
+        return URL.create("sqlite+pysqlite", database=path)
+    if scheme not in ("postgresql", "postgres", "postgresql+psycopg"):
+        raise ValueError(f"unsupported database URL scheme {scheme!r} (sqlite, postgresql)")
+    netloc, _, tail = rest.partition("/")
+    database, _, query = tail.partition("?")
+    userinfo, _, hostport = netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    hostport = expand(hostport)  # one variable may hold host:port
+    if hostport.startswith("["):  # an IPv6 literal: [::1]:5432
+        host, _, port = hostport[1:].partition("]")
+        port = port.removeprefix(":")
+    else:
+        host, _, port = hostport.partition(":")
+    return URL.create(
+        "postgresql+psycopg",
+        username=expand(user) or None,
+        password=expand(password) or None,
+        host=host or None,
+        port=int(port) if port else None,
+        database=expand(database) or None,
+        query={k: os.path.expandvars(v) for k, v in parse_qsl(query)},
+    )
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    assert url.database is not None
+    Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    # check_same_thread=False: the store constructs this on its event loop and then calls it
+    # from one worker thread; the pool hands each connection to one caller at a time.
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30.0})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The driver's legacy mode would run DDL outside any transaction (a migration that
+        # fails half-way would stay half-done); BEGIN is emitted below instead.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # IMMEDIATE takes the write lock up front, so a second process waits out the busy
+        # timeout instead of failing mid-transaction on a lock it cannot upgrade; it also
+        # makes the migration's version check and its changes one atomic step.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+# ---- the database --------------------------------------------------------------------------
 
 
 class JobDatabase:
-    """Jobs and their segments as JSON rows; one connection, used from one event loop."""
+    """Jobs, events, chunk results and segments in SQLite or PostgreSQL, chosen by URL.
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.executescript(_SCHEMA)
+    Synchronous: the job store calls it from one worker thread (not necessarily the one
+    that constructed it). Opening brings the schema to :data:`SCHEMA_VERSION`.
+    """
+
+    def __init__(self, url: str) -> None:
+        engine_url = _engine_url(url)
+        # For logs and errors: never the password.
+        self.url = engine_url.render_as_string(hide_password=True)
+        if engine_url.get_backend_name() == "sqlite":
+            self._engine = _sqlite_engine(engine_url)
+            self._insert: Callable[[Table], sqlite.Insert | postgresql.Insert] = sqlite.insert
+        else:
+            # pre_ping: a connection left over from before a database restart is replaced
+            # rather than failing the next write.
+            self._engine = create_engine(engine_url, pool_pre_ping=True)
+            self._insert = postgresql.insert
+        try:
+            with self._engine.begin() as conn:
+                self.schema_version = migrate(conn, self.url)
+        except BaseException:
+            self._engine.dispose()
+            raise
+
+    # ---- jobs ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _job_row(job: Job) -> dict[str, Any]:
+        return {
+            "job_id": job.job_id,
+            "kind": job.kind,
+            "status": job.status.value,
+            "created_at": job.created_at,
+            "updated_at": job.updated_at,
+            "owner": getattr(job, "owner", None),  # the model has no owner yet
+            "data": job.model_dump_json(),
+        }
+
+    def insert_job(self, job: Job, idempotency_key: str | None = None) -> Job:
+        """Insert ``job``; when a job with its id, or with ``idempotency_key``, is already
+        stored, return that one unchanged instead."""
+        row = self._job_row(job) | {"idempotency_key": idempotency_key}
+        # No conflict target: a clash on the primary key or on the idempotency key index
+        # both leave the stored row alone.
+        stmt = self._insert(_jobs).values(row).on_conflict_do_nothing()
+        with self._engine.begin() as conn:
+            if conn.execute(stmt).rowcount == 1:
+                return job
+            stored = conn.execute(
+                select(_jobs.c.data).where(_jobs.c.job_id == job.job_id)
+            ).scalar_one_or_none()
+            if stored is None and idempotency_key is not None:
+                stored = conn.execute(
+                    select(_jobs.c.data).where(_jobs.c.idempotency_key == idempotency_key)
+                ).scalar_one_or_none()
+        if stored is None:  # only if the clashing row was deleted in between
+            return self.insert_job(job, idempotency_key)
+        return Job.model_validate_json(stored)
 
     def save_job(self, job: Job) -> None:
-        self._conn.execute(
-            "INSERT INTO jobs(job_id, data, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT(job_id) DO UPDATE SET data=excluded.data, updated_at=excluded.updated_at",
-            (job.job_id, job.model_dump_json(), job.updated_at),
+        """Insert or update the job's row. The idempotency key is set by insert_job only."""
+        row = self._job_row(job)
+        stmt = self._insert(_jobs).values(row)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[_jobs.c.job_id],
+            set_={name: stmt.excluded[name] for name in row if name != "job_id"},
         )
+        with self._engine.begin() as conn:
+            conn.execute(stmt)
 
-    def append_segments(self, job_id: str, first_index: int, segments: list[Segment]) -> None:
-        self._conn.executemany(
-            "INSERT OR REPLACE INTO segments(job_id, idx, data) VALUES (?, ?, ?)",
-            [(job_id, first_index + i, s.model_dump_json()) for i, s in enumerate(segments)],
-        )
+    def get_job(self, job_id: str) -> Job | None:
+        with self._engine.begin() as conn:
+            data = conn.execute(
+                select(_jobs.c.data).where(_jobs.c.job_id == job_id)
+            ).scalar_one_or_none()
+        return Job.model_validate_json(data) if data is not None else None
 
-    def replace_segments(self, job_id: str, segments: list[Segment]) -> None:
-        with self._conn:
-            self._conn.execute("BEGIN")
-            self._conn.execute("DELETE FROM segments WHERE job_id = ?", (job_id,))
-            self.append_segments(job_id, 0, segments)
+    def load_jobs(self) -> list[Job]:
+        """Every job, oldest created first."""
+        with self._engine.begin() as conn:
+            rows = conn.execute(
+                select(_jobs.c.data).order_by(_jobs.c.created_at, _jobs.c.job_id)
+            ).scalars()
+            return [Job.model_validate_json(data) for data in rows]
 
     def delete_job(self, job_id: str) -> None:
-        self._conn.execute("DELETE FROM segments WHERE job_id = ?", (job_id,))
-        self._conn.execute("DELETE FROM jobs WHERE job_id = ?", (job_id,))
+        """The job and its events, segments and chunk results, in one transaction."""
+        with self._engine.begin() as conn:
+            for table in (_events, _chunk_results, _segments, _jobs):
+                conn.execute(delete(table).where(table.c.job_id == job_id))
 
-    def load_all(self) -> list[tuple[Job, list[Segment]]]:
-        jobs = [
-            Job.model_validate_json(row[0])
-            for row in self._conn.execute("SELECT data FROM jobs ORDER BY updated_at")
+    # ---- events and chunk results ----------------------------------------------------------
+
+    def append_events(self, job_id: str, events: list[tuple[int, dict[str, Any]]]) -> None:
+        """Store ``(seq, event)`` pairs; a ``seq`` already stored keeps its event."""
+        if not events:
+            return
+        rows = [{"job_id": job_id, "seq": seq, "data": json.dumps(e)} for seq, e in events]
+        with self._engine.begin() as conn:
+            conn.execute(self._insert(_events).on_conflict_do_nothing(), rows)
+
+    def load_events(self, job_id: str) -> list[tuple[int, dict[str, Any]]]:
+        """The job's events, ordered by ``seq``."""
+        with self._engine.begin() as conn:
+            rows = conn.execute(
+                select(_events.c.seq, _events.c.data)
+                .where(_events.c.job_id == job_id)
+                .order_by(_events.c.seq)
+            ).all()
+        return [(seq, json.loads(data)) for seq, data in rows]
+
+    def delete_events(self, job_id: str, seqs: list[int]) -> None:
+        """Drop events the store has compacted away."""
+        with self._engine.begin() as conn:
+            for start in range(0, len(seqs), _DELETE_BATCH):
+                batch = seqs[start : start + _DELETE_BATCH]
+                conn.execute(
+                    delete(_events).where(_events.c.job_id == job_id, _events.c.seq.in_(batch))
+                )
+
+    def save_chunk_result(self, job_id: str, chunk_index: int, data: dict[str, Any]) -> None:
+        """Keep a chunk's result; the first one stored for a chunk wins."""
+        row = {"job_id": job_id, "chunk_index": chunk_index, "data": json.dumps(data)}
+        with self._engine.begin() as conn:
+            conn.execute(self._insert(_chunk_results).values(row).on_conflict_do_nothing())
+
+    def load_chunk_results(self, job_id: str) -> dict[int, dict[str, Any]]:
+        with self._engine.begin() as conn:
+            rows = conn.execute(
+                select(_chunk_results.c.chunk_index, _chunk_results.c.data).where(
+                    _chunk_results.c.job_id == job_id
+                )
+            ).all()
+        return {index: json.loads(data) for index, data in rows}
+
+    # ---- segments --------------------------------------------------------------------------
+
+    def _upsert_segments(
+        self, conn: Connection, job_id: str, first_index: int, segments: list[Segment]
+    ) -> None:
+        if not segments:
+            return
+        rows = [
+            {"job_id": job_id, "idx": first_index + i, "data": s.model_dump_json()}
+            for i, s in enumerate(segments)
         ]
-        loaded = []
-        for job in jobs:
-            rows = self._conn.execute(
-                "SELECT data FROM segments WHERE job_id = ? ORDER BY idx", (job.job_id,)
-            )
-            loaded.append((job, [Segment.model_validate_json(r[0]) for r in rows]))
-        return loaded
+        stmt = self._insert(_segments)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[_segments.c.job_id, _segments.c.idx],
+            set_={"data": stmt.excluded.data},
+        )
+        conn.execute(stmt, rows)
+
+    def upsert_segments(self, job_id: str, first_index: int, segments: list[Segment]) -> None:
+        """Store ``segments`` at positions ``first_index, first_index + 1, …``, replacing
+        what was there."""
+        with self._engine.begin() as conn:
+            self._upsert_segments(conn, job_id, first_index, segments)
+
+    def replace_segments(self, job_id: str, segments: list[Segment]) -> None:
+        """Make ``segments`` the job's whole transcript, in one transaction."""
+        with self._engine.begin() as conn:
+            conn.execute(delete(_segments).where(_segments.c.job_id == job_id))
+            self._upsert_segments(conn, job_id, 0, segments)
+
+    def load_segments(self, job_id: str) -> list[Segment]:
+        with self._engine.begin() as conn:
+            rows = conn.execute(
+                select(_segments.c.data)
+                .where(_segments.c.job_id == job_id)
+                .order_by(_segments.c.idx)
+            ).scalars()
+            return [Segment.model_validate_json(data) for data in rows]
 
     def close(self) -> None:
-        self._conn.close()
+        self._engine.dispose()

@@ -36,11 +36,18 @@ class ChunkState(StrEnum):
 
 
 class ChunkRecord(BaseModel):
-    """One chunk of a job as the debug endpoint shows it."""
+    """One chunk of a job's plan: where it lies, and its state (the debug endpoint shows it).
+
+    The plan is stored with the job, so a resumed job keeps its chunk boundaries even if the
+    chunker's config changed meanwhile."""
 
     index: int
     start: float
     end: float
+    start_sample: int = 0
+    end_sample: int = 0
+    attempts: int = 0
+    """ASR calls made for it (more than one: retried after a replica failure)."""
     state: ChunkState = ChunkState.PENDING
     started_at: float | None = None
     finished_at: float | None = None
@@ -100,10 +107,35 @@ class Job(BaseModel):
     audio_duration: float | None = None
     result: dict[str, Any] | None = None
     """A summary job's result (``SummaryResult`` as a dict) once completed."""
+    planning_done: bool = False
+    """Every chunk of the plan is known (VAD reached the end of the audio)."""
+    published_chunks: int = 0
+    """Chunks ``0 .. published_chunks - 1`` are in the transcript, in order."""
+    published_until: float = 0.0
+    """End (s) of the last published segment: later chunks' segments start after it."""
+    lease_owner: str | None = None
+    """The runner (chunker replica and request) working on the job; see ``JobStore.claim``."""
+    lease_expires_at: float = 0.0
+    attempts: int = 0
+    """Runs started: the first, plus one per resume on another (or a restarted) replica."""
+
+    audio_codec: str | None = None
+    """Codec of the kept audio (``pcm_s16le`` uploads are re-kept as ``flac``)."""
+    multilingual: bool = True
+    """Whether the job's model is multilingual (English-only models skip detection)."""
+    idempotency_key: str | None = None
+    """The client's ``Idempotency-Key``: a second submission with it returns this job."""
 
     @property
     def finished(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+    def transition(self, status: JobStatus) -> None:
+        """Move to ``status`` (a completed job reports 100%)."""
+        check_transition(self.status, status)
+        self.status = status
+        if status == JobStatus.COMPLETED:
+            self.progress = 100.0
 
     def status_event(self) -> dict[str, object]:
         """The WebSocket status message for the job's current state."""

@@ -1,76 +1,100 @@
-"""Job state, progress, segments so far, and the subscriber side of live streaming.
+"""Job state, chunk plans and results, the published transcript, leases, and the event
+streams live subscribers follow.
 
 :class:`JobStore` is plain Python; ``deployments/job_store.py`` runs it as a detached named
 Ray actor. Every method is ``async`` because the actor is an asyncio actor and waiting
-subscribers share its event loop with the writers. Audio never enters it.
+subscribers share its event loop with the writers. Every write is persisted (through
+``JobDatabase``, on one worker thread so the event loop never blocks) before the method
+returns, and every write is idempotent: Ray retries a call that was running when the actor
+died, and chunk runners retry calls that failed. Audio never enters it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from pydantic import BaseModel
-
 from serve_app.jobs.db import JobDatabase
-from serve_app.jobs.model import ChunkInfo, ChunkRecord, Job, JobStatus, check_transition
+from serve_app.jobs.entries import JobEntry, load_entries
+from serve_app.jobs.events import EventBatch
+from serve_app.jobs.model import ChunkInfo, ChunkRecord, ChunkState, Job, JobStatus
+from serve_app.jobs.progress import publishable, refresh_progress
 from serve_app.transcript.segments import Segment
 
-SWEEP_INTERVAL_S = 30.0
-
-
-class EventBatch(BaseModel):
-    """Events after a cursor, the next cursor, and whether the job is over."""
-
-    events: list[dict[str, Any]]
-    cursor: int
-    finished: bool
-
-
-class _JobEntry:
-    __slots__ = ("events", "job", "segments", "signal")
-
-    def __init__(self, job: Job, segments: list[Segment] | None = None) -> None:
-        self.job = job
-        self.segments: list[Segment] = segments or []
-        self.events: list[dict[str, Any]] = []
-        self.signal: asyncio.Event | None = None
+DISPATCH_TIMEOUT_S = 120.0
+"""A lapsed job handed to a dispatcher is offered again if no runner claimed it by then."""
+SUMMARY_STALE_S = 900.0
+"""A summary job (not resumable: it lives in the assistant) with no update for this long
+failed with its replica."""
 
 
 class JobStore:
-    """In-memory job table with SQLite write-through and long-poll event streams."""
+    """Jobs in memory, persisted write-through; long-poll event streams; leases."""
 
     def __init__(
         self,
-        db_path: str | None = None,
+        database_url: str | None = None,
         job_ttl_s: float = 24 * 3600,
-        stale_after_s: float = 900,
+        lease_s: float = 10.0,
+        max_attempts: int = 5,
+        sweep_interval_s: float = 2.0,
+        fingerprint: str = "",
     ) -> None:
-        self._db = JobDatabase(db_path) if db_path else None
-        self._ttl_s = job_ttl_s
-        self._stale_after_s = stale_after_s
-        self._jobs: dict[str, _JobEntry] = {}
-        self._last_sweep = 0.0
-        if self._db:
-            for job, segments in self._db.load_all():
-                entry = _JobEntry(job, segments)
-                # A restarted store replays what it has: the segments, then the latest status.
-                entry.events = [{"type": "segment", **s.to_public()} for s in segments]
-                entry.events.append(job.status_event())
-                self._jobs[job.job_id] = entry
+        self._db = JobDatabase(database_url) if database_url else None
+        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="job-db")
+        self._ttl_s, self._lease_s, self._max_attempts = job_ttl_s, lease_s, max_attempts
+        self._sweep_interval_s = sweep_interval_s
+        self._fingerprint = fingerprint
+        self._jobs: dict[str, JobEntry] = {}
+        self._keys: dict[str, str] = {}
+        self._sweeper: asyncio.Task[None] | None = None
+        if self._db is not None:
+            self._jobs = load_entries(self._db)
+            self._keys = {
+                e.job.idempotency_key: i for i, e in self._jobs.items() if e.job.idempotency_key
+            }
+
+    # ---- persistence -------------------------------------------------------------------
+
+    async def _write(self, fn: Callable[..., Any], *args: Any) -> None:
+        if self._db is not None:
+            await asyncio.get_running_loop().run_in_executor(self._io, fn, *args)
+
+    async def _save(self, entry: JobEntry, *events: dict[str, Any]) -> None:
+        """Persist the job row and ``events``, then wake its subscribers."""
+        if self._db is not None:
+            await self._write(self._db.save_job, entry.job)
+            if events:
+                await self._write(
+                    self._db.append_events, entry.job.job_id, [(e["seq"], e) for e in events]
+                )
+        entry.events.notify()
+
+    def _started(self) -> None:
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
 
     # ---- writers -------------------------------------------------------------------------
 
-    async def create_job(self, job: Job) -> None:
-        if job.job_id in self._jobs:
-            raise ValueError(f"job {job.job_id} already exists")
-        entry = _JobEntry(job)
-        entry.events.append(job.status_event())
+    async def create_job(self, job: Job) -> Job:
+        """Add a job; the existing one when its id or ``idempotency_key`` is known."""
+        self._started()
+        existing = self._keys.get(job.idempotency_key or "") or job.job_id
+        if existing in self._jobs:
+            return self._jobs[existing].job
+        entry = JobEntry(job)
         self._jobs[job.job_id] = entry
-        self._persist(entry)
-        self._sweep_if_due()
+        if job.idempotency_key:
+            self._keys[job.idempotency_key] = job.job_id
+        event = entry.events.append(job.status_event())
+        if self._db is not None:
+            await self._write(self._db.insert_job, job, job.idempotency_key)
+            await self._write(self._db.append_events, job.job_id, [(event["seq"], event)])
+        return job
 
     async def update_job(
         self,
@@ -80,17 +104,21 @@ class JobStore:
         message: str | None = None,
         progress: float | None = None,
         chunk_info: ChunkInfo | None = None,
-        chunks: list[ChunkRecord] | None = None,
+        diarization_progress: float | None = None,
+        no_diarization: bool = False,
         language: str | None = None,
+        audio_codec: str | None = None,
         audio_duration: float | None = None,
         timings: dict[str, float] | None = None,
         segments: list[Segment] | None = None,
         result: dict[str, Any] | None = None,
     ) -> Job | None:
-        """Apply one change atomically: new segments are published before the new status.
+        """Apply one change: ``segments`` (the whole transcript, e.g. with speakers at the
+        end of a diarized job) are published before the new status; ``no_diarization``: the
+        job goes on without speakers (diarization failed).
 
-        Returns the updated job, or ``None`` if it does not exist (expired or deleted).
-        A finished job accepts no further change, so a late writer cannot resurrect it.
+        Returns the updated job, or ``None`` if it does not exist (expired). A finished job
+        accepts no further change, so a late writer cannot resurrect it.
         """
         entry = self._jobs.get(job_id)
         if entry is None:
@@ -99,48 +127,110 @@ class JobStore:
         if job.finished:
             return job
         if status is not None:
-            check_transition(job.status, status)
-            job.status = status
-        if message is not None:
-            job.message = message
+            job.transition(status)
+        for name, value in (
+            ("message", message),
+            ("chunk_info", chunk_info),
+            ("language", language),
+            ("audio_duration", audio_duration),
+            ("audio_codec", audio_codec),
+            ("result", result),
+        ):
+            if value is not None:
+                setattr(job, name, value)
+        if diarization_progress is not None:
+            job.chunk_info.diarization_progress = diarization_progress
+        if no_diarization:  # diarization failed: progress follows the transcript alone
+            job.chunk_info.diarization_progress = None
         if progress is not None:
             job.progress = min(100.0, max(job.progress, progress))
-        if job.status == JobStatus.COMPLETED:
-            job.progress = 100.0
-        if chunk_info is not None:
-            job.chunk_info = chunk_info
-        if chunks is not None:
-            job.chunks = chunks
-        if language is not None:
-            job.language = language
-        if audio_duration is not None:
-            job.audio_duration = audio_duration
         if timings:
             job.timings.update(timings)
-        if result is not None:
-            job.result = result
+        if job.kind == "transcription" and (diarization_progress is not None or no_diarization):
+            refresh_progress(job)
+        events: list[dict[str, Any]] = []
+        if segments is not None:
+            await self._publish_all(entry, segments)
+            events = [entry.events.append({"type": "segment", **s.to_public()}) for s in segments]
         job.updated_at = time.time()
-        if segments:
-            first = len(entry.segments)
-            entry.segments.extend(segments)
-            entry.events.extend({"type": "segment", **s.to_public()} for s in segments)
-            if self._db:
-                self._db.append_segments(job_id, first, segments)
-        entry.events.append(job.status_event())
-        self._persist(entry)
-        self._notify(entry)
+        events.append(entry.events.append(job.status_event()))
+        if job.finished:
+            job.lease_owner, job.lease_expires_at = None, 0.0
+            dropped = entry.events.compact()
+            events = [e for e in events if e["seq"] not in dropped]
+            if dropped and self._db is not None:
+                await self._write(self._db.delete_events, job_id, dropped)
+        await self._save(entry, *events)
+        return job
+
+    async def _publish_all(self, entry: JobEntry, segments: list[Segment]) -> None:
+        entry.segments = list(segments)
+        if self._db is not None:
+            await self._write(self._db.replace_segments, entry.job.job_id, entry.segments)
+
+    async def add_chunks(
+        self, job_id: str, chunks: list[ChunkRecord], planning_done: bool = False
+    ) -> Job | None:
+        """Extend the job's chunk plan (chunks already in it are left as they are)."""
+        entry = self._jobs.get(job_id)
+        if entry is None or entry.job.finished:
+            return entry.job if entry else None
+        job = entry.job
+        for chunk in chunks:
+            if chunk.index == len(job.chunks):
+                job.chunks.append(chunk)
+        job.planning_done = job.planning_done or planning_done
+        refresh_progress(job)
+        job.updated_at = time.time()
+        await self._save(entry)
         return job
 
     async def update_chunk(self, job_id: str, chunk: ChunkRecord) -> None:
-        """Record a chunk's state for the debug view; publishes nothing to subscribers."""
+        """Record a chunk's state (running, failed attempt) for the debug view."""
+        entry = self._jobs.get(job_id)
+        if entry is None or entry.job.finished or not 0 <= chunk.index < len(entry.job.chunks):
+            return
+        stored = entry.job.chunks[chunk.index]
+        if stored.state != ChunkState.DONE:
+            for name in ("state", "started_at", "error", "attempts"):
+                setattr(stored, name, getattr(chunk, name))
+            await self._save(entry)
+
+    async def complete_chunk(
+        self, job_id: str, index: int, segments: list[Segment], hold: bool = False
+    ) -> Job | None:
+        """Store one chunk's segments (chunk-relative) once; publish every chunk that is now
+        final, in time order. ``hold``: keep the segments off the live stream (a diarized
+        job publishes them at the end, with speakers). A repeated call changes nothing."""
         entry = self._jobs.get(job_id)
         if entry is None or entry.job.finished:
-            return
-        chunks = entry.job.chunks
-        if 0 <= chunk.index < len(chunks):
-            chunks[chunk.index] = chunk
-            entry.job.updated_at = time.time()
-            self._persist(entry)
+            return entry.job if entry else None
+        job = entry.job
+        if index in entry.results or not 0 <= index < len(job.chunks):
+            return job
+        entry.results[index] = segments
+        record = job.chunks[index]
+        record.state, record.finished_at, record.error = ChunkState.DONE, time.time(), None
+        if self._db is not None:
+            data = {"segments": [s.model_dump() for s in segments]}
+            await self._write(self._db.save_chunk_result, job_id, index, data)
+        first = len(entry.segments)
+        final = publishable(job, entry.results)
+        entry.segments.extend(final)
+        if self._db is not None and final:
+            await self._write(self._db.upsert_segments, job_id, first, final)
+        events = (
+            []
+            if hold
+            else [entry.events.append({"type": "segment", **s.to_public()}) for s in final]
+        )
+        if events and "first_segment_s" not in job.timings:
+            job.timings["first_segment_s"] = round(time.time() - job.created_at, 3)
+        refresh_progress(job)
+        job.updated_at = time.time()
+        events.append(entry.events.append(job.status_event()))
+        await self._save(entry, *events)
+        return job
 
     async def replace_segments(self, job_id: str, segments: list[Segment]) -> bool:
         """Correct a job's stored transcript (e.g. a re-transcribed segment applied to it).
@@ -151,12 +241,77 @@ class JobStore:
         entry = self._jobs.get(job_id)
         if entry is None:
             return False
-        entry.segments = list(segments)
+        await self._publish_all(entry, segments)
         entry.job.updated_at = time.time()
-        if self._db:
-            self._db.replace_segments(job_id, entry.segments)
-        self._persist(entry)
+        await self._save(entry)
         return True
+
+    # ---- leases --------------------------------------------------------------------------
+
+    async def claim(self, job_id: str, runner: str, token: str | None = None) -> Job | None:
+        """Take the job for ``runner`` if nobody holds a live lease on it (or it was handed
+        to this dispatch ``token``); the job, or ``None`` when it is not ours to run. A
+        job past ``max_attempts`` runs fails instead, as retries exhausted."""
+        entry = self._jobs.get(job_id)
+        if entry is None or entry.job.finished:
+            return None
+        job, now = entry.job, time.time()
+        owner = job.lease_owner
+        mine = owner == runner
+        free = owner is None or job.lease_expires_at < now or owner == f"dispatch:{token}"
+        if not (mine or free):
+            return None
+        if not mine:
+            job.attempts += 1
+            if job.attempts > self._max_attempts:
+                await self.update_job(
+                    job_id,
+                    status=JobStatus.FAILED,
+                    message=(
+                        f"Transcription failed: retries exhausted ({self._max_attempts} runs "
+                        "were interrupted by replica failures)"
+                    ),
+                )
+                return None
+        job.lease_owner, job.lease_expires_at = runner, now + self._lease_s
+        await self._save(entry)
+        return job
+
+    async def renew(self, job_id: str, runner: str) -> bool:
+        """Extend ``runner``'s lease; False when the job is no longer its to run."""
+        entry = self._jobs.get(job_id)
+        if entry is None or entry.job.finished or entry.job.lease_owner != runner:
+            return False
+        entry.job.lease_expires_at = time.time() + self._lease_s
+        await self._save(entry)
+        return True
+
+    async def release(self, job_id: str, runner: str | None = None) -> None:
+        """Hand the job back at once (``runner`` None: whoever holds it, e.g. a replica that
+        is known to have died) so the next dispatch resumes it without waiting."""
+        entry = self._jobs.get(job_id)
+        if entry is None or entry.job.finished:
+            return
+        if runner is None or entry.job.lease_owner == runner:
+            entry.job.lease_owner, entry.job.lease_expires_at = None, 0.0
+            await self._save(entry)
+
+    async def lapsed_jobs(self, limit: int = 8) -> list[tuple[str, str]]:
+        """Running transcription jobs whose lease lapsed, each handed to the caller under a
+        fresh dispatch token (``claim`` with it) so that other dispatchers skip them."""
+        self._started()
+        now, out = time.time(), []
+        for entry in self._jobs.values():
+            job = entry.job
+            if job.kind != "transcription" or job.finished or job.lease_expires_at >= now:
+                continue
+            token = uuid.uuid4().hex
+            job.lease_owner, job.lease_expires_at = f"dispatch:{token}", now + DISPATCH_TIMEOUT_S
+            await self._save(entry)
+            out.append((job.job_id, token))
+            if len(out) >= limit:
+                break
+        return out
 
     # ---- readers -------------------------------------------------------------------------
 
@@ -168,71 +323,66 @@ class JobStore:
         entry = self._jobs.get(job_id)
         return list(entry.segments) if entry else None
 
+    async def chunk_results(self, job_id: str) -> dict[int, list[Segment]]:
+        entry = self._jobs.get(job_id)
+        return dict(entry.results) if entry else {}
+
     async def list_jobs(self, kind: str | None = "transcription") -> list[Job]:
         """Jobs of one kind (``None``: all), oldest first."""
-        self._sweep_if_due()
+        self._started()
         jobs = (e.job for e in self._jobs.values() if kind is None or e.job.kind == kind)
         return sorted(jobs, key=lambda j: j.created_at)
 
     async def wait_events(self, job_id: str, cursor: int, timeout_s: float) -> EventBatch | None:
-        """Events after ``cursor``; waits up to ``timeout_s`` for the first new one."""
+        """Events with ``seq`` above ``cursor``; waits up to ``timeout_s`` for one."""
+        self._started()
         entry = self._jobs.get(job_id)
         if entry is None:
             return None
-        if cursor >= len(entry.events) and not entry.job.finished:
-            if entry.signal is None:
-                entry.signal = asyncio.Event()
-            signal = entry.signal
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(signal.wait(), timeout_s)
+        if cursor >= entry.events.last_seq and not entry.job.finished:
+            await entry.events.wait(timeout_s)
             if self._jobs.get(job_id) is not entry:
                 return None  # expired while waiting
-        events = entry.events[cursor:]
-        new_cursor = cursor + len(events)
+        events = entry.events.after(cursor)
+        new_cursor = events[-1]["seq"] if events else cursor
         return EventBatch(
             events=events,
             cursor=new_cursor,
-            finished=entry.job.finished and new_cursor >= len(entry.events),
+            finished=entry.job.finished and new_cursor >= entry.events.last_seq,
         )
 
     async def ping(self) -> bool:
         return True
 
-    # ---- internals -----------------------------------------------------------------------
+    async def fingerprint(self) -> str:
+        """What this store was started with (config and code); see ``connect_job_store``."""
+        return self._fingerprint
 
-    def _persist(self, entry: _JobEntry) -> None:
-        if self._db:
-            self._db.save_job(entry.job)
+    # ---- expiry --------------------------------------------------------------------------
 
-    @staticmethod
-    def _notify(entry: _JobEntry) -> None:
-        if entry.signal is not None:
-            entry.signal.set()
-            entry.signal = None
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._sweep_interval_s)
+            await self.sweep(time.time())
 
-    def _sweep_if_due(self) -> None:
-        now = time.time()
-        if now - self._last_sweep >= SWEEP_INTERVAL_S:
-            self._last_sweep = now
-            self.sweep(now)
-
-    def sweep(self, now: float) -> None:
-        """Delete expired jobs; fail processing jobs whose worker stopped reporting."""
+    async def sweep(self, now: float) -> None:
+        """Delete jobs past their TTL; fail summary jobs whose assistant stopped reporting."""
         for job_id, entry in list(self._jobs.items()):
             job = entry.job
             if now - job.updated_at > self._ttl_s:
                 self._jobs.pop(job_id)
-                if self._db:
-                    self._db.delete_job(job_id)
-                self._notify(entry)
-            elif not job.finished and now - job.updated_at > self._stale_after_s:
-                job.status = JobStatus.FAILED
-                job.message = (
-                    f"{job.kind.capitalize()} failed: "
-                    f"no progress for {int(now - job.updated_at)} s "
-                    "(the worker processing it stopped)"
+                self._keys.pop(job.idempotency_key or "", None)
+                if self._db is not None:
+                    await self._write(self._db.delete_job, job_id)
+                entry.events.notify()
+            elif (
+                job.kind == "summary"
+                and not job.finished
+                and now - job.updated_at > SUMMARY_STALE_S
+            ):
+                await self.update_job(
+                    job_id,
+                    status=JobStatus.FAILED,
+                    message=f"Summary failed: no progress for {int(now - job.updated_at)} s "
+                    "(the replica writing it stopped)",
                 )
-                job.updated_at = now
-                entry.events.append(job.status_event())
-                self._persist(entry)
-                self._notify(entry)

@@ -19,10 +19,14 @@ def app_config(tmp_path_factory):
         {
             "config": "configs/local-cpu.yaml",
             "ingress": {"max_upload_mb": 5, "deployment": FAST_SHUTDOWN},
-            "chunker": {"deployment": FAST_SHUTDOWN},
+            # A short duration limit, so a test can exceed it with a small upload.
+            "chunker": {"deployment": FAST_SHUTDOWN, "max_audio_duration_s": 180},
             "asr": {"deployment": FAST_SHUTDOWN},
-            "job_store": {"db_path": str(tmp / "jobs.sqlite3"), "actor_name": "job_store_test"},
-            "audio_store": {"directory": str(tmp / "audio")},
+            "job_store": {
+                "database_url": f"sqlite:///{tmp / 'jobs.sqlite3'}",
+                "actor_name": "job_store_test",
+            },
+            "audio_store": {"url": str(tmp / "audio")},
             # The fast test LLM (placed by `make models`), started once with the graph.
             "llm": {"default_model": "smollm2-135m-instruct"},
             "assistant": {"map_max_words": 48},  # short map notes: a faster long-summary test

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from eval.speech import SENTENCES, encode, speech
@@ -89,3 +90,16 @@ def test_models_endpoint(http):
 def test_server_healthy_after_errors(http):
     assert http.get("/health").json()["status"] == "healthy"
     assert http.get("/").json()["endpoints"]
+
+
+def test_audio_over_the_duration_limit_is_400_before_any_job(http, app_config):
+    # The test server's limit is a few minutes (the default is 4 h); this file is longer.
+    limit = app_config.chunker.max_audio_duration_s
+    long = encode(np.zeros(int((limit + 5) * 16000), dtype=np.float32), "mp3")
+    before = http.get("/api/transcribe/jobs").json()["count"]
+    r = submit(http, long, name="long.mp3")
+    assert r.status_code == 400, r.text
+    detail = r.json()["detail"]
+    assert "longer than this server's limit" in detail and "max_audio_duration_s" in detail
+    assert http.get("/api/transcribe/jobs").json()["count"] == before
+    assert http.get("/health").status_code == 200

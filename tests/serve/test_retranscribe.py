@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from eval.speech import SENTENCES, encode, speech
@@ -94,7 +92,9 @@ def test_unknown_job_is_404(http):
 def test_expired_audio_is_410(http, app_config):
     job_id = submit(http, encode(AUDIO, "wav"), name="gone.wav").json()["job_id"]
     assert wait_done(http, job_id)[-1]["status"] == "completed"
-    (Path(app_config.audio_store.directory) / f"{job_id}.audio").unlink()
+    from serve_app.audio.settings import open_audio_store
+
+    open_audio_store(app_config.audio_store).delete(job_id)
     r = span_request(http, job_id, {"segment_id": 1, "start_time": 0.5, "end_time": 2.0})
     assert r.status_code == 410 and "no longer kept" in r.json()["detail"]
 

@@ -56,9 +56,10 @@ def test_application_args_validate():
     for config in _app_configs():
         assert config.asr.device == "cuda"
         assert config.asr.batch_size > 1
-        # Every node reads the same models and job database.
+        # Every node reads the same models; jobs and kept audio live in shared services.
         assert config.models.models_dir.startswith("/mnt/shared")
-        assert config.job_store.db_path.startswith("/mnt/shared")
+        assert config.job_store.database_url.startswith("postgresql://")
+        assert config.audio_store.url.startswith("s3://")
 
 
 def _containers(group: dict) -> list[dict]:

@@ -28,13 +28,12 @@ class StoreOnlyBackend:
         self.store = JobStore()
         self.fail_with: Exception | None = None
 
-    async def submit(self, job_id: str, data: bytes, options: JobOptions) -> Job:
+    async def submit(self, job_id, upload, options, idempotency_key=None) -> Job:
         if self.fail_with:
             raise self.fail_with
-        probe_audio(data)
-        job = Job(job_id=job_id, options=options)
-        await self.store.create_job(job)
-        return job
+        probe_audio(upload.read())
+        job = Job(job_id=job_id, options=options, idempotency_key=idempotency_key)
+        return await self.store.create_job(job)
 
     async def get_job(self, job_id):
         return await self.store.get_job(job_id)
@@ -234,16 +233,41 @@ def test_websocket_replays_then_closes_when_finished(client, backend):
         )
     )
     with client.websocket_connect(f"/api/transcribe/live/{job_id}") as ws:
-        messages = [ws.receive_json() for _ in range(3)]
-    assert [m["type"] for m in messages] == ["status", "segment", "status"]
-    assert messages[1]["text"] == "One." and messages[1]["start_display"] == "00:00:00.000"
+        messages = [ws.receive_json() for _ in range(2)]
+    # a finished job's history: its segments, then its final status
+    assert [m["type"] for m in messages] == ["segment", "status"]
+    assert messages[0]["text"] == "One." and messages[0]["start_display"] == "00:00:00.000"
     assert messages[-1]["status"] == "completed" and messages[-1]["progress"] == 100
-    assert set(messages[0]["chunk_info"]) == {
+    assert messages[0]["seq"] < messages[1]["seq"]
+    # a client reconnecting after the segment gets only the rest
+    with client.websocket_connect(
+        f"/api/transcribe/live/{job_id}?after={messages[0]['seq']}"
+    ) as ws:
+        assert ws.receive_json()["status"] == "completed"
+    assert set(messages[-1]["chunk_info"]) == {
         "current_chunk",
         "total_chunks",
         "chunk_progress",
         "diarization_progress",
     }
+
+
+def test_idempotency_key_returns_the_same_job(client):
+    headers = {"Idempotency-Key": "upload-7"}
+    files = {"file": ("a.wav", WAV, "audio/wav")}
+    first = client.post("/api/transcribe/", files=files, headers=headers).json()
+    again = client.post("/api/transcribe/", files=files, headers=headers).json()
+    other = client.post("/api/transcribe/", files=files).json()
+    assert first["job_id"] == again["job_id"] != other["job_id"]
+
+
+def test_overload_is_503_with_retry_after(client, backend):
+    from serve_app.errors import OverloadedError
+
+    backend.fail_with = OverloadedError("Every transcription slot is busy")
+    r = submit(client)
+    assert r.status_code == 503 and r.headers["retry-after"] == "5"
+    assert r.json()["code"] == "overloaded"
 
 
 def test_websocket_unknown_job_says_not_found_and_closes(client):

@@ -1,10 +1,13 @@
+"""The job store's logic in-process (no Ray): plans, ordered publishing, idempotent writes,
+event sequence numbers across restarts and compaction, leases, expiry."""
+
 import asyncio
 import time
 
 import pytest
 
 from serve_app.jobs.model import (
-    ChunkInfo,
+    ChunkRecord,
     InvalidTransitionError,
     Job,
     JobOptions,
@@ -15,16 +18,24 @@ from serve_app.jobs.store import JobStore
 from serve_app.transcript.segments import Segment
 
 
-def new_job(job_id="j1"):
-    return Job(job_id=job_id, options=JobOptions(model_name="tiny.en"))
+def new_job(job_id="j1", **fields):
+    return Job(job_id=job_id, options=JobOptions(model_name="tiny.en"), **fields)
 
 
 def seg(start, end, text="hi"):
     return Segment(start=start, end=end, text=text)
 
 
+def chunks(*bounds):
+    return [ChunkRecord(index=i, start=a, end=b) for i, (a, b) in enumerate(bounds)]
+
+
 def run(coro):
     return asyncio.run(coro)
+
+
+def texts(events):
+    return [e["text"] for e in events if e["type"] == "segment"]
 
 
 def test_terminal_statuses_are_final():
@@ -55,33 +66,77 @@ def test_unknown_job_updates_are_ignored():
     assert run(JobStore().update_job("nope", progress=3)) is None
 
 
-def test_events_in_order_and_late_subscriber_gets_everything():
+def test_chunks_publish_in_time_order_once_each():
+    async def scenario():
+        store = JobStore()
+        await store.create_job(new_job(audio_duration=30.0))
+        await store.add_chunks("j1", chunks((0, 10), (10, 20), (20, 30)), planning_done=True)
+        # chunk 1 finishes first: nothing is published until chunk 0 is in
+        await store.complete_chunk("j1", 1, [seg(0.5, 2, "b")])
+        assert await store.get_segments("j1") == []
+        await store.complete_chunk("j1", 0, [seg(1, 3, "a")])
+        await store.complete_chunk("j1", 0, [seg(1, 3, "a again")])  # a retried call
+        await store.complete_chunk("j1", 2, [seg(0, 1, "c")])
+        await store.complete_chunk("j1", 2, [seg(0, 1, "c")])
+        published = await store.get_segments("j1")
+        assert [(s.text, s.start) for s in published] == [("a", 1), ("b", 10.5), ("c", 20)]
+        batch = await store.wait_events("j1", 0, 0.01)
+        assert texts(batch.events) == ["a", "b", "c"]
+        job = await store.get_job("j1")
+        assert job.chunk_info.current_chunk == 3 and job.progress == pytest.approx(99)
+
+    run(scenario())
+
+
+def test_events_are_numbered_and_a_cursor_resumes_without_gap_or_duplicate():
     async def scenario():
         store = JobStore()
         await store.create_job(new_job())
-        await store.update_job(
-            "j1",
-            progress=50,
-            segments=[seg(0, 1, "a"), seg(1, 2, "b")],
-            chunk_info=ChunkInfo(current_chunk=1, total_chunks=2, chunk_progress=50),
-        )
+        await store.add_chunks("j1", chunks((0, 10), (10, 20)), planning_done=True)
+        await store.complete_chunk("j1", 0, [seg(0, 1, "a"), seg(1, 2, "b")])
         first = await store.wait_events("j1", 0, timeout_s=0.1)
-        await store.update_job("j1", segments=[seg(2, 3, "c")], status=JobStatus.COMPLETED)
-        late = await store.wait_events("j1", 0, timeout_s=0.1)
+        await store.complete_chunk("j1", 1, [seg(0, 1, "c")])
+        await store.update_job("j1", status=JobStatus.COMPLETED)
         rest = await store.wait_events("j1", first.cursor, timeout_s=0.1)
-        assert first.events + rest.events == late.events
-        kinds = [e["type"] for e in late.events]
-        texts = [e["text"] for e in late.events if e["type"] == "segment"]
-        assert texts == ["a", "b", "c"]
-        # segments of an update come before that update's status
-        assert kinds == ["status", "segment", "segment", "status", "segment", "status"]
-        assert late.finished and late.events[-1]["status"] == "completed"
-        assert late.events[3]["chunk_info"] == {
-            "current_chunk": 1,
-            "total_chunks": 2,
-            "chunk_progress": 50.0,
-            "diarization_progress": None,
-        }
+        seqs = [e["seq"] for e in first.events + rest.events]
+        assert seqs == sorted(set(seqs))
+        assert texts(first.events + rest.events) == ["a", "b", "c"]
+        assert rest.finished and rest.events[-1]["status"] == "completed"
+
+    run(scenario())
+
+
+def test_finished_history_is_compacted_to_segments_and_final_status():
+    async def scenario():
+        store = JobStore()
+        await store.create_job(new_job())
+        await store.add_chunks("j1", chunks((0, 10)), planning_done=True)
+        await store.update_job("j1", message="working")
+        await store.complete_chunk("j1", 0, [seg(0, 1, "a")])
+        live = await store.wait_events("j1", 0, 0.01)
+        await store.update_job("j1", status=JobStatus.COMPLETED)
+        late = await store.wait_events("j1", 0, 0.01)
+        assert [e["type"] for e in late.events] == ["segment", "status"]
+        # a client that followed live continues with just the final status
+        tail = await store.wait_events("j1", live.cursor, 0.01)
+        assert [e["status"] for e in tail.events] == ["completed"] and tail.finished
+
+    run(scenario())
+
+
+def test_held_segments_are_published_with_the_final_transcript():
+    async def scenario():
+        store = JobStore()
+        await store.create_job(new_job())
+        await store.add_chunks("j1", chunks((0, 10)), planning_done=True)
+        await store.complete_chunk("j1", 0, [seg(0, 1, "a")], hold=True)
+        batch = await store.wait_events("j1", 0, 0.01)
+        assert texts(batch.events) == []
+        assert [s.text for s in await store.get_segments("j1")] == ["a"]
+        final = [seg(0, 1, "a").model_copy(update={"speaker": "SPEAKER_1"})]
+        await store.update_job("j1", status=JobStatus.COMPLETED, segments=final)
+        late = await store.wait_events("j1", 0, 0.01)
+        assert [e.get("speaker") for e in late.events if e["type"] == "segment"] == ["SPEAKER_1"]
 
     run(scenario())
 
@@ -90,11 +145,12 @@ def test_waiting_subscriber_is_woken_by_a_new_event():
     async def scenario():
         store = JobStore()
         await store.create_job(new_job())
+        await store.add_chunks("j1", chunks((0, 10)))
         first = await store.wait_events("j1", 0, timeout_s=0.1)
         waiter = asyncio.create_task(store.wait_events("j1", first.cursor, timeout_s=5))
         await asyncio.sleep(0.05)
         started = time.perf_counter()
-        await store.update_job("j1", segments=[seg(0, 1)])
+        await store.complete_chunk("j1", 0, [seg(0, 1)])
         batch = await waiter
         assert time.perf_counter() - started < 1
         assert batch.events[0]["type"] == "segment"
@@ -118,41 +174,96 @@ def test_unknown_job_has_no_events():
     assert run(JobStore().wait_events("nope", 0, 0.01)) is None
 
 
-def test_restart_loses_nothing(tmp_path):
-    db = str(tmp_path / "jobs.sqlite3")
+def test_create_is_idempotent_by_id_and_by_key():
+    async def scenario():
+        store = JobStore()
+        first = await store.create_job(new_job("a", idempotency_key="k"))
+        assert (await store.create_job(new_job("a"))).job_id == "a"
+        assert (await store.create_job(new_job("b", idempotency_key="k"))).job_id == "a"
+        assert [j.job_id for j in await store.list_jobs()] == [first.job_id]
+
+    run(scenario())
+
+
+def test_restart_loses_and_repeats_nothing(tmp_path):
+    url = f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
+    state = {}
 
     async def write():
-        store = JobStore(db)
+        store = JobStore(url)
         await store.create_job(new_job())
-        await store.update_job("j1", segments=[seg(0, 1, "a"), seg(1, 2, "b")], progress=60)
+        await store.add_chunks("j1", chunks((0, 10), (10, 20), (20, 30)))
+        await store.complete_chunk("j1", 0, [seg(0, 1, "a")])
+        await store.complete_chunk("j1", 2, [seg(0, 1, "c")])  # not publishable yet
+        state["cursor"] = (await store.wait_events("j1", 0, 0.01)).cursor
         await store.create_job(new_job("j2"))
         await store.update_job("j2", status=JobStatus.COMPLETED, language="en")
 
     async def read():
-        store = JobStore(db)
+        store = JobStore(url)
         j1, j2 = await store.get_job("j1"), await store.get_job("j2")
-        assert j1.status == JobStatus.PROCESSING and j1.progress == 60
+        assert j1.status == JobStatus.PROCESSING and len(j1.chunks) == 3
         assert j2.status == JobStatus.COMPLETED and j2.language == "en"
-        assert [s.text for s in await store.get_segments("j1")] == ["a", "b"]
+        assert sorted(await store.chunk_results("j1")) == [0, 2]
+        await store.complete_chunk("j1", 1, [seg(0, 1, "b")])
+        tail = await store.wait_events("j1", state["cursor"], 0.01)
+        assert texts(tail.events) == ["b", "c"]  # no gap, no duplicate of "a"
         replay = await store.wait_events("j1", 0, 0.01)
-        assert [e["type"] for e in replay.events] == ["segment", "segment", "status"]
+        assert texts(replay.events) == ["a", "b", "c"]
         assert len(await store.list_jobs()) == 2
 
     run(write())
     run(read())
 
 
-def test_sweep_fails_stale_jobs_and_expires_old_ones(tmp_path):
+def test_leases_claim_renew_release_and_dispatch():
     async def scenario():
-        store = JobStore(str(tmp_path / "db.sqlite3"), job_ttl_s=100, stale_after_s=10)
-        await store.create_job(new_job("stale"))
-        await store.create_job(new_job("old"))
-        now = time.time()
-        store.sweep(now + 20)
-        stale = await store.get_job("stale")
-        assert stale.status == JobStatus.FAILED and "no progress" in stale.message
-        store.sweep(now + 1000)
-        assert await store.get_job("old") is None
-        assert await JobStore(str(tmp_path / "db.sqlite3")).get_job("old") is None
+        store = JobStore(lease_s=0.2, max_attempts=3)
+        await store.create_job(new_job())
+        job = await store.claim("j1", "r1")
+        assert job.lease_owner == "r1" and job.attempts == 1
+        assert await store.claim("j1", "r2") is None  # held
+        assert await store.renew("j1", "r1")
+        assert await store.lapsed_jobs() == []
+        await asyncio.sleep(0.25)  # r1 stopped renewing
+        ((job_id, token),) = await store.lapsed_jobs()
+        assert await store.lapsed_jobs() == []  # handed out once
+        assert await store.claim(job_id, "r3") is None  # not the dispatched runner
+        assert (await store.claim(job_id, "r2", token)).attempts == 2
+        assert not await store.renew("j1", "r1")  # r1 lost it
+        await store.release("j1", "r2")
+        ((_, token),) = await store.lapsed_jobs()  # released: offered at once
+        assert await store.claim("j1", "r4", token) is not None
+        await store.release("j1")
+        ((_, token),) = await store.lapsed_jobs()
+        assert await store.claim("j1", "r5", token) is None  # a fourth run: exhausted
+        job = await store.get_job("j1")
+        assert job.status == JobStatus.FAILED and "retries exhausted" in job.message
 
     run(scenario())
+
+
+def test_sweep_expires_old_jobs_and_fails_stale_summaries(tmp_path):
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+
+    async def scenario():
+        store = JobStore(url, job_ttl_s=100)
+        await store.create_job(new_job("old"))
+        await store.create_job(new_job("summary", kind="summary"))
+        now = time.time()
+        await store.sweep(now + 50)
+        assert (await store.get_job("old")).status == JobStatus.PROCESSING
+        await store.sweep(now + 99)
+        await store.sweep(now + 1000)
+        assert await store.get_job("old") is None
+        assert await JobStore(url).get_job("old") is None
+
+    async def stale():
+        store = JobStore()
+        await store.create_job(new_job("s", kind="summary"))
+        await store.sweep(time.time() + 1000)
+        job = await store.get_job("s")
+        assert job.status == JobStatus.FAILED and "no progress" in job.message
+
+    run(scenario())
+    run(stale())

@@ -12,7 +12,7 @@ def test_summary_jobs_persist_their_result_and_stay_out_of_the_transcription_lis
     db = tmp_path / "jobs.sqlite3"
 
     async def scenario() -> None:
-        store = JobStore(db_path=str(db))
+        store = JobStore(f"sqlite:///{db}")
         await store.create_job(Job(job_id="t", options=JobOptions(model_name="tiny.en")))
         await store.create_job(
             Job(job_id="s", kind="summary", options=JobOptions(model_name="smollm2"))
@@ -29,7 +29,7 @@ def test_summary_jobs_persist_their_result_and_stay_out_of_the_transcription_lis
         again = await store.update_job("s", status=JobStatus.COMPLETED, result={"summary": "y"})
         assert again is not None and again.result == {"summary": "x", "topics": ["a"]}
 
-        restarted = JobStore(db_path=str(db))
+        restarted = JobStore(f"sqlite:///{db}")
         job = await restarted.get_job("s")
         assert job is not None and job.kind == "summary" and job.result is not None
         assert job.result["summary"] == "x"
@@ -41,11 +41,11 @@ def test_summary_jobs_persist_their_result_and_stay_out_of_the_transcription_lis
 
 def test_a_stale_summary_job_fails_with_its_kind_in_the_message():
     async def scenario() -> None:
-        store = JobStore(stale_after_s=1)
+        store = JobStore()
         await store.create_job(Job(job_id="s", kind="summary", options=JobOptions(model_name="m")))
         job = await store.get_job("s")
         assert job is not None
-        store.sweep(job.updated_at + 5)
+        await store.sweep(job.updated_at + 901)
         job = await store.get_job("s")
         assert job is not None and job.status == JobStatus.FAILED
         assert job.message.startswith("Summary failed")

@@ -1,0 +1,221 @@
+"""One job's run on a chunker replica (split from ``chunker.py``, which owns requests,
+leases and dispatch): plan chunks with VAD block by block, send each to ASR as soon as it
+is final, retry chunks whose replica failed, and diarize the whole file alongside.
+
+A resumed run starts from the job's stored state: chunks already planned keep their
+boundaries, chunks already transcribed are skipped, and planning continues after the last
+planned chunk. Segments go to the store per chunk; it publishes them in time order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from serve_app.asr.decoding import ChunkTranscript, DecodeOptions
+from serve_app.audio.chunking import Chunk, IncrementalPlanner
+from serve_app.audio.vad import detect_speech
+from serve_app.config import ChunkerConfig
+from serve_app.diarization.alignment import attach_speakers
+from serve_app.diarization.results import DiarizationOutput
+from serve_app.errors import AppError
+from serve_app.jobs.model import ChunkRecord, ChunkState, Job
+from serve_app.transcript.segments import Segment
+from serve_app.transcript.timefmt import format_display
+
+logger = logging.getLogger("ray.serve")
+
+DIARIZATION_DISABLED = "speaker diarization is disabled on this server"
+# Share of diarization's progress each pipeline step covers (the rest is quick).
+DIARIZATION_STEPS = {"segmentation": (0.0, 0.35), "embeddings": (0.35, 0.6)}
+MAX_BACKOFF_S = 8.0
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a run needs from its replica: the job store and the ASR and diarizer handles
+    (``diarizer`` None: diarization disabled), and the chunker's config."""
+
+    store: Any
+    asr: Any
+    diarizer: Any | None
+    config: ChunkerConfig
+
+
+class JobRun:
+    """One job's fan-out; ``final_segments`` is set when the transcript needs speakers."""
+
+    def __init__(self, context: JobContext, job: Job, audio: np.ndarray, t0: float) -> None:
+        self.store, self.config = context.store, context.config
+        self.job, self.job_id, self.audio, self.t0 = job, job.job_id, audio, t0
+        self.sr = self.config.sample_rate
+        options = job.options
+        self.asr = context.asr.options(multiplexed_model_id=options.model_name)
+        self.language = job.language or options.language or (None if job.multilingual else "en")
+        self.decode = DecodeOptions(
+            task=options.task, prompt=options.prompt, temperature=options.temperature
+        )
+        self.diarizer = context.diarizer if options.diarize else None
+        self.diarization_note = (
+            DIARIZATION_DISABLED if options.diarize and context.diarizer is None else ""
+        )
+        self.hold = self.diarizer is not None  # segments wait for speakers
+        self.planned: list[ChunkRecord] = list(job.chunks)
+        self.final_segments: list[Segment] | None = None
+        self.semaphore = asyncio.Semaphore(self.config.max_inflight_chunks)
+        self.diarization_progress = 0.0
+
+    @property
+    def planned_any(self) -> bool:
+        return bool(self.planned)
+
+    async def execute(self) -> None:
+        done = set(await self.store.chunk_results.remote(self.job_id))
+        diarization = asyncio.create_task(self._diarize()) if self.diarizer else None
+        try:
+            async with asyncio.TaskGroup() as group:
+                for record in self.planned:
+                    if record.index not in done:
+                        await self._dispatch(group, record)
+                if not self.job.planning_done:
+                    await self._plan(group)
+            if diarization is not None:
+                turns = await diarization
+                segments = await self.store.get_segments.remote(self.job_id) or []
+                self.final_segments = attach_speakers(segments, turns) if turns else segments
+        finally:
+            if diarization is not None and not diarization.done():
+                diarization.cancel()
+
+    async def _plan(self, group: asyncio.TaskGroup) -> None:
+        """VAD block by block after the last planned chunk; chunks dispatched when final."""
+        cfg = self.config
+        # Leave room for the VAD padding so a span never exceeds the chunk length.
+        max_speech_s = cfg.chunk_length_s - 2 * cfg.vad.speech_pad_ms / 1000
+        start = self.planned[-1].end_sample if self.planned else 0
+        planner = IncrementalPlanner(
+            self.audio.shape[0],
+            int(cfg.chunk_length_s * self.sr),
+            join_samples=int(cfg.vad.speech_pad_ms / 1000 * self.sr) + 1,
+            start=start,
+            first_index=len(self.planned),
+        )
+        block = int(cfg.vad_block_s * self.sr)
+        for block_start in range(start - start % block, self.audio.shape[0], block):
+            piece = self.audio[block_start : block_start + block]
+            spans = await asyncio.to_thread(detect_speech, piece, cfg.vad, max_speech_s)
+            shifted = [(a + block_start, b + block_start) for a, b in spans]
+            await self._add(group, planner.add_block(shifted, block_start), done=False)
+        await self._add(group, planner.finish(), done=True)
+        if not self.planned:
+            await self.store.update_job.remote(self.job_id, message="No speech detected")
+        await self.store.update_job.remote(
+            self.job_id, timings={"vad_s": time.perf_counter() - self.t0}
+        )
+
+    async def _add(self, group: asyncio.TaskGroup, chunks: list[Chunk], done: bool) -> None:
+        records = [
+            ChunkRecord(
+                index=c.index,
+                start=c.start_s(self.sr),
+                end=c.end_s(self.sr),
+                start_sample=c.start,
+                end_sample=c.end,
+            )
+            for c in chunks
+        ]
+        if records or done:
+            await self.store.add_chunks.remote(self.job_id, records, done)
+        for record in records:
+            self.planned.append(record)
+            await self._dispatch(group, record)
+
+    async def _dispatch(self, group: asyncio.TaskGroup, record: ChunkRecord) -> None:
+        if self.language is None:
+            # Detect once, on the first chunk, so every chunk is decoded in one language.
+            self.language, _ = await self.asr.detect_language.remote(self._slice(record))
+        if self.job.language != self.language:
+            self.job.language = self.language
+            await self.store.update_job.remote(self.job_id, language=self.language)
+        group.create_task(self._transcribe(record))
+
+    def _slice(self, record: ChunkRecord) -> np.ndarray:
+        # Slicing is a view; the handle copies just this span to the replica.
+        return self.audio[record.start_sample : record.end_sample]
+
+    async def _transcribe(self, record: ChunkRecord) -> None:
+        """One chunk, retried with backoff when its replica fails (died, removed,
+        unavailable, pushing back); an error in the input (``AppError``) is not retried."""
+        attempts = self.config.chunk_attempts
+        async with self.semaphore:
+            for attempt in range(1, attempts + 1):
+                record.state, record.started_at, record.attempts = (
+                    ChunkState.RUNNING,
+                    time.time(),
+                    attempt,
+                )
+                await self.store.update_chunk.remote(self.job_id, record)
+                try:
+                    result: ChunkTranscript = await self.asr.transcribe_chunk.remote(
+                        self._slice(record), self.language, self.decode
+                    )
+                    break
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    span = f"{format_display(record.start)}-{format_display(record.end)}"
+                    record.error = f"attempt {attempt}: {type(exc).__name__}: {exc}"[:500]
+                    if isinstance(exc, AppError) or attempt == attempts:
+                        record.state = ChunkState.FAILED
+                        await self.store.update_chunk.remote(self.job_id, record)
+                        raise RuntimeError(
+                            f"chunk {record.index + 1} ({span}) after {attempt} attempt(s): {exc}"
+                        ) from exc
+                    logger.warning("job %s chunk %d: %s; retrying", self.job_id, record.index, exc)
+                    await self.store.update_chunk.remote(self.job_id, record)
+                    await asyncio.sleep(
+                        min(MAX_BACKOFF_S, self.config.retry_backoff_s * 2 ** (attempt - 1))
+                    )
+        await self.store.complete_chunk.remote(
+            self.job_id, record.index, result.segments, self.hold
+        )
+
+    async def _diarize(self) -> list[dict[str, Any]] | None:
+        """Exclusive speaker turns, or ``None`` (with a note) if diarization failed: the
+        transcript is still delivered, without speakers, rather than failing the job."""
+        assert self.diarizer is not None
+        opts = self.job.options
+        try:
+            stream = self.diarizer.options(stream=True).diarize.remote(
+                self.audio, opts.num_speakers, opts.min_speakers, opts.max_speakers
+            )
+            async for item in stream:
+                if isinstance(item, DiarizationOutput):
+                    await self.store.update_job.remote(
+                        self.job_id,
+                        diarization_progress=100.0,
+                        message=f"Speaker diarization found {len(item.speakers)} speakers",
+                        timings={"diarize_s": item.diarize_s},
+                    )
+                    return item.exclusive_turns
+                base, weight = DIARIZATION_STEPS.get(item.step, (0.95, 0.05))
+                progress = base + weight * item.fraction
+                if progress > self.diarization_progress:
+                    self.diarization_progress = progress
+                    await self.store.update_job.remote(
+                        self.job_id,
+                        diarization_progress=round(100 * progress, 1),
+                        message=f"Diarizing speakers ({item.step})",
+                    )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            logger.exception("diarization of job %s failed", self.job_id)
+            self.diarization_note = f"speaker diarization failed: {exc}"[:300]
+        await self.store.update_job.remote(self.job_id, no_diarization=True)
+        return None

@@ -1,0 +1,40 @@
+"""What the store holds of one job in memory, and loading every job from the database."""
+
+from __future__ import annotations
+
+from serve_app.jobs.db import JobDatabase
+from serve_app.jobs.events import EventLog
+from serve_app.jobs.model import Job
+from serve_app.transcript.segments import Segment
+
+
+class JobEntry:
+    """A job, its published transcript, its event log and its chunk results."""
+
+    __slots__ = ("events", "job", "results", "segments")
+
+    def __init__(
+        self,
+        job: Job,
+        segments: list[Segment] | None = None,
+        events: EventLog | None = None,
+        results: dict[int, list[Segment]] | None = None,
+    ) -> None:
+        self.job = job
+        self.segments: list[Segment] = segments or []
+        self.events = events or EventLog()
+        self.results: dict[int, list[Segment]] = results or {}
+
+
+def load_entries(db: JobDatabase) -> dict[str, JobEntry]:
+    """Every job with its segments, events (with their ``seq``) and chunk results."""
+    entries = {}
+    for job in db.load_jobs():
+        results = {
+            index: [Segment.model_validate(s) for s in data["segments"]]
+            for index, data in db.load_chunk_results(job.job_id).items()
+        }
+        entries[job.job_id] = JobEntry(
+            job, db.load_segments(job.job_id), EventLog(db.load_events(job.job_id)), results
+        )
+    return entries

@@ -1,0 +1,149 @@
+"""Drill: a two-node local Ray cluster (a second raylet on loopback) on PostgreSQL and S3.
+
+The chunker is pinned to the head node and the Retranscriber to the second node, so the
+audio the chunker kept must be read by another node: transcription and re-transcription
+both work only if nothing lives in node-local files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from serve_app.config import load_config
+from tests.faults.cluster import (
+    non_loopback_listeners,
+    pid_of,
+    replica_actors,
+    wait_finished,
+    wait_for,
+)
+from tests.faults.conftest import AUDIO, FIELDS, drill_config
+
+pytestmark = pytest.mark.faults
+
+
+def node_of(actor) -> str:
+    import ray
+
+    return str(
+        ray.get(
+            actor.__ray_call__.remote(
+                lambda _self: __import__("ray").get_runtime_context().get_node_id()
+            ),
+            timeout=30,
+        )
+    )
+
+
+@contextlib.contextmanager
+def second_node(gcs_address: str, tmp: Path) -> Iterator[subprocess.Popen]:
+    """``ray start --address`` (kept on loopback: ``tests/faults/loopback_node.py``) as a
+    child process group, stopped by its PID on exit."""
+    # A joining node needs Ray's multi-node switch on; with --node-ip-address it still
+    # binds loopback only (the switch otherwise picks the interface address).
+    env = {
+        **os.environ,
+        "RAY_AUTH_MODE": "disabled",
+        "RAY_USAGE_STATS_ENABLED": "0",
+        "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "1",
+    }
+    log = (tmp / "node_b.log").open("w")
+    node = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.faults.loopback_node",
+            "start",
+            f"--address={gcs_address}",
+            "--node-ip-address=127.0.0.1",
+            "--num-cpus=2",
+            '--resources={"node_b": 10}',
+            "--block",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        yield node
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(node.pid, signal.SIGTERM)
+        try:
+            node.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(node.pid, signal.SIGKILL)
+            node.wait(timeout=10)
+        log.close()
+
+
+def test_chunker_and_retranscriber_on_different_nodes(tmp_path, postgres_url, s3_audio):
+    import ray
+    from ray import serve
+
+    from serve_app.app import build_graph
+    from serve_app.launch import _free_port, start_local_ray
+
+    overrides = drill_config(tmp_path)
+    overrides["job_store"]["database_url"] = postgres_url
+    overrides["audio_store"] = {"url": s3_audio.url, "storage_options": s3_audio.storage_options}
+    overrides["chunker"]["deployment"] = {
+        **overrides["chunker"]["deployment"],
+        "ray_actor_options": {"num_cpus": 0, "resources": {"node_a": 1}},
+    }
+    overrides["retranscriber"] = {
+        "deployment": {
+            "graceful_shutdown_timeout_s": 2.0,
+            "ray_actor_options": {"num_cpus": 0, "resources": {"node_b": 1}},
+        }
+    }
+    overrides["diarizer"] = {"enabled": False}
+    config = load_config(overrides)
+    start_local_ray(resources={"node_a": 10})
+    try:
+        # Ray reports the machine's address; the head's GCS listens on loopback.
+        gcs = "127.0.0.1:" + ray.get_runtime_context().gcs_address.rsplit(":", 1)[1]
+        with second_node(gcs, tmp_path):
+            wait_for(lambda: sum(n["Alive"] for n in ray.nodes()) == 2, timeout=120)
+            port = _free_port()
+            serve.start(http_options={"host": "127.0.0.1", "port": port})
+            serve.run(build_graph(config), name="transcribe", route_prefix="/")
+            (chunker,) = replica_actors("Chunker")
+            (retranscriber,) = replica_actors("Retranscriber")
+            assert node_of(chunker) != node_of(retranscriber)
+            assert non_loopback_listeners() == []
+            assert pid_of(chunker) != pid_of(retranscriber)
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as http:
+                wait_for(lambda: http.get("/health").status_code == 200, timeout=60)
+                files = {"file": ("two-nodes.mp3", AUDIO)}
+                job_id = http.post("/api/transcribe/", files=files, data=FIELDS).json()["job_id"]
+                assert wait_finished(http, job_id)["status"] == "completed"
+                result = http.get(f"/api/transcribe/result/{job_id}").json()
+                first = result["segments"][0]
+                body = {
+                    "segment_id": 0,
+                    "start_time": first["start"],
+                    "end_time": first["end"],
+                    "model_name": "tiny.en",
+                }
+                started = time.time()
+                r = http.post(
+                    "/api/retranslate/segment-from-full", params={"job_id": job_id}, json=body
+                )
+                assert r.status_code == 200, r.text
+                assert r.json()["text"].strip() and time.time() - started < 120
+            serve.shutdown()
+    finally:
+        ray.shutdown()
