@@ -159,7 +159,7 @@ class TranscriptAssistant:
 
     # ---- summary jobs --------------------------------------------------------------------
 
-    async def submit_summary(self, req: SummaryRequest) -> Job:
+    async def submit_summary(self, req: SummaryRequest, owner: str | None = None) -> Job:
         """Validate (400 before any job exists), create the job, run it in the background."""
         model, llm = self._resolve(req.model_name)
         lines = await self._lines(req)
@@ -167,6 +167,7 @@ class TranscriptAssistant:
             job_id=str(uuid.uuid4()),
             kind="summary",
             options=JobOptions(model_name=model.name),
+            owner=owner,
             message=f"Summary started with model {model.name}",
         )
         await self._store.create_job.remote(job)
@@ -175,14 +176,15 @@ class TranscriptAssistant:
         task.add_done_callback(self._tasks.discard)
         return job
 
-    async def summary_job(self, job_id: str) -> Job:
+    async def summary_job(self, job_id: str, owner: str | None = None) -> Job:
+        """The summary job; ``owner`` set: only if that key created it (404 otherwise)."""
         job: Job | None = await self._store.get_job.remote(job_id)
-        if job is None or job.kind != "summary":
+        if job is None or job.kind != "summary" or (owner is not None and job.owner != owner):
             raise JobNotFoundError("Summary job not found or expired")
         return job
 
-    async def summary_status(self, job_id: str) -> SummaryJobStatus:
-        job = await self.summary_job(job_id)
+    async def summary_status(self, job_id: str, owner: str | None = None) -> SummaryJobStatus:
+        job = await self.summary_job(job_id, owner)
         return SummaryJobStatus(
             job_id=job.job_id,
             status=job.status.value,
@@ -190,8 +192,8 @@ class TranscriptAssistant:
             progress=round(job.progress, 1),
         )
 
-    async def summary_result(self, job_id: str) -> SummaryResult:
-        job = await self.summary_job(job_id)
+    async def summary_result(self, job_id: str, owner: str | None = None) -> SummaryResult:
+        job = await self.summary_job(job_id, owner)
         if job.status == JobStatus.FAILED:
             raise JobNotFinishedError(f"Summary failed: {job.message}")
         if job.status != JobStatus.COMPLETED or job.result is None:

@@ -62,13 +62,17 @@ class Chunker:
     # ---- requests ------------------------------------------------------------------------
 
     async def transcribe(
-        self, job_id: str, options: JobOptions, idempotency_key: str | None = None
+        self,
+        job_id: str,
+        options: JobOptions,
+        idempotency_key: str | None = None,
+        owner: str | None = None,
     ) -> AsyncIterator[Job]:
         """Validate the upload kept under ``job_id`` (a 400 before any job exists), create
         the job and yield it; then run it to the end within this request."""
         self._start_dispatcher()
         runner = self._runner_id()
-        job = await self._create(job_id, options, idempotency_key, runner)
+        job = await self._create(job_id, options, idempotency_key, runner, owner)
         yield job
         if job.job_id == job_id:  # not an earlier job with the same Idempotency-Key
             await self._run(job_id, runner)
@@ -98,7 +102,9 @@ class Chunker:
     def _runner_id(self) -> str:
         return f"{self._replica}:{uuid.uuid4().hex[:8]}"
 
-    async def _create(self, job_id: str, options: JobOptions, key: str | None, runner: str) -> Job:
+    async def _create(
+        self, job_id: str, options: JobOptions, key: str | None, runner: str, owner: str | None
+    ) -> Job:
         try:
             spec = self._registry.validate(options.model_name, options.language, options.task)
             upload = await asyncio.to_thread(self._audio.open, job_id)
@@ -106,6 +112,12 @@ class Chunker:
                 raise InvalidAudioError("The upload was not stored; send it again")
             with upload:
                 info = await asyncio.to_thread(probe_audio, upload)
+            shortest = self._config.min_audio_duration_s
+            if info.duration is not None and info.duration < shortest:
+                raise InvalidAudioError(
+                    f"The audio lasts {info.duration:.2f} s, too short to transcribe "
+                    f"(the minimum is {shortest:g} s)"
+                )
             limit = self._config.max_audio_duration_s
             if info.duration is not None and info.duration > limit:
                 raise InvalidAudioError(
@@ -122,7 +134,9 @@ class Chunker:
             audio_duration=info.duration,
             audio_codec=info.codec,
             multilingual=spec.multilingual,
-            idempotency_key=key,
+            owner=owner,
+            # Keys are the client's: two owners may use the same one for different uploads.
+            idempotency_key=f"{owner or ''}/{key}" if key else None,
             lease_owner=runner,
             lease_expires_at=time.time() + self._lease_s,
             attempts=1,

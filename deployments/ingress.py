@@ -26,7 +26,7 @@ from serve_app.audio.store import AudioStore
 from serve_app.config import AppConfig
 from serve_app.errors import OverloadedError
 from serve_app.jobs.events import EventBatch
-from serve_app.jobs.model import Job, JobOptions
+from serve_app.jobs.model import Job, JobOptions, JobPage
 from serve_app.llm.schemas import (
     ChatModel,
     ChatRequest,
@@ -45,6 +45,14 @@ STORE_OUTAGE_S = 120.0
 """Longest a live stream waits for a restarting job store before giving up."""
 
 
+async def overloaded_as_503(response: Any) -> Any:
+    """Serve's back-pressure (the deployment's queue is full) as our 503 with Retry-After."""
+    try:
+        return await response
+    except BackPressureError as exc:
+        raise OverloadedError("The server is busy and its queue is full; retry later") from exc
+
+
 class ServeBackend:
     """``TranscriptionBackend`` over Serve handles, the job-store actor and the audio store."""
 
@@ -61,12 +69,13 @@ class ServeBackend:
         upload: BinaryIO,
         options: JobOptions,
         idempotency_key: str | None = None,
+        owner: str | None = None,
     ) -> Job:
         await asyncio.to_thread(self._keep, job_id, upload)
         # The job runs inside this streaming request (see deployments/chunker.py): its first
         # item is the created job, then it lasts until the job ends.
         stream = self._chunker.options(stream=True).transcribe.remote(
-            job_id, options, idempotency_key
+            job_id, options, idempotency_key, owner
         )
         try:
             job: Job = await anext(aiter(stream))
@@ -105,15 +114,15 @@ class ServeBackend:
         segments: list[Segment] | None = await self._store.get_segments.remote(job_id)
         return segments
 
-    async def list_jobs(self) -> list[Job]:
-        jobs: list[Job] = await self._store.list_jobs.remote()
-        return jobs
+    async def list_jobs(self, owner: str | None, offset: int, limit: int) -> JobPage:
+        page: JobPage = await self._store.page_jobs.remote("transcription", owner, offset, limit)
+        return page
 
     async def retranscribe_clip(
         self, data: bytes, model_name: str | None, language: str | None
     ) -> SpanTranscript:
-        result: SpanTranscript = await self._retranscriber.transcribe_clip.remote(
-            data, model_name, language
+        result: SpanTranscript = await overloaded_as_503(
+            self._retranscriber.transcribe_clip.remote(data, model_name, language)
         )
         return result
 
@@ -126,8 +135,10 @@ class ServeBackend:
         language: str | None,
         apply: bool,
     ) -> SpanTranscript:
-        result: SpanTranscript = await self._retranscriber.transcribe_span.remote(
-            job_id, start, end, model_name, language, apply
+        result: SpanTranscript = await overloaded_as_503(
+            self._retranscriber.transcribe_span.remote(
+                job_id, start, end, model_name, language, apply
+            )
         )
         return result
 
@@ -160,7 +171,7 @@ class ServeAssistantBackend:
         return self._models
 
     async def chat(self, req: ChatRequest) -> ChatResponse:
-        res: ChatResponse = await self._handle.chat.remote(req)
+        res: ChatResponse = await overloaded_as_503(self._handle.chat.remote(req))
         return res
 
     def chat_stream(self, req: ChatRequest) -> AsyncIterator[dict[str, Any]]:
@@ -170,23 +181,23 @@ class ServeAssistantBackend:
         return gen
 
     async def openai_chat(self, body: dict[str, Any]) -> dict[str, Any]:
-        res: dict[str, Any] = await self._handle.openai_chat.remote(body)
+        res: dict[str, Any] = await overloaded_as_503(self._handle.openai_chat.remote(body))
         return res
 
     def openai_chat_stream(self, body: dict[str, Any]) -> AsyncIterator[str]:
         gen: AsyncIterator[str] = self._handle.options(stream=True).openai_chat_stream.remote(body)
         return gen
 
-    async def submit_summary(self, req: SummaryRequest) -> Job:
-        job: Job = await self._handle.submit_summary.remote(req)
+    async def submit_summary(self, req: SummaryRequest, owner: str | None) -> Job:
+        job: Job = await overloaded_as_503(self._handle.submit_summary.remote(req, owner))
         return job
 
-    async def summary_status(self, job_id: str) -> SummaryJobStatus:
-        res: SummaryJobStatus = await self._handle.summary_status.remote(job_id)
+    async def summary_status(self, job_id: str, owner: str | None) -> SummaryJobStatus:
+        res: SummaryJobStatus = await self._handle.summary_status.remote(job_id, owner)
         return res
 
-    async def summary_result(self, job_id: str) -> SummaryResult:
-        res: SummaryResult = await self._handle.summary_result.remote(job_id)
+    async def summary_result(self, job_id: str, owner: str | None) -> SummaryResult:
+        res: SummaryResult = await self._handle.summary_result.remote(job_id, owner)
         return res
 
 

@@ -23,19 +23,71 @@ from serve_app.llm.settings import LLMSettings
 from serve_app.paths import resolve_path
 
 
+class AuthConfig(StrictModel):
+    """API keys (``Authorization: Bearer <key>``). Off for local runs (loopback only)."""
+
+    enabled: bool = False
+    keys_env: str = "TRANSCRIBE_API_KEYS"
+    """Environment variable with ``name=key`` pairs, comma- or newline-separated. A key
+    written ``sha256:<hex>`` is its SHA-256 digest (the key itself need not be stored)."""
+    keys_file: str | None = None
+    """File with one ``name key [admin]`` per line (``#`` starts a comment); relative paths
+    are under the project root. Read with the environment variable, at replica start."""
+    admin_names: list[str] = Field(default_factory=list)
+    """Names whose keys are admin keys: they see every job and may use ``/debug``."""
+
+
+class RateLimitConfig(StrictModel):
+    """A token bucket per API key (per client address when auth is off), per ingress
+    replica; past it, 429 with ``Retry-After``."""
+
+    enabled: bool = True
+    requests_per_s: PositiveFloat = 20.0
+    burst: PositiveInt = 60
+
+
+class LimitsConfig(StrictModel):
+    """Bounds on what one request may ask for; past them, 413 or 400 saying which."""
+
+    max_json_mb: PositiveFloat = 5.0
+    """JSON bodies (summary, chat, ``/v1/chat/completions``, re-transcription)."""
+    max_transcript_segments: PositiveInt = 20_000
+    max_messages: PositiveInt = 200
+    max_tokens: PositiveInt = 2048
+    """Cap on ``max_tokens`` of a chat request."""
+    jobs_page_size: PositiveInt = 50
+    """``/api/transcribe/jobs`` page size when ``limit`` is not given (at most 500)."""
+
+
 class IngressConfig(StrictModel):
     """The HTTP front door."""
 
     max_upload_mb: PositiveFloat = 200.0
     """Uploads above this size are refused with 413 while they are being read."""
     cors_origins: list[str] = Field(default_factory=lambda: ["*"])
+    """Origins browsers may call from; WebSocket ``Origin`` headers are checked against the
+    same list. ``*`` (any origin) is refused while auth is on."""
     ws_poll_timeout_s: PositiveFloat = 10.0
     """Longest a WebSocket waits on the job store for news before re-checking the client."""
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+    rate_limit: RateLimitConfig = Field(default_factory=RateLimitConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
     deployment: DeploymentOptions = Field(
         default_factory=lambda: DeploymentOptions(
-            max_ongoing_requests=64, ray_actor_options=RayActorOptions(num_cpus=0)
+            max_ongoing_requests=64,
+            max_queued_requests=256,
+            ray_actor_options=RayActorOptions(num_cpus=0),
         )
     )
+
+    @model_validator(mode="after")
+    def _no_wildcard_origin_with_auth(self) -> IngressConfig:
+        if self.auth.enabled and "*" in self.cors_origins:
+            raise ValueError(
+                "ingress.cors_origins may not be '*' while ingress.auth is enabled: "
+                "list the origins of your web clients"
+            )
+        return self
 
 
 class VadConfig(StrictModel):
@@ -62,6 +114,8 @@ class ChunkerConfig(StrictModel):
     vad: VadConfig = Field(default_factory=VadConfig)
     max_audio_duration_s: PositiveFloat = 4 * 3600
     """Longer uploads (by the container header, checked before any job exists) get a 400."""
+    min_audio_duration_s: float = Field(0.25, ge=0)
+    """Shorter uploads get a 400: Whisper can say nothing about less audio."""
     chunk_attempts: PositiveInt = 4
     """ASR calls a chunk may take when a replica dies, is removed, is unavailable or pushes
     back (errors in the input are never retried)."""
@@ -122,6 +176,8 @@ class ASRConfig(StrictModel):
             # One chunk at a time per replica: a second concurrent chunk would only share the
             # same cores and delay both; queued chunks go to whichever replica frees first.
             max_ongoing_requests=1,
+            # Chunks queued in the callers beyond this get BackPressureError (retried).
+            max_queued_requests=64,
             ray_actor_options=RayActorOptions(num_cpus=1),
         )
     )
@@ -161,6 +217,7 @@ class DiarizerConfig(StrictModel):
             num_replicas=1,
             # One file at a time per replica: the pipeline is CPU/GPU bound.
             max_ongoing_requests=1,
+            max_queued_requests=16,
             ray_actor_options=RayActorOptions(num_cpus=1),
         )
     )
@@ -192,7 +249,10 @@ class RetranscriberConfig(StrictModel):
 
     deployment: DeploymentOptions = Field(
         default_factory=lambda: DeploymentOptions(
-            num_replicas=1, max_ongoing_requests=8, ray_actor_options=RayActorOptions(num_cpus=0)
+            num_replicas=1,
+            max_ongoing_requests=8,
+            max_queued_requests=32,
+            ray_actor_options=RayActorOptions(num_cpus=0),
         )
     )
 
@@ -226,7 +286,10 @@ class AssistantConfig(StrictModel):
     """LLM calls one summary job runs at once (map steps); vLLM batches them."""
     deployment: DeploymentOptions = Field(
         default_factory=lambda: DeploymentOptions(
-            num_replicas=1, max_ongoing_requests=64, ray_actor_options=RayActorOptions(num_cpus=0)
+            num_replicas=1,
+            max_ongoing_requests=64,
+            max_queued_requests=128,
+            ray_actor_options=RayActorOptions(num_cpus=0),
         )
     )
 

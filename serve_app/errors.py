@@ -41,6 +41,13 @@ class JobNotFoundError(AppError):
         super().__init__(message)
 
 
+class ForbiddenError(AppError):
+    """The caller's key may not do this (e.g. ``/debug`` without an admin key)."""
+
+    status_code = 403
+    code = "forbidden"
+
+
 class JobNotFinishedError(AppError):
     status_code = 409
     code = "job_not_finished"

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any, BinaryIO, Protocol
 
 from serve_app.jobs.events import EventBatch
-from serve_app.jobs.model import Job, JobOptions
+from serve_app.jobs.model import Job, JobOptions, JobPage
 from serve_app.llm.schemas import (
     ChatModel,
     ChatRequest,
@@ -32,16 +32,20 @@ class TranscriptionBackend(Protocol):
         upload: BinaryIO,
         options: JobOptions,
         idempotency_key: str | None = None,
+        owner: str | None = None,
     ) -> Job:
-        """Keep the upload, validate it and start a job; raises ``AppError`` subclasses.
-        With an ``idempotency_key`` already used, the job it created."""
+        """Keep the upload, validate it and start a job owned by ``owner``; raises
+        ``AppError`` subclasses. With an ``idempotency_key`` this owner already used, the
+        job it created."""
         ...
 
     async def get_job(self, job_id: str) -> Job | None: ...
 
     async def get_segments(self, job_id: str) -> list[Segment] | None: ...
 
-    async def list_jobs(self) -> list[Job]: ...
+    async def list_jobs(self, owner: str | None, offset: int, limit: int) -> JobPage:
+        """Transcription jobs of ``owner`` (``None``: everyone's), newest first."""
+        ...
 
     async def retranscribe_clip(
         self, data: bytes, model_name: str | None, language: str | None
@@ -87,8 +91,10 @@ class AssistantBackend(Protocol):
         """Server-sent event strings (``data: {...}\\n\\n``), ``data: [DONE]`` last."""
         ...
 
-    async def submit_summary(self, req: SummaryRequest) -> Job: ...
+    async def submit_summary(self, req: SummaryRequest, owner: str | None) -> Job: ...
 
-    async def summary_status(self, job_id: str) -> SummaryJobStatus: ...
+    async def summary_status(self, job_id: str, owner: str | None) -> SummaryJobStatus:
+        """``owner`` None: any job (admin, or auth off); else only that owner's (404)."""
+        ...
 
-    async def summary_result(self, job_id: str) -> SummaryResult: ...
+    async def summary_result(self, job_id: str, owner: str | None) -> SummaryResult: ...

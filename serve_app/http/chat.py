@@ -9,8 +9,9 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from serve_app.http.deps import AssistantDep
+from serve_app.http.deps import AssistantDep, SettingsDep
 from serve_app.http.errors import ERROR_RESPONSES
+from serve_app.http.limits import check_chat
 from serve_app.http.sse import event_stream
 from serve_app.llm.schemas import ChatModelList, ChatRequest, ChatResponse
 
@@ -35,9 +36,12 @@ async def _sse(events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[str]:
         200: {"content": {"text/event-stream": {}}, "description": "JSON, or SSE with stream"},
     },
 )
-async def chat(req: ChatRequest, assistant: AssistantDep) -> ChatResponse | Response:
+async def chat(
+    req: ChatRequest, assistant: AssistantDep, settings: SettingsDep
+) -> ChatResponse | Response:
     """One answer; with ``stream: true`` server-sent events ``{"delta": "..."}`` and a
     last ``{"done": true, "usage": {...}, "model_used", "context"}``."""
+    check_chat(req, settings.limits)
     if req.stream:
         return await event_stream(_sse(assistant.chat_stream(req)))
     return await assistant.chat(req)

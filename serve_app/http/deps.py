@@ -13,7 +13,14 @@ from starlette.requests import HTTPConnection
 from serve_app.asr.registry import ModelRegistry
 from serve_app.config import IngressConfig
 from serve_app.errors import LLMUnavailableError
+from serve_app.http.auth import ANONYMOUS, Principal
 from serve_app.http.backends import AssistantBackend, TranscriptionBackend
+
+
+def get_principal(conn: HTTPConnection) -> Principal:
+    """Who is calling (``AuthMiddleware``); everyone, with auth off."""
+    principal: Principal = conn.scope.get("state", {}).get("principal", ANONYMOUS)
+    return principal
 
 
 def get_backend(conn: HTTPConnection) -> TranscriptionBackend:
@@ -39,3 +46,4 @@ BackendDep = Annotated[TranscriptionBackend, Depends(get_backend)]
 RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 SettingsDep = Annotated[IngressConfig, Depends(get_settings)]
 AssistantDep = Annotated[AssistantBackend, Depends(get_assistant)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
@@ -81,3 +82,48 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+
+
+# Answers any route may give besides its own (middleware, dependencies, Serve's queues).
+_COMMON = {
+    "401": "Missing or wrong API key (when auth is on)",
+    "413": "Body above its size limit",
+    "422": "Invalid fields",
+    "429": "Rate limit: retry after Retry-After seconds",
+    "503": "Overloaded (Retry-After), or the LLM is unavailable",
+}
+
+
+def document_errors(app: FastAPI) -> None:
+    """Declare the error envelope for every status the app can answer with, on every
+    operation, in the OpenAPI schema (FastAPI would otherwise declare its own 422 body)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+            ref = {"$ref": "#/components/schemas/ErrorResponse"}
+            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+            schemas.setdefault(
+                "ErrorResponse",
+                ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}"),
+            )
+            for defs in list(schemas["ErrorResponse"].pop("$defs", {}).items()):
+                schemas.setdefault(*defs)
+            for path, operations in schema.get("paths", {}).items():
+                if path == "/health":
+                    continue
+                for operation in operations.values():
+                    responses = operation.setdefault("responses", {})
+                    extra = dict(_COMMON)
+                    if "{job_id}" in path:
+                        extra["404"] = "Unknown or expired job, or another key's"
+                    for status, description in extra.items():
+                        entry = responses.setdefault(status, {"description": description})
+                        if status != "404" or "content" not in entry:
+                            entry["content"] = {"application/json": {"schema": ref}}
+            for unused in ("HTTPValidationError", "ValidationError"):
+                schemas.pop(unused, None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -17,9 +17,11 @@ from serve_app.http import (
     system,
     transcribe,
 )
+from serve_app.http.auth import AuthMiddleware, KeyRing
 from serve_app.http.backends import AssistantBackend, TranscriptionBackend
-from serve_app.http.errors import install_error_handlers
+from serve_app.http.errors import document_errors, install_error_handlers
 from serve_app.http.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from serve_app.paths import PROJECT_ROOT
 
 
 def create_http_app(
@@ -36,6 +38,7 @@ def create_http_app(
     app.state.settings = settings
     app.state.assistant = assistant  # None: summary/chat answer 503
     install_error_handlers(app)
+    document_errors(app)
     app.include_router(system.router)
     app.include_router(transcribe.router)
     app.include_router(openai_audio.router)
@@ -43,8 +46,20 @@ def create_http_app(
     app.include_router(summary.router)
     app.include_router(chat.router)
     app.include_router(openai_chat.router)
-    # Last added runs first: CORS outermost so even our own 500s carry CORS headers.
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=int(settings.max_upload_mb * 1e6))
+    # Last added runs first: CORS outermost so even our own 500s (and 401s, 429s) carry
+    # CORS headers and preflights need no key; then request ids, then auth, then sizes.
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=int(settings.max_upload_mb * 1e6),
+        max_json_bytes=int(settings.limits.max_json_mb * 1e6),
+    )
+    app.add_middleware(
+        AuthMiddleware,
+        enabled=settings.auth.enabled,
+        keys=KeyRing.from_config(settings.auth, PROJECT_ROOT),
+        origins=settings.cors_origins,
+        rate_limit=settings.rate_limit,
+    )
     app.add_middleware(RequestContextMiddleware, echo_request_id=not behind_serve_proxy)
     app.add_middleware(
         CORSMiddleware,

@@ -86,23 +86,28 @@ class RequestContextMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    """Refuses bodies above ``max_bytes`` with 413, by header or while streaming them in.
+    """Refuses bodies above the limit with 413, by header or while streaming them in: JSON
+    bodies (summary, chat, re-transcription) have a limit of their own, uploads another.
 
     The body is never read past the limit, so an oversized upload costs no memory.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, max_json_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_json_bytes = max_json_bytes or max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit_mb = self.max_bytes / 1e6
-        message = f"Upload too large: the limit is {limit_mb:g} MB"
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+        headers = dict(scope.get("headers") or [])
+        is_json = headers.get(b"content-type", b"").split(b";")[0].strip().endswith(b"json")
+        limit = self.max_json_bytes if is_json else self.max_bytes
+        kind = "JSON body" if is_json else "Upload"
+        message = f"{kind} too large: the limit is {limit / 1e6:g} MB"
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
             request_id = scope.get("state", {}).get("request_id", "")
             await send_error(send, 413, message, PayloadTooLargeError.code, request_id)
             return
@@ -113,7 +118,7 @@ class BodySizeLimitMiddleware:
             msg = await receive()
             if msg["type"] == "http.request":
                 received += len(msg.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     # An HTTPException survives FastAPI's body parsing (which turns other
                     # errors into 400) and reaches the error handlers as a 413.
                     raise HTTPException(413, detail=message)

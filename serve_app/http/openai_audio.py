@@ -12,7 +12,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from serve_app.errors import AppError, JobNotFoundError
-from serve_app.http.deps import BackendDep, RegistryDep, SettingsDep
+from serve_app.http.deps import BackendDep, PrincipalDep, RegistryDep, SettingsDep
 from serve_app.http.errors import ERROR_RESPONSES
 from serve_app.http.submission import start_job, wait_finished
 from serve_app.jobs.model import Job, JobOptions, JobStatus
@@ -71,8 +71,9 @@ async def _run(
     options: JobOptions,
     response_format: ResponseFormat,
     granularities: list[Granularity] | None,
+    owner: str | None = None,
 ) -> Response:
-    job = await start_job(backend, registry, file, options)
+    job = await start_job(backend, registry, file, options, owner=owner)
     finished = await wait_finished(backend, job.job_id, settings.ws_poll_timeout_s)
     if finished is None:
         raise JobNotFoundError()
@@ -104,6 +105,7 @@ TemperatureField = Annotated[float, Form(ge=0, le=1)]
 
 @router.post("/audio/transcriptions", responses=ERROR_RESPONSES)
 async def transcriptions(
+    principal: PrincipalDep,
     backend: BackendDep,
     registry: RegistryDep,
     settings: SettingsDep,
@@ -127,12 +129,20 @@ async def transcriptions(
         temperature=temperature,
     )
     return await _run(
-        backend, registry, settings, file, options, response_format, timestamp_granularities
+        backend,
+        registry,
+        settings,
+        file,
+        options,
+        response_format,
+        timestamp_granularities,
+        owner=principal.name,
     )
 
 
 @router.post("/audio/translations", responses=ERROR_RESPONSES)
 async def translations(
+    principal: PrincipalDep,
     backend: BackendDep,
     registry: RegistryDep,
     settings: SettingsDep,
@@ -152,7 +162,9 @@ async def translations(
         prompt=prompt,
         temperature=temperature,
     )
-    return await _run(backend, registry, settings, file, options, response_format, None)
+    return await _run(
+        backend, registry, settings, file, options, response_format, None, owner=principal.name
+    )
 
 
 @router.get("/models")

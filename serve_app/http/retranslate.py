@@ -8,8 +8,8 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 from pydantic import BaseModel, Field
 
 from serve_app.asr.languages import normalize_language
-from serve_app.errors import InvalidRequestError
-from serve_app.http.deps import BackendDep
+from serve_app.errors import InvalidRequestError, JobNotFoundError
+from serve_app.http.deps import BackendDep, PrincipalDep
 from serve_app.http.errors import ERROR_RESPONSES
 from serve_app.transcript.spans import SpanTranscript
 
@@ -70,12 +70,16 @@ async def retranscribe_clip(
 )
 async def retranscribe_span(
     backend: BackendDep,
+    principal: PrincipalDep,
     body: SpanRequest,
     job_id: Annotated[str, Query(min_length=1, max_length=64)],
     apply: Annotated[bool, Query(description="Same as the body field")] = False,
 ) -> RetranscribeResponse:
     if body.end_time <= body.start_time:
         raise InvalidRequestError("end_time must be greater than start_time")
+    job = await backend.get_job(job_id)
+    if job is None or job.kind != "transcription" or not principal.owns(job.owner):
+        raise JobNotFoundError()  # another key's job, its audio and result are not found
     result = await backend.retranscribe_span(
         job_id,
         body.start_time,

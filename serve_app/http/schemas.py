@@ -72,6 +72,11 @@ class JobSummary(BaseModel):
 class JobListResponse(BaseModel):
     jobs: list[JobSummary]
     count: int
+    """Jobs on this page."""
+    total: int = 0
+    """Jobs in the whole list (the caller's)."""
+    offset: int = 0
+    limit: int = 0
 
 
 class SegmentResponse(BaseModel):

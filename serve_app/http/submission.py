@@ -26,12 +26,13 @@ async def start_job(
     file: UploadFile,
     options: JobOptions,
     idempotency_key: str | None = None,
+    owner: str | None = None,
 ) -> Job:
     options = validate_options(registry, options)
     # The upload is already spooled by Starlette (bounded by BodySizeLimitMiddleware); the
     # backend streams it into the audio store from there.
     await file.seek(0)
-    return await backend.submit(uuid.uuid4().hex, file.file, options, idempotency_key)
+    return await backend.submit(uuid.uuid4().hex, file.file, options, idempotency_key, owner)
 
 
 async def wait_finished(backend: TranscriptionBackend, job_id: str, poll_s: float) -> Job | None:

@@ -20,9 +20,15 @@ from fastapi import (
 )
 from fastapi.responses import JSONResponse, Response
 
-from serve_app.errors import InvalidRequestError, JobNotFinishedError, JobNotFoundError
+from serve_app.errors import (
+    ForbiddenError,
+    InvalidRequestError,
+    JobNotFinishedError,
+    JobNotFoundError,
+)
+from serve_app.http.auth import Principal, ws_subprotocol
 from serve_app.http.backends import TranscriptionBackend
-from serve_app.http.deps import BackendDep, RegistryDep, SettingsDep
+from serve_app.http.deps import BackendDep, PrincipalDep, RegistryDep, SettingsDep
 from serve_app.http.errors import ERROR_RESPONSES
 from serve_app.http.schemas import (
     ChunkDebug,
@@ -43,16 +49,22 @@ from serve_app.transcript.segments import join_text
 router = APIRouter(prefix="/api/transcribe", tags=["transcribe"])
 
 NOT_FOUND_MESSAGE = "Transcription job not found or expired"
+MAX_PAGE_SIZE = 500
 
 
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat()
 
 
-async def _transcription_job(backend: TranscriptionBackend, job_id: str) -> Job | None:
-    """The job if it is a transcription; summary jobs live under ``/api/summary``."""
+async def _transcription_job(
+    backend: TranscriptionBackend, job_id: str, principal: Principal
+) -> Job | None:
+    """The job if it is a transcription the caller may see (another key's job is not
+    found); summary jobs live under ``/api/summary``."""
     job = await backend.get_job(job_id)
-    return job if job is not None and job.kind == "transcription" else None
+    if job is None or job.kind != "transcription" or not principal.owns(job.owner):
+        return None
+    return job
 
 
 def _status(job: Job) -> JobStatusResponse:
@@ -78,6 +90,7 @@ async def list_models(registry: RegistryDep) -> ModelsResponse:
 async def submit(
     backend: BackendDep,
     registry: RegistryDep,
+    principal: PrincipalDep,
     file: Annotated[UploadFile, File(description="Audio file (mp3, wav, m4a, ogg, flac, webm)")],
     model_name: Annotated[str, Form(min_length=1, max_length=200)] = "tiny.en",
     language: Annotated[str | None, Form(description="ISO 639-1 code; detected if unset")] = None,
@@ -114,6 +127,7 @@ async def submit(
             max_speakers=max_speakers,
         ),
         idempotency_key,
+        principal.name,
     )
     return JobCreatedResponse(
         job_id=job.job_id,
@@ -124,7 +138,17 @@ async def submit(
 
 
 @router.get("/jobs", response_model=JobListResponse)
-async def list_jobs(backend: BackendDep) -> JobListResponse:
+async def list_jobs(
+    backend: BackendDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    limit: Annotated[int | None, Query(ge=1, le=MAX_PAGE_SIZE)] = None,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+) -> JobListResponse:
+    """The caller's transcription jobs (an admin key: everyone's), newest first, one page:
+    ``count`` on the page, ``total`` in all."""
+    owner = None if principal.admin else principal.name
+    page = await backend.list_jobs(owner, offset, limit or settings.limits.jobs_page_size)
     jobs = [
         JobSummary(
             job_id=j.job_id,
@@ -133,9 +157,11 @@ async def list_jobs(backend: BackendDep) -> JobListResponse:
             updated_at=_iso(j.updated_at),
             message=j.message,
         )
-        for j in await backend.list_jobs()
+        for j in page.jobs
     ]
-    return JobListResponse(jobs=jobs, count=len(jobs))
+    return JobListResponse(
+        jobs=jobs, count=len(jobs), total=page.total, offset=offset, limit=limit or len(jobs)
+    )
 
 
 @router.get(
@@ -143,8 +169,10 @@ async def list_jobs(backend: BackendDep) -> JobListResponse:
     response_model=JobStatusResponse,
     responses={404: {"model": JobStatusResponse, "description": "Unknown or expired job"}},
 )
-async def job_status(job_id: str, backend: BackendDep) -> JobStatusResponse | JSONResponse:
-    job = await _transcription_job(backend, job_id)
+async def job_status(
+    job_id: str, backend: BackendDep, principal: PrincipalDep
+) -> JobStatusResponse | JSONResponse:
+    job = await _transcription_job(backend, job_id, principal)
     if job is None:
         body = JobStatusResponse(
             job_id=job_id,
@@ -171,9 +199,10 @@ async def job_status(job_id: str, backend: BackendDep) -> JobStatusResponse | JS
 async def job_result(
     job_id: str,
     backend: BackendDep,
+    principal: PrincipalDep,
     format: Annotated[ExportFormat, Query(description="json, txt, srt or vtt")] = "json",
 ) -> TranscriptionResult | Response:
-    job = await _transcription_job(backend, job_id)
+    job = await _transcription_job(backend, job_id, principal)
     if job is None:
         raise JobNotFoundError()
     if job.status == JobStatus.PROCESSING:
@@ -185,7 +214,9 @@ async def job_result(
         raise JobNotFinishedError(f"Transcription job {job_id} failed: {job.message}")
     segments = await backend.get_segments(job_id) or []
     if format != "json":
-        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", (job.options.filename or job_id).rsplit(".", 1)[0])
+        # The client's filename, reduced to safe characters (never a path, never a header).
+        raw = (job.options.filename or job_id).rsplit(".", 1)[0]
+        stem = re.sub(r"[^A-Za-z0-9_-]+", "_", raw).strip("_")[:100] or job_id
         return Response(
             render(segments, format),
             media_type=MEDIA_TYPES[format],
@@ -199,9 +230,16 @@ async def job_result(
     )
 
 
-@router.get("/debug/{job_id}", response_model=JobDebugResponse, responses=ERROR_RESPONSES)
-async def job_debug(job_id: str, backend: BackendDep) -> JobDebugResponse:
-    job = await _transcription_job(backend, job_id)
+@router.get(
+    "/debug/{job_id}",
+    response_model=JobDebugResponse,
+    responses={**ERROR_RESPONSES, 403: {"description": "Not an admin key (auth on)"}},
+)
+async def job_debug(job_id: str, backend: BackendDep, principal: PrincipalDep) -> JobDebugResponse:
+    """A job's internals (chunk states, timings, options): admin keys only."""
+    if not principal.admin:
+        raise ForbiddenError("/debug is for admin keys only")
+    job = await _transcription_job(backend, job_id, principal)
     if job is None:
         raise JobNotFoundError()
     segments = await backend.get_segments(job_id) or []
@@ -224,13 +262,18 @@ async def live(
     job_id: str,
     backend: BackendDep,
     settings: SettingsDep,
+    principal: PrincipalDep,
     after: Annotated[int, Query(ge=0, description="Resume after this event seq")] = 0,
 ) -> None:
     """Everything produced so far, in order, then the live rest; closes after the final status.
 
     Every event carries ``seq``; a client that reconnects with ``?after=<last seq>`` gets the
     rest with no gap and no duplicate."""
-    await websocket.accept()
+    offered = websocket.headers.get("sec-websocket-protocol", "").split(",")
+    await websocket.accept(subprotocol=ws_subprotocol([p.strip() for p in offered]))
+    if await _transcription_job(backend, job_id, principal) is None:
+        await _send_not_found(websocket)
+        return
     # Reading in the background is how a vanished client is noticed between events.
     disconnected = asyncio.create_task(_wait_disconnect(websocket))
     cursor = after
@@ -245,15 +288,7 @@ async def live(
                 break
             batch = poll.result()
             if batch is None:
-                await websocket.send_json(
-                    {
-                        "type": "status",
-                        "status": "not_found",
-                        "message": NOT_FOUND_MESSAGE,
-                        "progress": 0,
-                        "chunk_info": None,
-                    }
-                )
+                await _send_not_found(websocket)
                 break
             for event in batch.events:
                 await websocket.send_json(event)
@@ -265,6 +300,21 @@ async def live(
     finally:
         disconnected.cancel()
     with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+        await websocket.close()
+
+
+async def _send_not_found(websocket: WebSocket) -> None:
+    """One ``not_found`` status (unknown, expired or another key's job), then close."""
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+        await websocket.send_json(
+            {
+                "type": "status",
+                "status": "not_found",
+                "message": NOT_FOUND_MESSAGE,
+                "progress": 0,
+                "chunk_info": None,
+            }
+        )
         await websocket.close()
 
 

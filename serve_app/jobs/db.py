@@ -195,7 +195,7 @@ class JobDatabase:
             "status": job.status.value,
             "created_at": job.created_at,
             "updated_at": job.updated_at,
-            "owner": getattr(job, "owner", None),  # the model has no owner yet
+            "owner": job.owner,
             "data": job.model_dump_json(),
         }
 

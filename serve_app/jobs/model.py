@@ -123,6 +123,9 @@ class Job(BaseModel):
     """Codec of the kept audio (``pcm_s16le`` uploads are re-kept as ``flac``)."""
     multilingual: bool = True
     """Whether the job's model is multilingual (English-only models skip detection)."""
+    owner: str | None = None
+    """Name of the API key that created the job (``None`` with auth off); only it and admin
+    keys see the job, its audio and its result."""
     idempotency_key: str | None = None
     """The client's ``Idempotency-Key``: a second submission with it returns this job."""
 
@@ -146,3 +149,10 @@ class Job(BaseModel):
             "progress": round(self.progress, 1),
             "chunk_info": self.chunk_info.model_dump(),
         }
+
+
+class JobPage(BaseModel):
+    """One page of a job list, and how many jobs the whole list holds."""
+
+    jobs: list[Job]
+    total: int

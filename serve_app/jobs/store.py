@@ -21,15 +21,14 @@ from typing import Any
 from serve_app.jobs.db import JobDatabase
 from serve_app.jobs.entries import JobEntry, load_entries
 from serve_app.jobs.events import EventBatch
-from serve_app.jobs.model import ChunkInfo, ChunkRecord, ChunkState, Job, JobStatus
+from serve_app.jobs.model import ChunkInfo, ChunkRecord, ChunkState, Job, JobPage, JobStatus
 from serve_app.jobs.progress import publishable, refresh_progress
 from serve_app.transcript.segments import Segment
 
 DISPATCH_TIMEOUT_S = 120.0
 """A lapsed job handed to a dispatcher is offered again if no runner claimed it by then."""
 SUMMARY_STALE_S = 900.0
-"""A summary job (not resumable: it lives in the assistant) with no update for this long
-failed with its replica."""
+"""A summary job (not resumable) with no update for this long failed with its replica."""
 
 
 class JobStore:
@@ -113,13 +112,9 @@ class JobStore:
         segments: list[Segment] | None = None,
         result: dict[str, Any] | None = None,
     ) -> Job | None:
-        """Apply one change: ``segments`` (the whole transcript, e.g. with speakers at the
-        end of a diarized job) are published before the new status; ``no_diarization``: the
-        job goes on without speakers (diarization failed).
-
-        Returns the updated job, or ``None`` if it does not exist (expired). A finished job
-        accepts no further change, so a late writer cannot resurrect it.
-        """
+        """Apply one change (``segments``: the whole transcript, published before the new
+        status; ``no_diarization``: diarization failed); the job, ``None`` if it expired.
+        A finished job accepts no change, so a late writer cannot resurrect it."""
         entry = self._jobs.get(job_id)
         if entry is None:
             return None
@@ -332,6 +327,22 @@ class JobStore:
         self._started()
         jobs = (e.job for e in self._jobs.values() if kind is None or e.job.kind == kind)
         return sorted(jobs, key=lambda j: j.created_at)
+
+    async def page_jobs(
+        self,
+        kind: str = "transcription",
+        owner: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> JobPage:
+        """Jobs of ``kind`` created by ``owner`` (``None``: everyone's), newest first."""
+        jobs = [
+            e.job
+            for e in self._jobs.values()
+            if e.job.kind == kind and (owner is None or e.job.owner == owner)
+        ]
+        jobs.sort(key=lambda j: j.created_at, reverse=True)
+        return JobPage(jobs=jobs[offset : offset + limit], total=len(jobs))
 
     async def wait_events(self, job_id: str, cursor: int, timeout_s: float) -> EventBatch | None:
         """Events with ``seq`` above ``cursor``; waits up to ``timeout_s`` for one."""

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from serve_app.config import load_config
+from tests.serve.helpers import ADMIN_KEY, KEYS_ENV, USER_KEY
 
 FAST_SHUTDOWN = {"graceful_shutdown_timeout_s": 1.0, "graceful_shutdown_wait_loop_s": 0.5}
+# The test server runs with API keys on: every test calls it as a key would.
+os.environ[KEYS_ENV] = f"admin={ADMIN_KEY},user={USER_KEY}"
 
 
 @pytest.fixture(scope="session")
@@ -18,7 +22,13 @@ def app_config(tmp_path_factory):
     return load_config(
         {
             "config": "configs/local-cpu.yaml",
-            "ingress": {"max_upload_mb": 5, "deployment": FAST_SHUTDOWN},
+            "ingress": {
+                "max_upload_mb": 5,
+                "deployment": FAST_SHUTDOWN,
+                "cors_origins": ["http://127.0.0.1"],
+                "auth": {"enabled": True, "keys_env": KEYS_ENV, "admin_names": ["admin"]},
+                "limits": {"max_transcript_segments": 500, "max_messages": 20},
+            },
             # A short duration limit, so a test can exceed it with a small upload.
             "chunker": {"deployment": FAST_SHUTDOWN, "max_audio_duration_s": 180},
             "asr": {"deployment": FAST_SHUTDOWN},
@@ -44,5 +54,15 @@ def base_url(app_config) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def http(base_url) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base_url, timeout=60) as client:
+    """An admin key's client (sees every job, may use /debug)."""
+    headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    with httpx.Client(base_url=base_url, timeout=60, headers=headers) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def http_user(base_url) -> Iterator[httpx.Client]:
+    """A plain key's client: sees only its own jobs."""
+    headers = {"Authorization": f"Bearer {USER_KEY}"}
+    with httpx.Client(base_url=base_url, timeout=60, headers=headers) as client:
         yield client

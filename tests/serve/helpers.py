@@ -12,6 +12,8 @@ from websockets.sync.client import connect
 
 from eval.speech import wer  # noqa: F401 - re-exported for the tests
 
+ADMIN_KEY, USER_KEY = "sk-test-admin-5b1f", "sk-test-user-93ac"
+KEYS_ENV = "TRANSCRIBE_TEST_API_KEYS"
 DISPLAY = re.compile(r"^\d{2}:\d{2}:\d{2}\.\d{3}$")
 
 
@@ -32,11 +34,15 @@ def wait_done(http: httpx.Client, job_id: str, timeout: float = 300) -> list[dic
     raise AssertionError(f"job {job_id} still processing after {timeout}s: {seen[-1]}")
 
 
-def follow(base_url: str, job_id: str, timeout: float = 300) -> list[dict[str, Any]]:
-    """Every WebSocket message until the server closes the socket."""
+def follow(
+    base_url: str, job_id: str, timeout: float = 300, key: str | None = None
+) -> list[dict[str, Any]]:
+    """Every WebSocket message until the server closes the socket. The key goes as a
+    ``Sec-WebSocket-Protocol`` value, as a browser sends it (default: the admin key)."""
     ws_url = base_url.replace("http://", "ws://") + f"/api/transcribe/live/{job_id}"
     messages = []
-    with connect(ws_url, open_timeout=30, close_timeout=5) as ws:
+    protocols = ["transcribe", f"bearer.{key or ADMIN_KEY}"]
+    with connect(ws_url, open_timeout=30, close_timeout=5, subprotocols=protocols) as ws:
         deadline = time.time() + timeout
         while time.time() < deadline:
             try:

@@ -9,7 +9,7 @@ import pytest
 import srt
 
 from eval.speech import SENTENCES, encode, speech
-from tests.serve.helpers import wer
+from tests.serve.helpers import ADMIN_KEY, wer
 
 pytestmark = pytest.mark.serve
 
@@ -22,7 +22,12 @@ def cli(base_url: str, *args: str, timeout: float = 300) -> subprocess.Completed
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={"PATH": "/usr/bin:/bin", "TERM": "dumb", "COLUMNS": "200"},
+        env={
+            "PATH": "/usr/bin:/bin",
+            "TERM": "dumb",
+            "COLUMNS": "200",
+            "TRANSCRIBE_API_KEY": ADMIN_KEY,
+        },
     )
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from serve_app.llm.prompts import chat_messages, transcript_lines
 from serve_app.llm.schemas import TranscriptLine
+from tests.serve.helpers import ADMIN_KEY
 
 pytestmark = pytest.mark.serve
 
@@ -131,7 +132,7 @@ def test_chat_streams_tokens_then_usage(http):
 def test_openai_chat_completions_plain_and_streaming(base_url):
     from openai import OpenAI
 
-    client = OpenAI(base_url=f"{base_url}/v1", api_key="unused")
+    client = OpenAI(base_url=f"{base_url}/v1", api_key=ADMIN_KEY)
     messages = [{"role": "user", "content": "Say hello."}]
     res = client.chat.completions.create(model=MODEL, messages=messages, max_tokens=8)
     assert res.choices[0].message.content and res.usage.completion_tokens <= 8

@@ -11,7 +11,7 @@ import webvtt
 from openai import BadRequestError, OpenAI
 
 from eval.speech import SENTENCES, encode, speech
-from tests.serve.helpers import submit, wait_done, wer
+from tests.serve.helpers import ADMIN_KEY, submit, wait_done, wer
 
 pytestmark = pytest.mark.serve
 
@@ -21,7 +21,7 @@ AUDIO = encode(speech(REFERENCE), "mp3")
 
 @pytest.fixture(scope="module")
 def openai_client(base_url):
-    return OpenAI(base_url=f"{base_url}/v1", api_key="not-needed", max_retries=0, timeout=300)
+    return OpenAI(base_url=f"{base_url}/v1", api_key=ADMIN_KEY, max_retries=0, timeout=300)
 
 
 def test_verbose_json_with_words(openai_client):

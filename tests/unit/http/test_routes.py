@@ -28,11 +28,12 @@ class StoreOnlyBackend:
         self.store = JobStore()
         self.fail_with: Exception | None = None
 
-    async def submit(self, job_id, upload, options, idempotency_key=None) -> Job:
+    async def submit(self, job_id, upload, options, idempotency_key=None, owner=None) -> Job:
         if self.fail_with:
             raise self.fail_with
         probe_audio(upload.read())
-        job = Job(job_id=job_id, options=options, idempotency_key=idempotency_key)
+        key = f"{owner or ''}/{idempotency_key}" if idempotency_key else None
+        job = Job(job_id=job_id, options=options, idempotency_key=key, owner=owner)
         return await self.store.create_job(job)
 
     async def get_job(self, job_id):
@@ -41,11 +42,15 @@ class StoreOnlyBackend:
     async def get_segments(self, job_id):
         return await self.store.get_segments(job_id)
 
-    async def list_jobs(self):
-        return await self.store.list_jobs()
+    async def list_jobs(self, owner, offset, limit):
+        return await self.store.page_jobs("transcription", owner, offset, limit)
 
     async def retranscribe_clip(self, data, model_name, language):
-        raise NotImplementedError  # exercised over HTTP in tests/serve
+        # validated like the real one; the transcription itself is tested in tests/serve
+        from serve_app.transcript.spans import SpanTranscript
+
+        probe_audio(data)
+        return SpanTranscript(text="", confidence=0.0, speaker=None, model_used="tiny.en")
 
     async def retranscribe_span(self, job_id, start, end, model_name, language, apply):
         raise NotImplementedError
@@ -289,3 +294,27 @@ def test_summary_jobs_are_not_transcription_jobs(client, backend):
     assert client.get("/api/transcribe/status/s1").status_code == 404
     assert client.get("/api/transcribe/result/s1").status_code == 404
     assert client.get("/api/transcribe/debug/s1").status_code == 404
+
+
+def test_filenames_are_metadata_never_paths(client, backend, tmp_path):
+    import asyncio
+
+    name = "../../../../tmp/evil\r\nX-Injected: 1.wav"
+    r = client.post("/api/transcribe/", files={"file": (name, WAV, "audio/wav")})
+    assert r.status_code == 200, r.text
+    job_id = r.json()["job_id"]
+    assert set(job_id) <= set("0123456789abcdef")  # what storage keys are made of
+    job = asyncio.run(backend.store.get_job(job_id))
+    assert job.options.filename.startswith("../../../../tmp/evil")  # metadata only
+    asyncio.run(
+        backend.store.update_job(
+            job_id,
+            status=JobStatus.COMPLETED,
+            segments=[Segment(start=0, end=1, text="One.")],
+        )
+    )
+    export = client.get(f"/api/transcribe/result/{job_id}?format=srt")
+    disposition = export.headers["content-disposition"]
+    assert "/" not in disposition and "\n" not in disposition and ".." not in disposition
+    assert "x-injected" not in {k.lower() for k in export.headers}
+    assert not list(tmp_path.rglob("evil*"))
