@@ -65,12 +65,11 @@ def test_headers_on_every_response(http):
     ):
         assert r.headers.get_list("x-request-id") == ["req-42"]
         assert float(r.headers["x-process-time-ms"]) >= 0
-    assert (
-        http.get("/health", headers={"Origin": "http://ui.test"}).headers[
-            "access-control-allow-origin"
-        ]
-        == "*"
-    )
+    # CORS answers the configured origin (auth is on, so never "*"), and no other.
+    allowed = http.get("/health", headers={"Origin": "http://127.0.0.1"})
+    assert allowed.headers["access-control-allow-origin"] == "http://127.0.0.1"
+    other = http.get("/health", headers={"Origin": "http://ui.test"})
+    assert "access-control-allow-origin" not in other.headers
 
 
 def test_models_endpoint(http):
