@@ -54,27 +54,22 @@ _jobs = Table(
     Column("idempotency_key", Text),
     Column("data", Text),
 )
-_events = Table(
-    "events",
-    _metadata,
-    Column("job_id", Text, primary_key=True),
-    Column("seq", Integer, primary_key=True),
-    Column("data", Text),
-)
-_chunk_results = Table(
-    "chunk_results",
-    _metadata,
-    Column("job_id", Text, primary_key=True),
-    Column("chunk_index", Integer, primary_key=True),
-    Column("data", Text),
-)
-_segments = Table(
-    "segments",
-    _metadata,
-    Column("job_id", Text, primary_key=True),
-    Column("idx", Integer, primary_key=True),
-    Column("data", Text),
-)
+
+
+def _per_job(name: str, key: str) -> Table:
+    """Rows of one job keyed by a number (event seq, chunk index, segment index)."""
+    return Table(
+        name,
+        _metadata,
+        Column("job_id", Text, primary_key=True),
+        Column(key, Integer, primary_key=True),
+        Column("data", Text),
+    )
+
+
+_events = _per_job("events", "seq")
+_chunk_results = _per_job("chunk_results", "chunk_index")
+_segments = _per_job("segments", "idx")
 
 # SQLite allows 32766 bound parameters per statement; long deletes go in slices below that.
 _DELETE_BATCH = 500

@@ -72,3 +72,34 @@ def test_batched_chunks_match_one_chunk_per_call():
             assert segment.words and segment.words[0].start >= segment.start - 1e-6
     # The two sentences of the first chunk come back as two segments.
     assert len(batched[0].segments) == 2
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+def test_a_failed_batch_never_fails_other_chunks():
+    import asyncio
+
+    from deployments.asr import WhisperASR
+    from eval.speech import speech
+    from serve_app.config import load_config
+
+    config = load_config({"config": "configs/local-cpu.yaml", "asr": {"cpu_threads": 2}})
+    asr = WhisperASR(config.asr, config.models)
+    good = speech(["Please send the report before Friday."])
+    # Three chunks of (say) three jobs; the middle one names a model that does not load.
+    results = asyncio.run(
+        asr._transcribe_group(
+            ["tiny.en", "no-such-model", "tiny.en"], [good] * 3, ["en"] * 3, [DecodeOptions()] * 3
+        )
+    )
+    assert isinstance(results[1], Exception)
+    assert all(not isinstance(r, Exception) and r.segments for r in (results[0], results[2]))
+
+    # A batched pass that fails is decoded again chunk by chunk: every chunk still succeeds.
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("batched decoder crashed")
+
+    asr._transcribe_many = broken  # type: ignore[method-assign]
+    again = asyncio.run(
+        asr._transcribe_group(["tiny.en"] * 2, [good] * 2, ["en"] * 2, [DecodeOptions()] * 2)
+    )
+    assert all(not isinstance(r, Exception) and r.segments for r in again)
