@@ -41,3 +41,15 @@ def drill_config(tmp: Any, **overrides: Any) -> dict[str, Any]:
     for section, values in overrides.items():
         config[section] = {**config.get(section, {}), **values}
     return config
+
+
+def on_shared_services(config: dict[str, Any], postgres_server_url: str, s3: Any) -> dict[str, Any]:
+    """The same drill config on a fresh PostgreSQL database and an S3 prefix of its own."""
+    import uuid
+
+    from tests.services import create_database
+
+    location = s3.with_prefix(f"drills-{uuid.uuid4().hex[:8]}")
+    config["job_store"]["database_url"] = create_database(postgres_server_url)
+    config["audio_store"] = {"url": location.url, "storage_options": location.storage_options}
+    return config

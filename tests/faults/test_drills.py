@@ -27,16 +27,24 @@ from tests.faults.cluster import (
     wait_finished,
     wait_for,
 )
-from tests.faults.conftest import AUDIO, FIELDS, REFERENCE, drill_config
+from tests.faults.conftest import AUDIO, FIELDS, REFERENCE, drill_config, on_shared_services
 
 pytestmark = pytest.mark.faults
 
 WER_SLACK = 0.05
 
 
-@pytest.fixture(scope="module")
-def config(tmp_path_factory: Any) -> AppConfig:
-    return load_config(drill_config(tmp_path_factory.mktemp("faults")))
+@pytest.fixture(scope="module", params=["sqlite+files", "postgresql+s3"])
+def config(request: Any, tmp_path_factory: Any) -> AppConfig:
+    """Every drill runs on both setups: the embedded one, and shared services."""
+    overrides = drill_config(tmp_path_factory.mktemp("faults"))
+    if request.param == "postgresql+s3":
+        overrides = on_shared_services(
+            overrides,
+            request.getfixturevalue("postgres_server_url"),
+            request.getfixturevalue("s3_bucket"),
+        )
+    return load_config(overrides)
 
 
 @pytest.fixture(scope="module")

@@ -10,13 +10,21 @@ from eval.speech import wer
 from serve_app.config import load_config
 from serve_app.launch import local_app
 from tests.faults.cluster import chunks_in_flight, wait_finished, wait_for
-from tests.faults.conftest import AUDIO, FIELDS, REFERENCE, drill_config
+from tests.faults.conftest import AUDIO, FIELDS, REFERENCE, drill_config, on_shared_services
 
 pytestmark = pytest.mark.faults
 
 
-def test_cluster_restart_resumes_the_running_job(tmp_path):
-    config = load_config(drill_config(tmp_path))
+@pytest.mark.parametrize("setup", ["sqlite+files", "postgresql+s3"])
+def test_cluster_restart_resumes_the_running_job(tmp_path, setup, request):
+    overrides = drill_config(tmp_path)
+    if setup == "postgresql+s3":
+        overrides = on_shared_services(
+            overrides,
+            request.getfixturevalue("postgres_server_url"),
+            request.getfixturevalue("s3_bucket"),
+        )
+    config = load_config(overrides)
     with local_app(config) as url, httpx.Client(base_url=url, timeout=60) as http:
         files = {"file": ("drill.mp3", AUDIO)}
         done = http.post("/api/transcribe/", files=files, data=FIELDS).json()["job_id"]

@@ -28,6 +28,8 @@ def app_config(tmp_path_factory):
                 "cors_origins": ["http://127.0.0.1"],
                 "auth": {"enabled": True, "keys_env": KEYS_ENV, "admin_names": ["admin"]},
                 "limits": {"max_transcript_segments": 500, "max_messages": 20},
+                # The suite sends bursts no client would; the bucket is unit-tested.
+                "rate_limit": {"requests_per_s": 1000, "burst": 1000},
             },
             # A short duration limit, so a test can exceed it with a small upload.
             "chunker": {"deployment": FAST_SHUTDOWN, "max_audio_duration_s": 180},
