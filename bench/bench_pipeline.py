@@ -1,13 +1,15 @@
-"""End-to-end speed of the Serve pipeline against plain faster-whisper, on the same file.
+"""End-to-end speed of the Serve pipeline against faster-whisper run directly, on the same file.
 
     .venv/bin/python bench/bench_pipeline.py path/to/audio.mp3
     .venv/bin/python bench/bench_pipeline.py --synth-minutes 10     # espeak-ng speech
 
-Runs, in one process and one run: (1) a plain ``WhisperModel.transcribe()`` with the same
-model, compute type, VAD and decoding options the ASR deployment uses (all cores to the
-engine); (2) the graph from ``configs/local-cpu.yaml`` on a local Ray (loopback), timing
-upload -> final result and the time to the first segment on the WebSocket. Model loading
-is excluded from both. Prints the wall times, their ratio and both texts' agreement.
+Runs, in one process, alternating run by run: (1) a plain ``WhisperModel.transcribe()``
+with the model, compute type, VAD and decoding options the ASR deployment uses (all cores
+to the engine); (2) faster-whisper's own batched mode (``BatchedInferencePipeline``,
+``--batch-size`` 8), the fastest thing a user would run instead; (3) the graph from
+``configs/local-cpu.yaml`` on a local Ray (loopback), timing upload -> final result and the
+time to the first segment on the WebSocket. Model loading is excluded. Prints medians,
+both ratios, and the WER of each against the script when the speech is synthesised.
 """
 
 from __future__ import annotations
@@ -58,6 +60,22 @@ def plain_engine(model, path: Path, config) -> tuple[float, str, float]:
     )
     text = " ".join(s.text.strip() for s in segments)
     return time.perf_counter() - started, text, info.duration
+
+
+def batched_engine(model, path: Path, config, batch_size: int) -> tuple[float, str]:
+    """faster-whisper's own batched mode (``BatchedInferencePipeline``, its VAD on), the
+    fastest thing a user would run instead of the graph; same model and compute type."""
+    from faster_whisper import BatchedInferencePipeline
+
+    started = time.perf_counter()
+    segments, _ = BatchedInferencePipeline(model).transcribe(
+        str(path),
+        batch_size=batch_size,
+        beam_size=config.asr.beam_size,
+        word_timestamps=config.asr.word_timestamps,
+    )
+    text = " ".join(s.text.strip() for s in segments)
+    return time.perf_counter() - started, text
 
 
 def pipeline(path: Path, url: str, diarize: bool) -> tuple[float, float | None, str]:
@@ -114,6 +132,7 @@ def main() -> None:
         "--diarize", action="store_true", help="diarize too (the plain engine does not)"
     )
     parser.add_argument("--repeat", type=int, default=3, help="alternating runs of each")
+    parser.add_argument("--batch-size", type=int, default=8, help="for the batched engine")
     parser.add_argument(
         "--threads",
         type=int,
@@ -126,33 +145,37 @@ def main() -> None:
         {"config": args.config, "ingress": {"max_upload_mb": 2000}, "llm": {"enabled": False}}
     )
 
-    path = args.audio
+    path, reference = args.audio, None
     if path is None:
         from eval.speech import encode, long_speech
 
         minutes = args.synth_minutes or 10.0
-        audio, _ = long_speech(minutes)
+        audio, reference = long_speech(minutes)
         path = Path(tempfile.gettempdir()) / f"bench_speech_{minutes:g}min.mp3"
         path.write_bytes(encode(audio, "mp3"))
     print(f"audio: {path} ({path.stat().st_size / 1e6:.1f} MB)", flush=True)
 
     # Alternate the two so machine noise hits both alike; report medians.
     model = load_plain_engine(config, args.threads)
-    plain_runs, pipe_runs, ttfs_runs = [], [], []
+    plain_runs, batched_runs, pipe_runs, ttfs_runs = [], [], [], []
     with local_app(config, args.port) as url:
         for i in range(args.repeat):
             plain_s, plain_text, duration = plain_engine(model, path, config)
+            batched_s, batched_text = batched_engine(model, path, config, args.batch_size)
             pipe_s, ttfs, pipe_text = pipeline(path, url, args.diarize)
             plain_runs.append(plain_s)
+            batched_runs.append(batched_s)
             pipe_runs.append(pipe_s)
             if ttfs is not None:
                 ttfs_runs.append(ttfs)
             print(
-                f"run {i + 1}: plain {plain_s:.1f} s, pipeline {pipe_s:.1f} s, "
+                f"run {i + 1}: plain {plain_s:.1f} s, batched {batched_s:.1f} s, "
+                f"pipeline {pipe_s:.1f} s, "
                 f"first segment {ttfs if ttfs is not None else float('nan'):.2f} s",
                 flush=True,
             )
     plain_s, pipe_s = statistics.median(plain_runs), statistics.median(pipe_runs)
+    batched_s = statistics.median(batched_runs)
     ttfs = statistics.median(ttfs_runs) if ttfs_runs else None
 
     print()
@@ -165,11 +188,25 @@ def main() -> None:
         f"plain faster-whisper      {plain_s:8.1f} s  (RTF {plain_s / duration:.3f}, "
         f"{args.threads} threads)"
     )
+    print(
+        f"batched faster-whisper    {batched_s:8.1f} s  (RTF {batched_s / duration:.3f}, "
+        f"batch {args.batch_size})"
+    )
     print(f"serve pipeline end to end {pipe_s:8.1f} s  (RTF {pipe_s / duration:.3f})")
     print(f"diarization in pipeline   {'yes' if args.diarize else 'no':>8}")
     print(f"ratio pipeline / plain    {pipe_s / plain_s:8.2f}x")
+    print(f"ratio pipeline / batched  {pipe_s / batched_s:8.2f}x")
     print(f"time to first segment     {ttfs:8.2f} s" if ttfs is not None else "no segment seen")
     print(f"text agreement (1 - WER)  {agreement(plain_text, pipe_text):8.3f}")
+    if reference is not None:
+        from eval.speech import wer
+
+        for name, text in (
+            ("plain", plain_text),
+            ("batched", batched_text),
+            ("pipeline", pipe_text),
+        ):
+            print(f"WER {name:<9}             {wer(reference, text):8.3f}")
 
 
 if __name__ == "__main__":
