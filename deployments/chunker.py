@@ -10,8 +10,8 @@ caps the jobs one replica runs, ``max_queued_requests`` bounds the uploads waiti
 autoscaler and the router see the real load.
 
 Jobs survive replicas: the runner holds a *lease* on its job in the store and renews it.
-When a replica dies, is removed or redeployed, its leases lapse (or are handed back at once
-on a graceful shutdown) and a dispatcher loop on every replica sends those jobs to
+When a replica dies, is removed or redeployed, its leases lapse (or are handed back when
+Serve shuts the replica down gracefully, after ``graceful_shutdown_timeout_s``) and a dispatcher loop on every replica sends those jobs to
 ``resume``, which continues from the first unfinished chunk of the stored plan. Chunk
 results are keyed by (job, chunk index), so a chunk done twice is published once.
 """
@@ -33,7 +33,8 @@ from serve_app.audio.decode import decode_audio, probe_audio
 from serve_app.audio.settings import open_audio_store
 from serve_app.config import AppConfig
 from serve_app.errors import AppError, InvalidAudioError
-from serve_app.jobs.model import Job, JobOptions, JobStatus
+from serve_app.jobs.model import Job, JobOptions, JobStatus, idempotency_scope
+from serve_app.jobs.progress import DECODED_AT
 from serve_app.transcript.timefmt import format_display
 
 logger = logging.getLogger("ray.serve")
@@ -135,8 +136,7 @@ class Chunker:
             audio_codec=info.codec,
             multilingual=spec.multilingual,
             owner=owner,
-            # Keys are the client's: two owners may use the same one for different uploads.
-            idempotency_key=f"{owner or ''}/{key}" if key else None,
+            idempotency_key=idempotency_scope(owner, key),
             lease_owner=runner,
             lease_expires_at=time.time() + self._lease_s,
             attempts=1,
@@ -210,7 +210,7 @@ class Chunker:
         await self._store.update_job.remote(
             job_id,
             message="Detecting speech",
-            progress=4.0,
+            progress=DECODED_AT,
             audio_duration=audio.shape[0] / self._config.sample_rate,
             timings={"decode_s": decoded - started},
         )

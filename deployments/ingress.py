@@ -45,12 +45,14 @@ STORE_OUTAGE_S = 120.0
 """Longest a live stream waits for a restarting job store before giving up."""
 
 
-async def overloaded_as_503(response: Any) -> Any:
+async def overloaded_as_503(
+    response: Any, busy: str = "The server is busy and its queue is full"
+) -> Any:
     """Serve's back-pressure (the deployment's queue is full) as our 503 with Retry-After."""
     try:
         return await response
     except BackPressureError as exc:
-        raise OverloadedError("The server is busy and its queue is full; retry later") from exc
+        raise OverloadedError(f"{busy}; retry later") from exc
 
 
 class ServeBackend:
@@ -78,12 +80,12 @@ class ServeBackend:
             job_id, options, idempotency_key, owner
         )
         try:
-            job: Job = await anext(aiter(stream))
-        except BackPressureError as exc:
+            job: Job = await overloaded_as_503(
+                anext(aiter(stream)), "Every transcription slot is busy and the queue is full"
+            )
+        except OverloadedError:
             await asyncio.to_thread(self._audio.delete, job_id)
-            raise OverloadedError(
-                "Every transcription slot is busy and the queue is full; retry later"
-            ) from exc
+            raise
         run = asyncio.create_task(self._follow(job.job_id, stream))
         self._runs.add(run)
         run.add_done_callback(self._runs.discard)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -72,8 +71,6 @@ def _get_or_create(config: JobStoreConfig, wanted: str) -> Any:
 
     from serve_app.jobs.store import JobStore
 
-    # The actor's process gets the driver's environment for ${VAR} in the database URL.
-    env = {k: v for k, v in os.environ.items() if k.startswith(("PG", "DATABASE_"))}
     return (
         ray.remote(JobStore)
         .options(
@@ -86,7 +83,6 @@ def _get_or_create(config: JobStoreConfig, wanted: str) -> Any:
             max_task_retries=3,
             # Many WebSocket subscribers wait on it at once; writers must not queue behind them.
             max_concurrency=1000,
-            runtime_env={"env_vars": env} if env else None,
         )
         .remote(
             database_url=database_url(config),

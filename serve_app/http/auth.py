@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serve_app.config import AuthConfig, RateLimitConfig
 from serve_app.http.middleware import send_error
+from serve_app.jobs.model import Job
 
 OPEN_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
 """Answered without a key: liveness, and the API's own description."""
@@ -40,6 +41,11 @@ class Principal:
     def owns(self, owner: str | None) -> bool:
         """May this caller see a job created by ``owner``?"""
         return self.admin or owner == self.name
+
+    def sees_transcription(self, job: Job | None) -> bool:
+        """``job`` is a transcription job this caller may see (another key's is not found;
+        summary jobs live under ``/api/summary``)."""
+        return job is not None and job.kind == "transcription" and self.owns(job.owner)
 
 
 ANONYMOUS = Principal(name=None, admin=True)

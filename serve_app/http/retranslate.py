@@ -77,8 +77,7 @@ async def retranscribe_span(
 ) -> RetranscribeResponse:
     if body.end_time <= body.start_time:
         raise InvalidRequestError("end_time must be greater than start_time")
-    job = await backend.get_job(job_id)
-    if job is None or job.kind != "transcription" or not principal.owns(job.owner):
+    if not principal.sees_transcription(await backend.get_job(job_id)):
         raise JobNotFoundError()  # another key's job, its audio and result are not found
     result = await backend.retranscribe_span(
         job_id,

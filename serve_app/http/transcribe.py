@@ -59,12 +59,9 @@ def _iso(ts: float) -> str:
 async def _transcription_job(
     backend: TranscriptionBackend, job_id: str, principal: Principal
 ) -> Job | None:
-    """The job if it is a transcription the caller may see (another key's job is not
-    found); summary jobs live under ``/api/summary``."""
+    """The job if it is a transcription the caller may see, else ``None``."""
     job = await backend.get_job(job_id)
-    if job is None or job.kind != "transcription" or not principal.owns(job.owner):
-        return None
-    return job
+    return job if principal.sees_transcription(job) else None
 
 
 def _status(job: Job) -> JobStatusResponse:

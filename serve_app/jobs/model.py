@@ -151,6 +151,12 @@ class Job(BaseModel):
         }
 
 
+def idempotency_scope(owner: str | None, key: str | None) -> str | None:
+    """The stored form of a client's ``Idempotency-Key``: keys are the client's, so two
+    owners may use the same one for different uploads."""
+    return f"{owner or ''}/{key}" if key else None
+
+
 class JobPage(BaseModel):
     """One page of a job list, and how many jobs the whole list holds."""
 

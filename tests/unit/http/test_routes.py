@@ -15,7 +15,7 @@ from serve_app.asr.registry import ModelRegistry
 from serve_app.audio.decode import probe_audio
 from serve_app.config import IngressConfig
 from serve_app.http.factory import create_http_app
-from serve_app.jobs.model import Job, JobOptions, JobStatus
+from serve_app.jobs.model import Job, JobOptions, JobStatus, idempotency_scope
 from serve_app.jobs.store import JobStore
 from serve_app.transcript.segments import Segment
 from tests.unit.audio.test_decode import tone
@@ -32,7 +32,7 @@ class StoreOnlyBackend:
         if self.fail_with:
             raise self.fail_with
         probe_audio(upload.read())
-        key = f"{owner or ''}/{idempotency_key}" if idempotency_key else None
+        key = idempotency_scope(owner, idempotency_key)
         job = Job(job_id=job_id, options=options, idempotency_key=key, owner=owner)
         return await self.store.create_job(job)
 
