@@ -8,8 +8,9 @@ with the model, compute type, VAD and decoding options the ASR deployment uses (
 to the engine); (2) faster-whisper's own batched mode (``BatchedInferencePipeline``,
 ``--batch-size`` 8), the fastest thing a user would run instead; (3) the graph from
 ``configs/local-cpu.yaml`` on a local Ray (loopback), timing upload -> final result and the
-time to the first segment on the WebSocket. Model loading is excluded. Prints medians,
-both ratios, and the WER of each against the script when the speech is synthesised.
+time to the first segment on the WebSocket. Model loading and ``--warmup`` runs are
+excluded. Prints medians, both ratios, and the WER of each against the script when the
+speech is synthesised. ``--device cuda`` is the GPU mode.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
 
+from bench.graph_common import add_graph_args, bench_audio, graph_config
 from serve_app.asr.registry import ModelRegistry
-from serve_app.config import load_config
 from serve_app.launch import local_app
 from serve_app.paths import resolve_path
 
@@ -40,10 +40,11 @@ def load_plain_engine(config, threads: int):
     _, model_dir = ModelRegistry(resolve_path(config.models.models_dir)).resolve(
         config.asr.default_model
     )
+    device = config.asr.device
     return WhisperModel(
         str(model_dir),
-        device="cpu",
-        compute_type=config.asr.resolved_compute_type("cpu"),
+        device=device,
+        compute_type=config.asr.resolved_compute_type(device),
         cpu_threads=threads,
         local_files_only=True,
     )
@@ -124,10 +125,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("audio", nargs="?", type=Path)
-    parser.add_argument("--synth-minutes", type=float, default=None)
-    parser.add_argument("--config", default="configs/local-cpu.yaml")
+    add_graph_args(parser, minutes=10.0)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--device",
+        choices=["cpu", "cuda"],
+        default="cpu",
+        help="cuda: the GPU mode (asr.device cuda, float16, batch_size = --batch-size, in the "
+        "graph and in both engines)",
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=1, help="uncounted runs of each first (default 1)"
+    )
     parser.add_argument(
         "--diarize", action="store_true", help="diarize too (the plain engine does not)"
     )
@@ -140,25 +149,32 @@ def main() -> None:
         help="CTranslate2 threads for the plain engine (default: all cores)",
     )
     args = parser.parse_args()
-    # The LLM plays no part in transcription: leave it out of this graph (startup, memory).
-    config = load_config(
-        {"config": args.config, "ingress": {"max_upload_mb": 2000}, "llm": {"enabled": False}}
-    )
-
-    path, reference = args.audio, None
-    if path is None:
-        from eval.speech import encode, long_speech
-
-        minutes = args.synth_minutes or 10.0
-        audio, reference = long_speech(minutes)
-        path = Path(tempfile.gettempdir()) / f"bench_speech_{minutes:g}min.mp3"
-        path.write_bytes(encode(audio, "mp3"))
+    base: dict = {}
+    if args.device == "cuda":
+        batch = args.batch_size
+        base["asr"] = {
+            "device": "cuda",
+            "compute_type": "float16",
+            "batch_size": batch,
+            "deployment": {
+                "max_ongoing_requests": 2 * batch,
+                "ray_actor_options": {"num_gpus": 0.4},
+            },
+        }
+        base["chunker"] = {"max_inflight_chunks": 4 * batch}
+        base["diarizer"] = {"device": "cuda"}
+    config = graph_config(args, base)
+    path, reference = bench_audio(args)
     print(f"audio: {path} ({path.stat().st_size / 1e6:.1f} MB)", flush=True)
 
     # Alternate the two so machine noise hits both alike; report medians.
     model = load_plain_engine(config, args.threads)
     plain_runs, batched_runs, pipe_runs, ttfs_runs = [], [], [], []
     with local_app(config, args.port) as url:
+        for _ in range(args.warmup):  # models warm, and Serve's controller settled
+            plain_engine(model, path, config)
+            batched_engine(model, path, config, args.batch_size)
+            pipeline(path, url, args.diarize)
         for i in range(args.repeat):
             plain_s, plain_text, duration = plain_engine(model, path, config)
             batched_s, batched_text = batched_engine(model, path, config, args.batch_size)

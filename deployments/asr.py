@@ -5,8 +5,9 @@ callers pick the model with ``handle.options(multiplexed_model_id=name)``, each 
 keeps an LRU of ``max_models_per_replica`` loaded models, and Serve routes requests to
 replicas that already hold the model.
 
-With ``asr.batch_size`` > 1, chunks that arrive together (same model, language and decoding
-options) are decoded as one batch: ``@serve.batch`` collects them and faster-whisper's
+With ``asr.batch_size`` > 1, chunks that queue together (same model, language and decoding
+options) are decoded as one batch: each pass takes the chunks that queued while the previous
+one ran (``serve_app/asr/batcher.py``, and why not ``@serve.batch``), and faster-whisper's
 batched decoder encodes and decodes them in one forward pass per step (README, "Batching",
 for what it gains). Chunks without a known language, or longer than one Whisper window,
 always take the one-chunk path.
@@ -21,15 +22,21 @@ from typing import Any
 
 import numpy as np
 
+from deployments.metrics import ASRMetrics
+from serve_app.asr.batcher import Batcher
 from serve_app.asr.decoding import ChunkTranscript, DecodeOptions, temperature_schedule
 from serve_app.asr.registry import build_registry
 from serve_app.asr.segments import from_engine, split_at_sentences
 from serve_app.audio.decode import SAMPLE_RATE
 from serve_app.audio.vad import speech_span
 from serve_app.config import ASRConfig, ModelsConfig
+from serve_app.priority import lower_priority
 from serve_app.transcript.segments import Segment
 
 logger = logging.getLogger("ray.serve")
+
+BatchItem = tuple[str, np.ndarray, str, DecodeOptions]
+"""One batched request: model id, audio, language, decoding options."""
 
 MAX_BATCHED_CHUNK_S = 30.0
 """One Whisper window: longer audio is never batched (the batched decoder would cut it)."""
@@ -42,7 +49,9 @@ class WhisperASR:
         import ctranslate2
         from ray import serve
 
+        lower_priority(config.deployment.nice)  # first: threads started later inherit it
         self._config = config
+        self._metrics = ASRMetrics()
         self._registry = build_registry(models, config)
         device = config.device
         if device == "auto":
@@ -57,12 +66,9 @@ class WhisperASR:
         self._get_model = serve.multiplexed(
             max_num_models_per_replica=config.max_models_per_replica
         )(load)
-        # Also decorated here so batch size and wait come from config. Bound method: Serve
-        # passes lists of each argument and expects one result per request, in order.
-        batch: Any = serve.batch(  # its typing knows one list argument only
-            max_batch_size=config.batch_size, batch_wait_timeout_s=config.batch_wait_timeout_s
+        self._batcher: Batcher[BatchItem, ChunkTranscript] = Batcher(
+            self._transcribe_group, config.batch_size, config.batch_wait_timeout_s
         )
-        self._transcribe_batched = batch(self._transcribe_group)
         # Warm the default model so the first job does not pay the load.
         self._default = self._load_model(config.default_model)
 
@@ -99,44 +105,39 @@ class WhisperASR:
         return await self._get_model(model_id)
 
     async def transcribe_chunk(
-        self, audio: np.ndarray, language: str | None, options: DecodeOptions | None = None
+        self,
+        audio: np.ndarray,
+        language: str | None,
+        options: DecodeOptions | None = None,
     ) -> ChunkTranscript:
         options = options or DecodeOptions()
         model_id = self._model_id()
-        # Batching needs a known language (detection is per chunk) and one Whisper window.
-        if (
-            self._config.batch_size > 1
-            and language is not None
-            and audio.shape[0] <= MAX_BATCHED_CHUNK_S * SAMPLE_RATE
-        ):
-            result: ChunkTranscript | Exception = await self._transcribe_batched(
-                model_id, audio, language, options
-            )
-            if isinstance(result, Exception):
-                raise result
-            return result
+        # The batched decoder needs a known language (detection is per chunk) and one Whisper
+        # window. It is used at batch_size 1 too: one clip per pass, no timestamp tokens.
+        if language is not None and audio.shape[0] <= MAX_BATCHED_CHUNK_S * SAMPLE_RATE:
+            return await self._batcher.submit((model_id, audio, language, options))
         model = await self._model(model_id)
         return await asyncio.to_thread(self._transcribe, model, audio, language, options)
 
     async def _transcribe_group(
-        self,
-        model_ids: list[str],
-        audios: list[np.ndarray],
-        languages: list[str],
-        options: list[DecodeOptions],
-    ) -> list[ChunkTranscript | Exception]:
-        """One ``@serve.batch`` call: decode the requests in groups that can share a batch.
+        self, items: list[BatchItem]
+    ) -> list[ChunkTranscript | BaseException]:
+        """One batch of requests: decode them in groups that can share a batched pass.
 
         A group whose batched pass fails is decoded again chunk by chunk, and a chunk that
         still fails gets its own error: one bad chunk never fails the others in its batch
         (which may belong to other jobs)."""
+        audios = [audio for _, audio, _, _ in items]
+        options = [opts for _, _, _, opts in items]
         groups: dict[tuple[str, str, str, str | None, float | None], list[int]] = {}
-        requests = zip(model_ids, languages, options, strict=True)
-        for i, (model_id, language, opts) in enumerate(requests):
+        for i, (model_id, _, language, opts) in enumerate(items):
             key = (model_id, language, opts.task, opts.prompt, opts.temperature)
             groups.setdefault(key, []).append(i)
-        results: list[ChunkTranscript | Exception] = [RuntimeError("not decoded") for _ in audios]
+        results: list[ChunkTranscript | BaseException] = [
+            RuntimeError("not decoded") for _ in audios
+        ]
         for (model_id, language, *_), indices in groups.items():
+            self._metrics.batch.observe(len(indices))
             try:
                 model = await self._model(model_id)
                 batch = await asyncio.to_thread(
@@ -194,7 +195,11 @@ class WhisperASR:
         )
 
     def _transcribe_many(
-        self, model: Any, audios: list[np.ndarray], language: str, options: DecodeOptions
+        self,
+        model: Any,
+        audios: list[np.ndarray],
+        language: str,
+        options: DecodeOptions,
     ) -> list[ChunkTranscript]:
         """Decode several chunks as one batch; each result is relative to its own chunk.
 

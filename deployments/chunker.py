@@ -11,8 +11,9 @@ autoscaler and the router see the real load.
 
 Jobs survive replicas: the runner holds a *lease* on its job in the store and renews it.
 When a replica dies, is removed or redeployed, its leases lapse (or are handed back when
-Serve shuts the replica down gracefully, after ``graceful_shutdown_timeout_s``) and a dispatcher loop on every replica sends those jobs to
-``resume``, which continues from the first unfinished chunk of the stored plan. Chunk
+Serve shuts the replica down gracefully, after ``graceful_shutdown_timeout_s``) and a
+dispatcher loop on every replica sends those jobs to ``resume``, which continues from the
+first unfinished chunk of the stored plan. Chunk
 results are keyed by (job, chunk index), so a chunk done twice is published once.
 """
 
@@ -28,6 +29,7 @@ from typing import Any
 
 from deployments.chunker_job import JobContext, JobRun
 from deployments.job_store import connect_job_store
+from deployments.metrics import ChunkerMetrics
 from serve_app.asr.registry import build_registry
 from serve_app.audio.decode import decode_audio, probe_audio
 from serve_app.audio.settings import open_audio_store
@@ -35,6 +37,7 @@ from serve_app.config import AppConfig
 from serve_app.errors import AppError, InvalidAudioError
 from serve_app.jobs.model import Job, JobOptions, JobStatus, idempotency_scope
 from serve_app.jobs.progress import DECODED_AT
+from serve_app.priority import lower_priority
 from serve_app.transcript.timefmt import format_display
 
 logger = logging.getLogger("ray.serve")
@@ -46,6 +49,7 @@ class Chunker:
     """Validates uploads, runs jobs (held inside requests), resumes lapsed jobs."""
 
     def __init__(self, asr: Any, diarizer: Any | None, config: AppConfig) -> None:
+        lower_priority(config.chunker.deployment.nice)  # decoding and VAD
         self._asr, self._diarizer = asr, diarizer
         self._config = config.chunker
         self._lease_s = config.job_store.lease_s
@@ -54,6 +58,7 @@ class Chunker:
         self._store = connect_job_store(config.job_store)
         self._audio = open_audio_store(config.audio_store)
         self._replica = uuid.uuid4().hex[:12]
+        self._metrics = ChunkerMetrics()
         self._runs: dict[str, asyncio.Task[Any]] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self._dispatcher: asyncio.Task[None] | None = None
@@ -68,10 +73,14 @@ class Chunker:
         options: JobOptions,
         idempotency_key: str | None = None,
         owner: str | None = None,
+        submitted_at: float | None = None,
     ) -> AsyncIterator[Job]:
         """Validate the upload kept under ``job_id`` (a 400 before any job exists), create
-        the job and yield it; then run it to the end within this request."""
+        the job and yield it; then run it to the end within this request. ``submitted_at``:
+        when the ingress had kept the upload (``time.time()``), for the queue-wait metric."""
         self._start_dispatcher()
+        if submitted_at is not None:
+            self._metrics.stage("queue", time.time() - submitted_at)
         runner = self._runner_id()
         job = await self._create(job_id, options, idempotency_key, runner, owner)
         yield job
@@ -157,6 +166,7 @@ class Chunker:
         task = asyncio.current_task()
         assert task is not None
         self._runs[job_id] = task
+        self._metrics.running.set(len(self._runs))
         renewal = asyncio.create_task(self._keep_lease(job_id, runner, task))
         try:
             await self._execute(job)
@@ -172,9 +182,11 @@ class Chunker:
             await self._store.update_job.remote(
                 job_id, status=JobStatus.FAILED, message=f"Transcription failed: {reason}"
             )
+            self._metrics.finished.inc(tags={"status": "failed"})
         finally:
             renewal.cancel()
             self._runs.pop(job_id, None)
+            self._metrics.running.set(len(self._runs))
 
     async def _release(self, job_id: str, runner: str) -> None:
         await self._store.release.remote(job_id, runner)
@@ -207,6 +219,7 @@ class Chunker:
             await asyncio.to_thread(self._audio.save_flac, job_id, audio)
             await self._store.update_job.remote(job_id, audio_codec="flac")
         decoded = time.perf_counter()
+        self._metrics.stage("decode", decoded - started)
         await self._store.update_job.remote(
             job_id,
             message="Detecting speech",
@@ -214,7 +227,8 @@ class Chunker:
             audio_duration=audio.shape[0] / self._config.sample_rate,
             timings={"decode_s": decoded - started},
         )
-        context = JobContext(self._store, self._asr, self._diarizer, self._config)
+        context = JobContext(self._store, self._asr, self._diarizer, self._config, self._metrics)
+        resumed = bool(job.chunks)
         run = JobRun(context, job, audio, decoded)
         await run.execute()
         finished = time.perf_counter()
@@ -230,6 +244,12 @@ class Chunker:
             segments=run.final_segments,
             timings={"transcribe_s": finished - decoded, "total_s": finished - started},
         )
+        self._metrics.finished.inc(tags={"status": "completed"})
+        self._metrics.stage("total", finished - started)
+        if not resumed and audio.shape[0]:
+            duration = audio.shape[0] / self._config.sample_rate
+            diarize = str(run.diarizer is not None).lower()
+            self._metrics.rtf.observe((finished - started) / duration, tags={"diarize": diarize})
 
     # ---- resuming lapsed jobs ------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from deployments.metrics import ChunkerMetrics
 from serve_app.asr.decoding import ChunkTranscript, DecodeOptions
 from serve_app.audio.chunking import Chunk, IncrementalPlanner
 from serve_app.audio.vad import detect_speech
@@ -45,13 +46,14 @@ class JobContext:
     asr: Any
     diarizer: Any | None
     config: ChunkerConfig
+    metrics: ChunkerMetrics
 
 
 class JobRun:
     """One job's fan-out; ``final_segments`` is set when the transcript needs speakers."""
 
     def __init__(self, context: JobContext, job: Job, audio: np.ndarray, t0: float) -> None:
-        self.store, self.config = context.store, context.config
+        self.store, self.config, self.metrics = context.store, context.config, context.metrics
         self.job, self.job_id, self.audio, self.t0 = job, job.job_id, audio, t0
         self.sr = self.config.sample_rate
         options = job.options
@@ -104,14 +106,19 @@ class JobRun:
             join_samples=int(cfg.vad.speech_pad_ms / 1000 * self.sr) + 1,
             start=start,
             first_index=len(self.planned),
+            first_chunk_samples=int(cfg.first_chunk_s * self.sr) if cfg.first_chunk_s else None,
         )
         block = int(cfg.vad_block_s * self.sr)
+        vad_s = 0.0
         for block_start in range(start - start % block, self.audio.shape[0], block):
             piece = self.audio[block_start : block_start + block]
+            began = time.perf_counter()
             spans = await asyncio.to_thread(detect_speech, piece, cfg.vad, max_speech_s)
+            vad_s += time.perf_counter() - began
             shifted = [(a + block_start, b + block_start) for a, b in spans]
             await self._add(group, planner.add_block(shifted, block_start), done=False)
         await self._add(group, planner.finish(), done=True)
+        self.metrics.stage("vad", vad_s)
         if not self.planned:
             await self.store.update_job.remote(self.job_id, message="No speech detected")
         await self.store.update_job.remote(
@@ -152,6 +159,7 @@ class JobRun:
         """One chunk, retried with backoff when its replica fails (died, removed,
         unavailable, pushing back); an error in the input (``AppError``) is not retried."""
         attempts = self.config.chunk_attempts
+        planned = time.perf_counter()
         async with self.semaphore:
             for attempt in range(1, attempts + 1):
                 record.state, record.started_at, record.attempts = (
@@ -177,13 +185,19 @@ class JobRun:
                             f"chunk {record.index + 1} ({span}) after {attempt} attempt(s): {exc}"
                         ) from exc
                     logger.warning("job %s chunk %d: %s; retrying", self.job_id, record.index, exc)
+                    self.metrics.retries.inc()
                     await self.store.update_chunk.remote(self.job_id, record)
                     await asyncio.sleep(
                         min(MAX_BACKOFF_S, self.config.retry_backoff_s * 2 ** (attempt - 1))
                     )
+        answered = time.perf_counter()
+        # The ASR pass itself, and the rest of the wait: semaphore, Serve's queue, batching.
+        self.metrics.chunk("asr", result.transcribe_s)
+        self.metrics.chunk("queue", answered - planned - result.transcribe_s)
         await self.store.complete_chunk.remote(
             self.job_id, record.index, result.segments, self.hold
         )
+        self.metrics.chunk("publish", time.perf_counter() - answered)
 
     async def _diarize(self) -> list[dict[str, Any]] | None:
         """Exclusive speaker turns, or ``None`` (with a note) if diarization failed: the
@@ -196,6 +210,7 @@ class JobRun:
             )
             async for item in stream:
                 if isinstance(item, DiarizationOutput):
+                    self.metrics.stage("diarization", item.diarize_s)
                     await self.store.update_job.remote(
                         self.job_id,
                         diarization_progress=100.0,

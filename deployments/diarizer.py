@@ -19,12 +19,14 @@ import numpy as np
 from serve_app.audio.decode import SAMPLE_RATE
 from serve_app.config import DiarizerConfig
 from serve_app.diarization.results import DiarizationOutput, DiarizationProgress
+from serve_app.priority import lower_priority
 
 
 class Diarizer:
     """Holds one pyannote pipeline; one file at a time."""
 
     def __init__(self, config: DiarizerConfig) -> None:
+        lower_priority(config.deployment.nice)  # before torch starts its threads
         from serve_app.diarization.pipeline import PyannoteDiarizer
 
         token = os.environ.get(config.hf_token_env) if config.use_hub else None

@@ -20,6 +20,7 @@ from ray.exceptions import ActorUnavailableError, RayActorError
 from ray.serve.exceptions import BackPressureError
 
 from deployments.job_store import connect_job_store
+from deployments.metrics import IngressMetrics
 from serve_app.asr.registry import build_registry
 from serve_app.audio.settings import open_audio_store
 from serve_app.audio.store import AudioStore
@@ -58,12 +59,21 @@ async def overloaded_as_503(
 class ServeBackend:
     """``TranscriptionBackend`` over Serve handles, the job-store actor and the audio store."""
 
-    def __init__(self, chunker: Any, retranscriber: Any, job_store: Any, audio: AudioStore) -> None:
+    def __init__(
+        self,
+        chunker: Any,
+        retranscriber: Any,
+        job_store: Any,
+        audio: AudioStore,
+        metrics: IngressMetrics | None = None,
+    ) -> None:
         self._chunker = chunker
         self._retranscriber = retranscriber
         self._store = job_store
         self._audio = audio
         self._runs: set[asyncio.Task[None]] = set()
+        self._metrics = metrics
+        self._waiting = 0  # uploads kept, waiting for a chunker slot
 
     async def submit(
         self,
@@ -73,12 +83,16 @@ class ServeBackend:
         idempotency_key: str | None = None,
         owner: str | None = None,
     ) -> Job:
+        began = time.perf_counter()
         await asyncio.to_thread(self._keep, job_id, upload)
+        if self._metrics is not None:
+            self._metrics.upload.observe(time.perf_counter() - began)
         # The job runs inside this streaming request (see deployments/chunker.py): its first
         # item is the created job, then it lasts until the job ends.
         stream = self._chunker.options(stream=True).transcribe.remote(
-            job_id, options, idempotency_key, owner
+            job_id, options, idempotency_key, owner, time.time()
         )
+        self._count_waiting(+1)
         try:
             job: Job = await overloaded_as_503(
                 anext(aiter(stream)), "Every transcription slot is busy and the queue is full"
@@ -86,6 +100,8 @@ class ServeBackend:
         except OverloadedError:
             await asyncio.to_thread(self._audio.delete, job_id)
             raise
+        finally:
+            self._count_waiting(-1)
         run = asyncio.create_task(self._follow(job.job_id, stream))
         self._runs.add(run)
         run.add_done_callback(self._runs.discard)
@@ -95,6 +111,11 @@ class ServeBackend:
         """Stream the spooled upload into the audio store, block by block."""
         with self._audio.open_writer(job_id) as out:
             shutil.copyfileobj(upload, out, UPLOAD_BLOCK_BYTES)
+
+    def _count_waiting(self, change: int) -> None:
+        self._waiting += change
+        if self._metrics is not None:
+            self._metrics.queued.set(self._waiting)
 
     async def _follow(self, job_id: str, stream: Any) -> None:
         try:
@@ -216,6 +237,7 @@ class Ingress:
             retranscriber,
             connect_job_store(config.job_store),
             open_audio_store(config.audio_store),
+            IngressMetrics(),
         )
         self._registry = build_registry(config.models, config.asr)
         self._assistant = (

@@ -22,6 +22,7 @@ from typing import Any
 
 from serve_app.config import JobStoreConfig
 from serve_app.jobs.model import Job
+from serve_app.jobs.store import JobStore
 from serve_app.paths import resolve_path
 
 logger = logging.getLogger("ray.serve")
@@ -66,13 +67,24 @@ def connect_job_store(config: JobStoreConfig) -> Any:
     raise RuntimeError(f"could not start job store {config.actor_name!r} version {wanted}")
 
 
+class MeteredJobStore(JobStore):
+    """The store with its ``_published`` hook counting into Ray's metrics."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        from deployments.metrics import PublishedCounter
+
+        super().__init__(**kwargs)
+        self._segments_published = PublishedCounter()
+
+    def _published(self, count: int) -> None:
+        self._segments_published(count)
+
+
 def _get_or_create(config: JobStoreConfig, wanted: str) -> Any:
     import ray
 
-    from serve_app.jobs.store import JobStore
-
     return (
-        ray.remote(JobStore)
+        ray.remote(MeteredJobStore)
         .options(
             name=config.actor_name,
             namespace=config.namespace,

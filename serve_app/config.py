@@ -106,6 +106,9 @@ class ChunkerConfig(StrictModel):
     sample_rate: Literal[16000] = 16000
     chunk_length_s: float = Field(30.0, ge=5.0, le=30.0)
     """Longest chunk sent to ASR; cuts fall in silence. 30 s is one Whisper window."""
+    first_chunk_s: float | None = Field(None, ge=2.0, le=30.0)
+    """A shorter first chunk (None: ``chunk_length_s``), so a live client sees text sooner:
+    a CPU decodes it faster. Costs one more ASR pass per job."""
     max_inflight_chunks: PositiveInt = 4
     """Chunks of one job dispatched at once (bounds memory). Keep it above the ASR replica
     count: chunks waiting in the handle's queue are what the ASR autoscaler sees as load."""
@@ -160,14 +163,16 @@ class ASRConfig(StrictModel):
     max_models_per_replica: PositiveInt = 2
     """LRU of Whisper models one replica keeps loaded (Serve model multiplexing)."""
     batch_size: PositiveInt = 1
-    """Chunks decoded together in one batched forward pass (``@serve.batch`` on each replica,
-    faster-whisper's batched decoder); 1 decodes one chunk per call. A batch holds chunks of
-    the same model, language and decoding options; it decodes text without timestamp tokens
-    and cuts segments from word timestamps, at one temperature (no fallback). Needs
-    ``deployment.max_ongoing_requests`` >= ``batch_size`` so that many chunks reach a replica.
-    Measured gains: README, "Batching"."""
+    """Most chunks decoded together in one pass of faster-whisper's batched decoder; each pass
+    takes the chunks that queued while the previous one ran (``serve_app/asr/batcher.py``).
+    Chunks of a known language, up to one Whisper window, always take that decoder (1: one
+    chunk per pass): text without timestamp tokens, segments cut from word timestamps, one
+    temperature (no fallback). A batch holds chunks of the same model, language and decoding
+    options. Give ``deployment.max_ongoing_requests`` 2 x ``batch_size`` so a full batch can
+    queue while one runs. Measured: README, "Batching" (on a CPU, 1 is fastest)."""
     batch_wait_timeout_s: float = Field(0.05, ge=0)
-    """Longest the first chunk of a batch waits for more before the batch runs anyway."""
+    """How long an idle replica waits after a first chunk for others sent with it (only
+    with ``batch_size`` > 1)."""
     deployment: DeploymentOptions = Field(
         default_factory=lambda: DeploymentOptions(
             autoscaling_config=AutoscalingOptions(
@@ -317,11 +322,11 @@ class AppConfig(StrictModel):
     assistant: AssistantConfig = Field(default_factory=AssistantConfig)
 
 
-def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
+            merged[key] = deep_merge(merged[key], value)
         else:
             merged[key] = value
     return merged
@@ -341,5 +346,5 @@ def load_config(args: dict[str, Any] | None = None) -> AppConfig:
     values: dict[str, Any] = {}
     for config_file in config_files:
         with resolve_path(config_file).open() as f:
-            values = _deep_merge(values, yaml.safe_load(f) or {})
-    return AppConfig.model_validate(_deep_merge(values, args))
+            values = deep_merge(values, yaml.safe_load(f) or {})
+    return AppConfig.model_validate(deep_merge(values, args))

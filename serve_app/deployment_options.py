@@ -75,6 +75,10 @@ class DeploymentOptions(StrictModel):
     max_queued_requests: int = Field(-1, ge=-1)
     """Requests queued in callers before rejecting with 503 (-1: unbounded)."""
     ray_actor_options: RayActorOptions = Field(default_factory=RayActorOptions)
+    nice: int = Field(0, ge=0, le=19)
+    """CPU priority the replica gives its own process (Linux nice; 0: unchanged). Compute
+    replicas below the proxy and the ingress keep the API responsive while they work, and
+    lose nothing when it is idle (``serve_app/priority.py``). Not a Serve option."""
     graceful_shutdown_timeout_s: PositiveFloat = 20.0
     graceful_shutdown_wait_loop_s: PositiveFloat = 2.0
     health_check_period_s: PositiveFloat = 10.0
@@ -88,7 +92,7 @@ class DeploymentOptions(StrictModel):
 
     def to_serve_options(self) -> dict[str, Any]:
         """Keyword arguments for ``serve.deployment(cls, **options)``."""
-        options = self.model_dump(exclude_none=True)
+        options = self.model_dump(exclude_none=True, exclude={"nice"})
         options["ray_actor_options"] = self.ray_actor_options.model_dump(exclude_none=True)
         if not options["ray_actor_options"]["resources"]:
             del options["ray_actor_options"]["resources"]

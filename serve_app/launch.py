@@ -40,17 +40,24 @@ cli = typer.Typer(add_completion=False, help=__doc__)
 # ASR replicas and the diarizer already book every core; the LLM computes only while it
 # answers, and then its threads share the cores with them.
 LLM_EXTRA_LOGICAL_CPUS = 1
+WORKER_NICENESS = 0
+"""The nice value of Ray's worker processes (Ray's default is 15; README "Responsiveness")."""
+METRICS_PORT = 8080
+"""Where ``make run``'s Ray serves its Prometheus metrics (README "Metrics")."""
 
 
 def start_local_ray(
     num_cpus: int | None = None,
     temp_dir: str | None = None,
     resources: dict[str, float] | None = None,
+    metrics_port: int | None = None,
 ) -> None:
     """Start a private Ray node on 127.0.0.1 (never joins an existing cluster).
 
     ``num_cpus`` None: the machine's cores plus ``LLM_EXTRA_LOGICAL_CPUS``. ``resources``:
-    custom resources of this head node (e.g. to pin deployments to it).
+    custom resources of this head node (e.g. to pin deployments to it). ``metrics_port``:
+    where Ray's Prometheus endpoint listens (``/metrics`` on 127.0.0.1; None: a port Ray
+    picks).
     """
     if num_cpus is None:
         num_cpus = (os.cpu_count() or 1) + LLM_EXTRA_LOGICAL_CPUS
@@ -73,6 +80,10 @@ def start_local_ray(
         num_cpus=num_cpus,
         resources=resources,
         _temp_dir=temp_dir,
+        _metrics_export_port=metrics_port,
+        # Ray starts workers at nice 15; at 0 (the raylet's) the proxy, ingress and job store
+        # run ahead of the compute replicas, which lower themselves (``deployment.nice``).
+        _system_config={"worker_niceness": WORKER_NICENESS},
         runtime_env={
             "worker_process_setup_hook": "serve_app.loopback.bind_grpc_to_loopback",
             "env_vars": {"PYTHONPATH": str(PROJECT_ROOT)},
@@ -81,27 +92,38 @@ def start_local_ray(
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+# Ports a local Ray node takes by default (GCS, dashboard, its agents, client server).
+RAY_DEFAULT_PORTS = {6379, 8265, 10001, 52365, 52366}
+
+
+def free_port() -> int:
+    """A free loopback port that none of Ray's default ports can collide with."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in RAY_DEFAULT_PORTS:
+            return port
 
 
 @contextmanager
-def local_app(config: AppConfig, port: int | None = None) -> Iterator[str]:
+def local_app(
+    config: AppConfig, port: int | None = None, metrics_port: int | None = None
+) -> Iterator[str]:
     """Run ``config``'s graph on a private local Ray, HTTP on 127.0.0.1 (a free port unless
     given); yields the base URL once ``/health`` answers and shuts Serve and Ray down after.
+    ``metrics_port``: Ray's Prometheus endpoint (see ``start_local_ray``).
 
     What the tests and the benchmarks use; ``make run`` goes through ``deploy`` instead.
     """
-    start_local_ray()  # before importing ray here: it reads LOCAL_ENV at import
+    start_local_ray(metrics_port=metrics_port)  # before importing ray: it reads LOCAL_ENV
     import httpx
     import ray
     from ray import serve
 
     from serve_app.app import build_graph
 
-    url = f"http://127.0.0.1:{port or _free_port()}"
+    url = f"http://127.0.0.1:{port or free_port()}"
     try:
         serve.start(http_options={"host": "127.0.0.1", "port": int(url.rsplit(":", 1)[1])})
         serve.run(build_graph(config), name="transcribe", route_prefix="/")
@@ -146,9 +168,12 @@ def run(
     config: Path = typer.Option(Path("serve_config.yaml"), help="Serve config file"),
     host: str | None = typer.Option(None, help="Override http_options.host"),
     port: int | None = typer.Option(None, help="Override http_options.port"),
+    metrics_port: int = typer.Option(
+        METRICS_PORT, help="Ray's Prometheus endpoint: http://127.0.0.1:PORT/metrics"
+    ),
 ) -> None:
     """Start Ray and Serve locally and serve until interrupted."""
-    start_local_ray()
+    start_local_ray(metrics_port=metrics_port)
     import ray
     from ray import serve
 
@@ -160,6 +185,7 @@ def run(
     try:
         url = deploy(resolve_path(config), host, port)
         print(f"Serving on {url}  (docs: {url}/docs). Ctrl-C to stop.", flush=True)
+        print(f"Metrics: http://127.0.0.1:{metrics_port}/metrics", flush=True)
         stop.wait()
     finally:
         print("Shutting down Serve and Ray...", flush=True)

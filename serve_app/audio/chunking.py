@@ -30,6 +30,7 @@ def plan_chunks(
     max_chunk_samples: int,
     start: int = 0,
     first_index: int = 0,
+    first_chunk_samples: int | None = None,
 ) -> list[Chunk]:
     """Pack consecutive speech spans into chunks of at most ``max_chunk_samples``.
 
@@ -39,7 +40,10 @@ def plan_chunks(
     pause in it) is split into equal parts: the only case where a cut falls in speech.
 
     ``start``/``first_index``: plan only the audio after sample ``start`` (where an earlier
-    plan ended), numbering chunks from ``first_index``.
+    plan ended), numbering chunks from ``first_index``. ``first_chunk_samples``: split chunk
+    0 at its last pause within that length (its transcript is the first thing a live client
+    sees); the cuts after it do not move (a cut moved changes what Whisper hears around it).
+    A first span longer than that keeps its own length.
     """
     spans = sorted((max(start, s), min(total_samples, e)) for s, e in speech if e > s)
     spans = [(s, e) for s, e in spans if e > s]
@@ -58,6 +62,11 @@ def plan_chunks(
             groups[-1].append(piece)
         else:
             groups.append([piece])
+    if first_chunk_samples is not None and first_index == 0 and groups:
+        # Split the first chunk at a pause: every later cut stays where it was.
+        head = [p for p in groups[0] if p[1] - groups[0][0][0] <= first_chunk_samples]
+        if head and len(head) < len(groups[0]):
+            groups[0:1] = [head, groups[0][len(head) :]]
 
     chunks: list[Chunk] = []
     for i, group in enumerate(groups):
@@ -87,8 +96,10 @@ class IncrementalPlanner:
         join_samples: int,
         start: int = 0,
         first_index: int = 0,
+        first_chunk_samples: int | None = None,
     ) -> None:
         self.total_samples = total_samples
+        self.first_chunk_samples = first_chunk_samples
         self.max_chunk_samples = max_chunk_samples
         self.join_samples = join_samples
         """Spans this close to a block boundary on both sides are one span cut by the block."""
@@ -117,7 +128,12 @@ class IncrementalPlanner:
 
     def _take(self, is_final: Callable[[Chunk], bool]) -> list[Chunk]:
         chunks = plan_chunks(
-            self._spans, self.total_samples, self.max_chunk_samples, self.start, self.first_index
+            self._spans,
+            self.total_samples,
+            self.max_chunk_samples,
+            self.start,
+            self.first_index,
+            self.first_chunk_samples,
         )
         ready: list[Chunk] = []
         for chunk in chunks[self._emitted :]:

@@ -73,6 +73,14 @@ class JobStore:
                 )
         entry.events.notify()
 
+    def _published(self, count: int) -> None:
+        """Hook: ``count`` segments went out on a live stream (metrics, in a subclass)."""
+
+    def _segment_events(self, entry: JobEntry, segments: list[Segment]) -> list[dict[str, Any]]:
+        events = [entry.events.append({"type": "segment", **s.to_public()}) for s in segments]
+        self._published(len(events))
+        return events
+
     def _started(self) -> None:
         if self._sweeper is None or self._sweeper.done():
             self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
@@ -146,7 +154,7 @@ class JobStore:
         events: list[dict[str, Any]] = []
         if segments is not None:
             await self._publish_all(entry, segments)
-            events = [entry.events.append({"type": "segment", **s.to_public()}) for s in segments]
+            events = self._segment_events(entry, segments)
         job.updated_at = time.time()
         events.append(entry.events.append(job.status_event()))
         if job.finished:
@@ -214,11 +222,7 @@ class JobStore:
         entry.segments.extend(final)
         if self._db is not None and final:
             await self._write(self._db.upsert_segments, job_id, first, final)
-        events = (
-            []
-            if hold
-            else [entry.events.append({"type": "segment", **s.to_public()}) for s in final]
-        )
+        events = [] if hold else self._segment_events(entry, final)
         if events and "first_segment_s" not in job.timings:
             job.timings["first_segment_s"] = round(time.time() - job.created_at, 3)
         refresh_progress(job)
@@ -259,14 +263,9 @@ class JobStore:
         if not mine:
             job.attempts += 1
             if job.attempts > self._max_attempts:
-                await self.update_job(
-                    job_id,
-                    status=JobStatus.FAILED,
-                    message=(
-                        f"Transcription failed: retries exhausted ({self._max_attempts} runs "
-                        "were interrupted by replica failures)"
-                    ),
-                )
+                reason = f"{self._max_attempts} runs were interrupted by replica failures"
+                message = f"Transcription failed: retries exhausted ({reason})"
+                await self.update_job(job_id, status=JobStatus.FAILED, message=message)
                 return None
         job.lease_owner, job.lease_expires_at = runner, now + self._lease_s
         await self._save(entry)

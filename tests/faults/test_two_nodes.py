@@ -94,7 +94,7 @@ def test_chunker_and_retranscriber_on_different_nodes(tmp_path, postgres_url, s3
     from ray import serve
 
     from serve_app.app import build_graph
-    from serve_app.launch import _free_port, start_local_ray
+    from serve_app.launch import free_port, start_local_ray
 
     overrides = drill_config(tmp_path)
     overrides["job_store"]["database_url"] = postgres_url
@@ -117,7 +117,7 @@ def test_chunker_and_retranscriber_on_different_nodes(tmp_path, postgres_url, s3
         gcs = "127.0.0.1:" + ray.get_runtime_context().gcs_address.rsplit(":", 1)[1]
         with second_node(gcs, tmp_path):
             wait_for(lambda: sum(n["Alive"] for n in ray.nodes()) == 2, timeout=120)
-            port = _free_port()
+            port = free_port()
             serve.start(http_options={"host": "127.0.0.1", "port": port})
             serve.run(build_graph(config), name="transcribe", route_prefix="/")
             (chunker,) = replica_actors("Chunker")

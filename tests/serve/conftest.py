@@ -47,10 +47,17 @@ def app_config(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def base_url(app_config) -> Iterator[str]:
+def metrics_port() -> int:
+    from serve_app.launch import free_port
+
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def base_url(app_config, metrics_port) -> Iterator[str]:
     from serve_app.launch import local_app
 
-    with local_app(app_config) as url:
+    with local_app(app_config, metrics_port=metrics_port) as url:
         yield url
 
 

@@ -8,6 +8,9 @@ import pytest
 from serve_app.asr.decoding import DecodeOptions
 from serve_app.transcript.segments import Segment, Word
 
+# The replica lowers its own process's priority (deployment.nice): not this test process's.
+NOT_NICE = {"nice": 0}
+
 
 def _words(*spec: tuple[str, float, float]) -> list[Word]:
     return [Word(word=w, start=a, end=b, probability=0.9) for w, a, b in spec]
@@ -48,7 +51,9 @@ def test_batched_chunks_match_one_chunk_per_call():
     from eval.speech import speech, wer
     from serve_app.config import load_config
 
-    config = load_config({"config": "configs/local-cpu.yaml", "asr": {"cpu_threads": 2}})
+    config = load_config(
+        {"config": "configs/local-cpu.yaml", "asr": {"cpu_threads": 2, "deployment": NOT_NICE}}
+    )
     chunks = [
         speech(["The budget was approved by finance.", "We meet again on Monday."]),
         speech(["Please send the report before Friday."]),
@@ -82,13 +87,16 @@ def test_a_failed_batch_never_fails_other_chunks():
     from eval.speech import speech
     from serve_app.config import load_config
 
-    config = load_config({"config": "configs/local-cpu.yaml", "asr": {"cpu_threads": 2}})
+    config = load_config(
+        {"config": "configs/local-cpu.yaml", "asr": {"cpu_threads": 2, "deployment": NOT_NICE}}
+    )
     asr = WhisperASR(config.asr, config.models)
     good = speech(["Please send the report before Friday."])
     # Three chunks of (say) three jobs; the middle one names a model that does not load.
     results = asyncio.run(
         asr._transcribe_group(
-            ["tiny.en", "no-such-model", "tiny.en"], [good] * 3, ["en"] * 3, [DecodeOptions()] * 3
+            [(model, good, "en", DecodeOptions()) for model in ("tiny.en", "no-such-model")]
+            + [("tiny.en", good, "en", DecodeOptions())]
         )
     )
     assert isinstance(results[1], Exception)
@@ -99,7 +107,5 @@ def test_a_failed_batch_never_fails_other_chunks():
         raise RuntimeError("batched decoder crashed")
 
     asr._transcribe_many = broken  # type: ignore[method-assign]
-    again = asyncio.run(
-        asr._transcribe_group(["tiny.en"] * 2, [good] * 2, ["en"] * 2, [DecodeOptions()] * 2)
-    )
+    again = asyncio.run(asr._transcribe_group([("tiny.en", good, "en", DecodeOptions())] * 2))
     assert all(not isinstance(r, Exception) and r.segments for r in again)

@@ -84,3 +84,25 @@ def test_incremental_planning_matches_planning_the_whole_file():
     got += planner.finish()
     assert got == whole
     assert first_ready_after_block == 0, "chunks should be released before VAD finishes"
+
+
+def test_a_shorter_first_chunk_splits_chunk_zero_and_moves_no_other_cut():
+    speech = [(s(3 * i + 0.5), s(3 * i + 2.0)) for i in range(27)]  # 81 s of short phrases
+    normal = plan_chunks(speech, s(81), MAX)
+    chunks = plan_chunks(speech, s(81), MAX, first_chunk_samples=s(10))
+    head, rest, *later = chunks
+    assert head.end - head.start <= s(11)  # its speech within 10 s, plus half the pauses
+    assert head.start == normal[0].start and rest.end == normal[0].end
+    assert [(c.start, c.end) for c in later] == [(c.start, c.end) for c in normal[1:]]
+    assert [c.index for c in chunks] == list(range(len(chunks)))
+    # Resuming after chunk 0 plans normal chunks.
+    resumed = plan_chunks(speech, s(81), MAX, start=s(10), first_index=1, first_chunk_samples=s(10))
+    assert resumed[0].end - resumed[0].start > s(20)
+    # Planned block by block, the split comes out the same.
+    planner = IncrementalPlanner(s(81), MAX, join_samples=s(0.5), first_chunk_samples=s(10))
+    got = []
+    for block in range(2):
+        lo, hi = s(60 * block), s(60 * (block + 1))
+        spans = [(max(a, lo), min(b, hi)) for a, b in speech if a < hi and b > lo]
+        got += planner.add_block(spans, lo)
+    assert got + planner.finish() == chunks
