@@ -42,12 +42,14 @@ from serve_app.llm.schemas import (
 )
 from serve_app.llm.settings import LLMModel
 from serve_app.llm.summary import Summariser, SummaryBudget
+from serve_app.priority import lower_priority
 
 
 class TranscriptAssistant:
     """Summary jobs, transcript chat and the OpenAI chat API over the served LLM(s)."""
 
     def __init__(self, llms: dict[str, Any], config: AppConfig) -> None:
+        lower_priority(config.assistant.deployment.nice)
         self._llms = llms  # served model name -> TranscriptLLMServer handle
         self._settings = config.llm
         self._cfg = config.assistant

@@ -36,6 +36,7 @@ from serve_app.llm.schemas import (
     SummaryRequest,
     SummaryResult,
 )
+from serve_app.priority import lower_priority
 from serve_app.transcript.segments import Segment
 from serve_app.transcript.spans import SpanTranscript
 
@@ -65,7 +66,7 @@ class ServeBackend:
         retranscriber: Any,
         job_store: Any,
         audio: AudioStore,
-        metrics: IngressMetrics | None = None,
+        metrics: IngressMetrics,
     ) -> None:
         self._chunker = chunker
         self._retranscriber = retranscriber
@@ -85,8 +86,7 @@ class ServeBackend:
     ) -> Job:
         began = time.perf_counter()
         await asyncio.to_thread(self._keep, job_id, upload)
-        if self._metrics is not None:
-            self._metrics.upload.observe(time.perf_counter() - began)
+        self._metrics.upload.observe(time.perf_counter() - began)
         # The job runs inside this streaming request (see deployments/chunker.py): its first
         # item is the created job, then it lasts until the job ends.
         stream = self._chunker.options(stream=True).transcribe.remote(
@@ -114,8 +114,7 @@ class ServeBackend:
 
     def _count_waiting(self, change: int) -> None:
         self._waiting += change
-        if self._metrics is not None:
-            self._metrics.queued.set(self._waiting)
+        self._metrics.queued.set(self._waiting)
 
     async def _follow(self, job_id: str, stream: Any) -> None:
         try:
@@ -231,6 +230,7 @@ class Ingress:
     def __init__(
         self, chunker: Any, retranscriber: Any, config: AppConfig, assistant: Any = None
     ) -> None:
+        lower_priority(config.ingress.deployment.nice)
         self._config = config
         self._backend = ServeBackend(
             chunker,

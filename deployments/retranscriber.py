@@ -16,6 +16,7 @@ from serve_app.audio.decode import SAMPLE_RATE, decode_audio, probe_audio
 from serve_app.audio.settings import open_audio_store
 from serve_app.config import AppConfig
 from serve_app.errors import AudioExpiredError, InvalidRequestError, JobNotFoundError
+from serve_app.priority import lower_priority
 from serve_app.transcript.segments import finalize_chunk_segments, join_text
 from serve_app.transcript.spans import SpanTranscript, confidence, replace_span, speaker_for_span
 
@@ -27,6 +28,7 @@ class Retranscriber:
     """Re-runs spans through the ASR replicas; reads kept audio from the audio store."""
 
     def __init__(self, asr: Any, config: AppConfig) -> None:
+        lower_priority(config.retranscriber.deployment.nice)
         self._asr = asr
         self._registry = build_registry(config.models, config.asr)
         self._default_model = config.asr.retranscribe_model

@@ -76,9 +76,10 @@ class DeploymentOptions(StrictModel):
     """Requests queued in callers before rejecting with 503 (-1: unbounded)."""
     ray_actor_options: RayActorOptions = Field(default_factory=RayActorOptions)
     nice: int = Field(0, ge=0, le=19)
-    """CPU priority the replica gives its own process (Linux nice; 0: unchanged). Compute
-    replicas below the proxy and the ingress keep the API responsive while they work, and
-    lose nothing when it is idle (``serve_app/priority.py``). Not a Serve option."""
+    """CPU priority the replica gives its own process (Linux nice; 0: unchanged), applied by
+    every deployment with this block (the LLM engine is not one). Compute replicas below the
+    proxy and the ingress keep the API responsive while they work, and lose nothing when it
+    is idle (``serve_app/priority.py``). Not a Serve option."""
     graceful_shutdown_timeout_s: PositiveFloat = 20.0
     graceful_shutdown_wait_loop_s: PositiveFloat = 2.0
     health_check_period_s: PositiveFloat = 10.0
