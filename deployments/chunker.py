@@ -241,7 +241,6 @@ class Chunker:
             job_id,
             status=JobStatus.COMPLETED,
             message=message,
-            segments=run.final_segments,
             timings={"transcribe_s": finished - decoded, "total_s": finished - started},
         )
         self._metrics.finished.inc(tags={"status": "completed"})

@@ -4,7 +4,9 @@ is final, retry chunks whose replica failed, and diarize the whole file alongsid
 
 A resumed run starts from the job's stored state: chunks already planned keep their
 boundaries, chunks already transcribed are skipped, and planning continues after the last
-planned chunk. Segments go to the store per chunk; it publishes them in time order.
+planned chunk. Segments go to the store per chunk; it publishes them in time order with the
+speakers known so far. Every diarization pass (provisional per block, then final) goes to
+the store too, which renames its speakers onto the ones shown and sends the revisions.
 """
 
 from __future__ import annotations
@@ -22,18 +24,13 @@ from serve_app.asr.decoding import ChunkTranscript, DecodeOptions
 from serve_app.audio.chunking import Chunk, IncrementalPlanner
 from serve_app.audio.vad import detect_speech
 from serve_app.config import ChunkerConfig
-from serve_app.diarization.alignment import attach_speakers
-from serve_app.diarization.results import DiarizationOutput
 from serve_app.errors import AppError
 from serve_app.jobs.model import ChunkRecord, ChunkState, Job
-from serve_app.transcript.segments import Segment
 from serve_app.transcript.timefmt import format_display
 
 logger = logging.getLogger("ray.serve")
 
 DIARIZATION_DISABLED = "speaker diarization is disabled on this server"
-# Share of diarization's progress each pipeline step covers (the rest is quick).
-DIARIZATION_STEPS = {"segmentation": (0.0, 0.35), "embeddings": (0.35, 0.6)}
 MAX_BACKOFF_S = 8.0
 
 
@@ -50,7 +47,7 @@ class JobContext:
 
 
 class JobRun:
-    """One job's fan-out; ``final_segments`` is set when the transcript needs speakers."""
+    """One job's fan-out: chunks to ASR, the whole file to the diarizer."""
 
     def __init__(self, context: JobContext, job: Job, audio: np.ndarray, t0: float) -> None:
         self.store, self.config, self.metrics = context.store, context.config, context.metrics
@@ -66,11 +63,8 @@ class JobRun:
         self.diarization_note = (
             DIARIZATION_DISABLED if options.diarize and context.diarizer is None else ""
         )
-        self.hold = self.diarizer is not None  # segments wait for speakers
         self.planned: list[ChunkRecord] = list(job.chunks)
-        self.final_segments: list[Segment] | None = None
         self.semaphore = asyncio.Semaphore(self.config.max_inflight_chunks)
-        self.diarization_progress = 0.0
 
     @property
     def planned_any(self) -> bool:
@@ -87,9 +81,7 @@ class JobRun:
                 if not self.job.planning_done:
                     await self._plan(group)
             if diarization is not None:
-                turns = await diarization
-                segments = await self.store.get_segments.remote(self.job_id) or []
-                self.final_segments = attach_speakers(segments, turns) if turns else segments
+                await diarization
         finally:
             if diarization is not None and not diarization.done():
                 diarization.cancel()
@@ -194,22 +186,25 @@ class JobRun:
         # The ASR pass itself, and the rest of the wait: semaphore, Serve's queue, batching.
         self.metrics.chunk("asr", result.transcribe_s)
         self.metrics.chunk("queue", answered - planned - result.transcribe_s)
-        await self.store.complete_chunk.remote(
-            self.job_id, record.index, result.segments, self.hold
-        )
+        await self.store.complete_chunk.remote(self.job_id, record.index, result.segments)
         self.metrics.chunk("publish", time.perf_counter() - answered)
 
-    async def _diarize(self) -> list[dict[str, Any]] | None:
-        """Exclusive speaker turns, or ``None`` (with a note) if diarization failed: the
-        transcript is still delivered, without speakers, rather than failing the job."""
+    async def _diarize(self) -> None:
+        """Stream diarization passes to the store. If diarization fails, the transcript is
+        still delivered (with the speakers of the last pass, or none) and says so, rather
+        than failing the job."""
         assert self.diarizer is not None
         opts = self.job.options
+        duration = max(self.audio.shape[0] / self.sr, 1e-9)
         try:
             stream = self.diarizer.options(stream=True).diarize.remote(
                 self.audio, opts.num_speakers, opts.min_speakers, opts.max_speakers
             )
             async for item in stream:
-                if isinstance(item, DiarizationOutput):
+                await self.store.update_speakers.remote(
+                    self.job_id, item.exclusive_turns, item.final
+                )
+                if item.final:
                     self.metrics.stage("diarization", item.diarize_s)
                     await self.store.update_job.remote(
                         self.job_id,
@@ -217,20 +212,15 @@ class JobRun:
                         message=f"Speaker diarization found {len(item.speakers)} speakers",
                         timings={"diarize_s": item.diarize_s},
                     )
-                    return item.exclusive_turns
-                base, weight = DIARIZATION_STEPS.get(item.step, (0.95, 0.05))
-                progress = base + weight * item.fraction
-                if progress > self.diarization_progress:
-                    self.diarization_progress = progress
-                    await self.store.update_job.remote(
-                        self.job_id,
-                        diarization_progress=round(100 * progress, 1),
-                        message=f"Diarizing speakers ({item.step})",
-                    )
+                    return
+                await self.store.update_job.remote(
+                    self.job_id,
+                    diarization_progress=round(min(99.0, 100 * item.covered_s / duration), 1),
+                    message=f"Diarizing speakers ({item.covered_s:.0f} s of {duration:.0f} s)",
+                )
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             logger.exception("diarization of job %s failed", self.job_id)
             self.diarization_note = f"speaker diarization failed: {exc}"[:300]
         await self.store.update_job.remote(self.job_id, no_diarization=True)
-        return None

@@ -1,15 +1,14 @@
-"""Speaker diarization replicas (pyannote.audio), run on the whole file so speaker labels are
-consistent across every ASR chunk. Runs concurrently with ASR; the chunker aligns words to
-its exclusive turns (``serve_app/diarization/alignment.py``).
-
-``diarize`` is a streaming method: it yields progress updates from pyannote's hook while the
-pipeline runs, then the result, so the job can show diarization as a step of its own.
+"""Speaker diarization replicas (pyannote.audio), live: ``diarize`` streams a provisional
+result after every ``block_s`` seconds of audio, then the final pass over the whole file
+(every embedding re-clustered), so labels are consistent across every ASR chunk. Runs
+concurrently with ASR; the job store aligns words with the turns and sends revisions.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -18,7 +17,7 @@ import numpy as np
 
 from serve_app.audio.decode import SAMPLE_RATE
 from serve_app.config import DiarizerConfig
-from serve_app.diarization.results import DiarizationOutput, DiarizationProgress
+from serve_app.diarization.results import DiarizationOutput, DiarizationResult
 from serve_app.priority import lower_priority
 
 
@@ -35,6 +34,7 @@ class Diarizer:
                 f"diarizer.use_hub is set but ${config.hf_token_env} holds no Hugging Face token"
             )
         tuning: dict[str, Any] = dict(config.tuning)  # validated by PyannoteDiarizer
+        self._block_s = config.block_s
         self._backend = PyannoteDiarizer(
             device=config.device, pipeline_dir=config.pipeline_dir, hf_token=token, **tuning
         )
@@ -45,48 +45,48 @@ class Diarizer:
         num_speakers: int | None = None,
         min_speakers: int | None = None,
         max_speakers: int | None = None,
-    ) -> AsyncIterator[DiarizationProgress | DiarizationOutput]:
+    ) -> AsyncIterator[DiarizationOutput]:
         loop = asyncio.get_running_loop()
-        updates: asyncio.Queue[DiarizationProgress] = asyncio.Queue()
-        last: dict[str, float] = {}
+        results: asyncio.Queue[DiarizationResult | BaseException | None] = asyncio.Queue()
+        stop = threading.Event()  # the caller went away: end the pass after this block
 
-        def hook(
-            step: str, _artifact: Any, file: Any = None, total: Any = None, completed: Any = None
-        ) -> None:
-            fraction = 1.0 if not total else min(1.0, float(completed or 0) / float(total))
-            # Report a step's start, its end and every 10% in between.
-            if step in last and fraction < 1.0 and fraction - last[step] < 0.1:
-                return
-            last[step] = fraction
-            loop.call_soon_threadsafe(
-                updates.put_nowait, DiarizationProgress(step=step, fraction=fraction)
-            )
+        def run() -> None:
+            try:
+                for result in self._backend.stream(
+                    audio,
+                    SAMPLE_RATE,
+                    num_speakers=num_speakers,
+                    min_speakers=min_speakers,
+                    max_speakers=max_speakers,
+                    block_s=self._block_s,
+                ):
+                    loop.call_soon_threadsafe(results.put_nowait, result)
+                    if stop.is_set():
+                        return
+                loop.call_soon_threadsafe(results.put_nowait, None)
+            except BaseException as exc:  # handed to the caller below
+                loop.call_soon_threadsafe(results.put_nowait, exc)
 
         started = time.perf_counter()
-        work = asyncio.ensure_future(
-            asyncio.to_thread(
-                self._backend.diarize,
-                audio,
-                SAMPLE_RATE,
-                num_speakers=num_speakers,
-                min_speakers=min_speakers,
-                max_speakers=max_speakers,
-                hook=hook,
-            )
-        )
-        while not work.done():
-            getter = asyncio.ensure_future(updates.get())
-            await asyncio.wait({work, getter}, return_when=asyncio.FIRST_COMPLETED)
-            if getter.done():
-                yield getter.result()
-            else:
-                getter.cancel()
-        result = work.result()
-        yield DiarizationOutput(
-            exclusive_turns=[
-                {"start": t.start, "end": t.end, "speaker": t.speaker, "confidence": t.confidence}
-                for t in result.exclusive_turns
-            ],
-            speakers=list(result.speakers),
-            diarize_s=time.perf_counter() - started,
-        )
+        work = asyncio.ensure_future(asyncio.to_thread(run))
+        try:
+            while (item := await results.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                yield _output(item, started)
+            await work
+        finally:
+            stop.set()
+
+
+def _output(result: DiarizationResult, started: float) -> DiarizationOutput:
+    return DiarizationOutput(
+        exclusive_turns=[
+            {"start": t.start, "end": t.end, "speaker": t.speaker, "confidence": t.confidence}
+            for t in result.exclusive_turns
+        ],
+        speakers=list(result.speakers),
+        diarize_s=time.perf_counter() - started,
+        covered_s=result.covered_s,
+        final=result.final,
+    )

@@ -215,6 +215,9 @@ class DiarizerConfig(StrictModel):
     """Production: load ``pyannote/speaker-diarization-community-1`` from the Hugging Face hub
     with the token in the environment variable ``hf_token_env``."""
     hf_token_env: str = "HF_TOKEN"
+    block_s: PositiveFloat = 30.0
+    """Live diarization: a provisional pass (and revision events) after every ``block_s``
+    seconds of audio; the final pass re-clusters everything at the end."""
     tuning: dict[str, float | int | str | bool | None] = Field(default_factory=dict)
     """Overrides of ``serve_app.diarization.DEFAULT_TUNING`` for the embedded pipeline."""
     deployment: DeploymentOptions = Field(

@@ -13,11 +13,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, Group
+from rich.live import Live
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from serve_app.client.api import ApiError, TranscribeClient
+from serve_app.client.transcript import LiveTranscript
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 out = Console()
@@ -93,28 +96,51 @@ def submit(
         _fail(f"job {job['job_id']} {final.get('status')}: {final.get('message')}")
 
 
+LIVE_LINES = 20
+"""--follow on a terminal: the last this many segments, redrawn as revisions arrive."""
+
+
 def _follow(job_id: str) -> dict[str, Any]:
+    """Show the job live: the transcript's tail with revisions applied in place (speakers
+    appear and settle), and the progress; then print the whole transcript to stdout."""
     final: dict[str, Any] = {}
-    with Progress(
+    transcript = LiveTranscript()
+    progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.percentage:>3.0f}%"),
         TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("starting", total=100)
+    )
+    task = progress.add_task("starting", total=100)
+    changed: set[str] = set()
+
+    def view() -> Group:
+        lines = [
+            Text(("* " if s["id"] in changed else "  ") + _segment_line(s))
+            for s in transcript.segments[-LIVE_LINES:]
+        ]
+        return Group(*lines, progress)
+
+    # Not a terminal (a log, a pipe): each segment and each revised one as a line instead.
+    with Live(view(), console=err, transient=True, auto_refresh=err.is_terminal) as live:
         for message in state.client.follow(job_id):
-            if message["type"] == "segment":
-                progress.console.print(
-                    _segment_line(message), highlight=False, markup=False, soft_wrap=True
-                )
-                out.file.flush()
-            else:
+            if message["type"] in ("segment", "revision"):
+                # "*" marks what the last event added or revised
+                changed = transcript.apply(message)
+                if not err.is_terminal:
+                    for segment in transcript.segments:
+                        if segment["id"] in changed:
+                            mark = "revised " if message["type"] == "revision" else ""
+                            err.print(mark + _segment_line(segment), highlight=False, markup=False)
+            elif message["type"] == "status":
                 progress.update(
                     task, completed=message["progress"], description=message["message"][:60]
                 )
                 final = message
+            if err.is_terminal:
+                live.update(view())
+    for segment in transcript.segments:
+        out.print(_segment_line(segment), highlight=False, markup=False, soft_wrap=True)
     return final
 
 

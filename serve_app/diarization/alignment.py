@@ -237,3 +237,55 @@ def speaker_stats(segments: Iterable[Segment]) -> dict[str, float]:
         else:
             stats[seg.speaker] = stats.get(seg.speaker, 0.0) + max(0.0, seg.end - seg.start)
     return {k: round(v, 3) for k, v in sorted(stats.items())}
+
+
+def map_speakers(turns: Sequence[Any], shown: Sequence[Any]) -> list[dict[str, Any]]:
+    """``turns`` (labels of a new diarization pass) renamed to the names already ``shown``,
+    so that as few labels as possible change and a name never moves to another voice.
+
+    Each new label takes the shown name it shares the most speech time with (one-to-one,
+    Hungarian on the overlap); a label that overlaps no shown name gets a new one,
+    ``SPEAKER_<n>`` after the highest number shown, in order of first appearance.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    rows = [
+        {
+            "start": float(_get(t, "start")),
+            "end": float(_get(t, "end")),
+            "speaker": str(_get(t, "speaker")),
+            "confidence": _get(t, "confidence", 1.0),
+        }
+        for t in turns
+    ]
+    old = [(float(_get(t, "start")), float(_get(t, "end")), str(_get(t, "speaker"))) for t in shown]
+    new_labels = list(dict.fromkeys(r["speaker"] for r in sorted(rows, key=lambda r: r["start"])))
+    old_labels = list(dict.fromkeys(lab for _, _, lab in old))
+    names: dict[str, str] = {}
+    if new_labels and old_labels:
+        overlap = [[0.0] * len(old_labels) for _ in new_labels]
+        new_pos = {lab: i for i, lab in enumerate(new_labels)}
+        old_pos = {lab: j for j, lab in enumerate(old_labels)}
+        # both sets are exclusive turns (no overlap inside a set): one merge-like sweep
+        a = sorted((r["start"], r["end"], r["speaker"]) for r in rows)
+        b = sorted(old)
+        i = j = 0
+        while i < len(a) and j < len(b):
+            ov = min(a[i][1], b[j][1]) - max(a[i][0], b[j][0])
+            if ov > 0:
+                overlap[new_pos[a[i][2]]][old_pos[b[j][2]]] += ov
+            if a[i][1] <= b[j][1]:
+                i += 1
+            else:
+                j += 1
+        matched_rows, matched_cols = linear_sum_assignment(overlap, maximize=True)
+        for i, j in zip(matched_rows, matched_cols, strict=True):
+            if overlap[i][j] > 0:
+                names[new_labels[i]] = old_labels[j]
+    taken = [int(n.rsplit("_", 1)[1]) for n in old_labels if n.rsplit("_", 1)[-1].isdigit()]
+    next_number = max(taken, default=0) + 1
+    for lab in new_labels:
+        if lab not in names:
+            names[lab] = f"SPEAKER_{next_number}"
+            next_number += 1
+    return [{**r, "speaker": names[r["speaker"]]} for r in rows]

@@ -153,12 +153,16 @@ def campplus_classes() -> dict[str, Any]:
         ) -> np.ndarray:
             model = self._embedding.model_
             waveform, _ = self._audio(file)  # (1, T) at 16 kHz, downmixed
-            with torch.inference_mode():
-                feats = model.fbank(waveform[0].to(model.device))
             fps = 100.0  # fbank frames per second
+            sw = binary_segmentations.sliding_window
+            # Only the span the windows cover: frame i of the crop is frame first + i of
+            # the file (frames start every 160 samples), so a block of windows costs no
+            # more than its own audio.
+            first = round(sw.start * fps)
+            with torch.inference_mode():
+                feats = model.fbank(waveform[0, first * 160 :].to(model.device))
             data = np.nan_to_num(binary_segmentations.data, nan=0.0)
             num_chunks, num_frames, num_speakers = data.shape
-            sw = binary_segmentations.sliding_window
             chunk_frames = round(sw.duration * fps)
             # nearest-neighbour map fbank frame -> segmentation frame inside a chunk
             seg_index = np.minimum(
@@ -171,7 +175,7 @@ def campplus_classes() -> dict[str, Any]:
                 hook("embeddings", None, total=num_chunks, completed=0)
             with torch.inference_mode():
                 for c in range(num_chunks):
-                    f0 = round((sw.start + c * sw.step) * fps)
+                    f0 = round((sw.start + c * sw.step) * fps) - first
                     chunk_feats = feats[f0 : f0 + chunk_frames]
                     n = chunk_feats.shape[0]
                     if n == 0:

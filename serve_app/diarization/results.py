@@ -1,5 +1,5 @@
-"""What diarization produces: speaker turns, the result of one file, the progress and
-output messages the diarizer replica streams, and how speakers are numbered."""
+"""What diarization produces: speaker turns, the result of one file, the messages the
+diarizer replica streams, and how speakers are numbered."""
 
 from __future__ import annotations
 
@@ -53,6 +53,10 @@ class DiarizationResult:
     speakers: list[str] = field(default_factory=list)
     duration: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    covered_s: float = 0.0
+    """Audio the turns cover so far (a provisional result of a live pass ends there)."""
+    final: bool = True
+    """False for the provisional results of :meth:`PyannoteDiarizer.stream`."""
 
     @property
     def num_speakers(self) -> int:
@@ -67,16 +71,12 @@ class DiarizationResult:
         }
 
 
-class DiarizationProgress(BaseModel):
-    """A step of the pipeline and how far it is (0..1)."""
-
-    step: str
-    fraction: float
-
-
 class DiarizationOutput(BaseModel):
-    """Exclusive turns (never two speakers at once) for aligning words, and timings."""
+    """Exclusive turns (never two speakers at once) for aligning words, of the audio up to
+    ``covered_s``; ``final``: the consistent pass over the whole file."""
 
     exclusive_turns: list[dict[str, Any]]
     speakers: list[str]
     diarize_s: float
+    covered_s: float
+    final: bool

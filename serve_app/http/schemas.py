@@ -80,6 +80,9 @@ class JobListResponse(BaseModel):
 
 
 class SegmentResponse(BaseModel):
+    id: str | None = Field(
+        None, description="Stable segment id: what live revision events name (see README)"
+    )
     start: float
     end: float
     text: str

@@ -11,7 +11,7 @@ from serve_app.transcript.segments import Segment
 class JobEntry:
     """A job, its published transcript, its event log and its chunk results."""
 
-    __slots__ = ("events", "job", "results", "segments")
+    __slots__ = ("events", "job", "results", "segments", "view")
 
     def __init__(
         self,
@@ -24,6 +24,8 @@ class JobEntry:
         self.segments: list[Segment] = segments or []
         self.events = events or EventLog()
         self.results: dict[int, list[Segment]] = results or {}
+        self.view: list[Segment] | None = None
+        """The segments with live speakers (``serve_app.jobs.speakers``), built on demand."""
 
 
 def load_entries(db: JobDatabase) -> dict[str, JobEntry]:

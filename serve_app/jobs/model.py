@@ -119,6 +119,12 @@ class Job(BaseModel):
     attempts: int = 0
     """Runs started: the first, plus one per resume on another (or a restarted) replica."""
 
+    speaker_turns: list[dict[str, Any]] = Field(default_factory=list)
+    """While a diarized job runs: the latest exclusive speaker turns, under the names its
+    clients were shown (``serve_app.jobs.speakers``)."""
+    speakers_final: bool = False
+    """The final diarization pass has been applied."""
+
     audio_codec: str | None = None
     """Codec of the kept audio (``pcm_s16le`` uploads are re-kept as ``flac``)."""
     multilingual: bool = True

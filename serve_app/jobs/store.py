@@ -13,25 +13,25 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from serve_app.diarization.revisions import with_ids
 from serve_app.jobs.db import JobDatabase
 from serve_app.jobs.entries import JobEntry, load_entries
 from serve_app.jobs.events import EventBatch
+from serve_app.jobs.leases import Leases
 from serve_app.jobs.model import ChunkInfo, ChunkRecord, ChunkState, Job, JobPage, JobStatus
 from serve_app.jobs.progress import publishable, refresh_progress
+from serve_app.jobs.speakers import current_view, extend_view, revise, settle, snapshot
 from serve_app.transcript.segments import Segment
 
-DISPATCH_TIMEOUT_S = 120.0
-"""A lapsed job handed to a dispatcher is offered again if no runner claimed it by then."""
 SUMMARY_STALE_S = 900.0
 """A summary job (not resumable) with no update for this long failed with its replica."""
 
 
-class JobStore:
+class JobStore(Leases):
     """Jobs in memory, persisted write-through; long-poll event streams; leases."""
 
     def __init__(
@@ -158,6 +158,8 @@ class JobStore:
         job.updated_at = time.time()
         events.append(entry.events.append(job.status_event()))
         if job.finished:
+            if segments is None and settle(entry):
+                await self._publish_all(entry, entry.segments)
             job.lease_owner, job.lease_expires_at = None, 0.0
             dropped = entry.events.compact()
             events = [e for e in events if e["seq"] not in dropped]
@@ -167,7 +169,9 @@ class JobStore:
         return job
 
     async def _publish_all(self, entry: JobEntry, segments: list[Segment]) -> None:
-        entry.segments = list(segments)
+        """Make ``segments`` the transcript (those without an id take their position)."""
+        entry.segments = [s if s.id else with_ids([s], i)[0] for i, s in enumerate(segments)]
+        entry.view = None
         if self._db is not None:
             await self._write(self._db.replace_segments, entry.job.job_id, entry.segments)
 
@@ -199,12 +203,10 @@ class JobStore:
                 setattr(stored, name, getattr(chunk, name))
             await self._save(entry)
 
-    async def complete_chunk(
-        self, job_id: str, index: int, segments: list[Segment], hold: bool = False
-    ) -> Job | None:
+    async def complete_chunk(self, job_id: str, index: int, segments: list[Segment]) -> Job | None:
         """Store one chunk's segments (chunk-relative) once; publish every chunk that is now
-        final, in time order. ``hold``: keep the segments off the live stream (a diarized
-        job publishes them at the end, with speakers). A repeated call changes nothing."""
+        final, in time order, with the speakers known so far. A repeated call changes
+        nothing."""
         entry = self._jobs.get(job_id)
         if entry is None or entry.job.finished:
             return entry.job if entry else None
@@ -218,11 +220,12 @@ class JobStore:
             data = {"segments": [s.model_dump() for s in segments]}
             await self._write(self._db.save_chunk_result, job_id, index, data)
         first = len(entry.segments)
-        final = publishable(job, entry.results)
+        final = with_ids(publishable(job, entry.results), first)
+        pieces = extend_view(entry, final)
         entry.segments.extend(final)
         if self._db is not None and final:
             await self._write(self._db.upsert_segments, job_id, first, final)
-        events = [] if hold else self._segment_events(entry, final)
+        events = self._segment_events(entry, pieces)
         if events and "first_segment_s" not in job.timings:
             job.timings["first_segment_s"] = round(time.time() - job.created_at, 3)
         refresh_progress(job)
@@ -230,6 +233,21 @@ class JobStore:
         events.append(entry.events.append(job.status_event()))
         await self._save(entry, *events)
         return job
+
+    async def update_speakers(
+        self, job_id: str, turns: list[dict[str, Any]], final: bool = False
+    ) -> Job | None:
+        """A diarization pass over the audio so far (``final``: the consistent pass over all
+        of it): speakers renamed onto the ones shown, and a revision event for the segments
+        whose speaker (or split) changed."""
+        entry = self._jobs.get(job_id)
+        if entry is None or entry.job.finished:
+            return entry.job if entry else None
+        event = revise(entry, turns, final)
+        events = [entry.events.append(event)] if event else []
+        entry.job.updated_at = time.time()
+        await self._save(entry, *events)
+        return entry.job
 
     async def replace_segments(self, job_id: str, segments: list[Segment]) -> bool:
         """Correct a job's stored transcript (e.g. a re-transcribed segment applied to it).
@@ -245,68 +263,6 @@ class JobStore:
         await self._save(entry)
         return True
 
-    # ---- leases --------------------------------------------------------------------------
-
-    async def claim(self, job_id: str, runner: str, token: str | None = None) -> Job | None:
-        """Take the job for ``runner`` if nobody holds a live lease on it (or it was handed
-        to this dispatch ``token``); the job, or ``None`` when it is not ours to run. A
-        job past ``max_attempts`` runs fails instead, as retries exhausted."""
-        entry = self._jobs.get(job_id)
-        if entry is None or entry.job.finished:
-            return None
-        job, now = entry.job, time.time()
-        owner = job.lease_owner
-        mine = owner == runner
-        free = owner is None or job.lease_expires_at < now or owner == f"dispatch:{token}"
-        if not (mine or free):
-            return None
-        if not mine:
-            job.attempts += 1
-            if job.attempts > self._max_attempts:
-                reason = f"{self._max_attempts} runs were interrupted by replica failures"
-                message = f"Transcription failed: retries exhausted ({reason})"
-                await self.update_job(job_id, status=JobStatus.FAILED, message=message)
-                return None
-        job.lease_owner, job.lease_expires_at = runner, now + self._lease_s
-        await self._save(entry)
-        return job
-
-    async def renew(self, job_id: str, runner: str) -> bool:
-        """Extend ``runner``'s lease; False when the job is no longer its to run."""
-        entry = self._jobs.get(job_id)
-        if entry is None or entry.job.finished or entry.job.lease_owner != runner:
-            return False
-        entry.job.lease_expires_at = time.time() + self._lease_s
-        await self._save(entry)
-        return True
-
-    async def release(self, job_id: str, runner: str | None = None) -> None:
-        """Hand the job back at once (``runner`` None: whoever holds it, e.g. a replica that
-        is known to have died) so the next dispatch resumes it without waiting."""
-        entry = self._jobs.get(job_id)
-        if entry is None or entry.job.finished:
-            return
-        if runner is None or entry.job.lease_owner == runner:
-            entry.job.lease_owner, entry.job.lease_expires_at = None, 0.0
-            await self._save(entry)
-
-    async def lapsed_jobs(self, limit: int = 8) -> list[tuple[str, str]]:
-        """Running transcription jobs whose lease lapsed, each handed to the caller under a
-        fresh dispatch token (``claim`` with it) so that other dispatchers skip them."""
-        self._started()
-        now, out = time.time(), []
-        for entry in self._jobs.values():
-            job = entry.job
-            if job.kind != "transcription" or job.finished or job.lease_expires_at >= now:
-                continue
-            token = uuid.uuid4().hex
-            job.lease_owner, job.lease_expires_at = f"dispatch:{token}", now + DISPATCH_TIMEOUT_S
-            await self._save(entry)
-            out.append((job.job_id, token))
-            if len(out) >= limit:
-                break
-        return out
-
     # ---- readers -------------------------------------------------------------------------
 
     async def get_job(self, job_id: str) -> Job | None:
@@ -314,8 +270,9 @@ class JobStore:
         return entry.job if entry else None
 
     async def get_segments(self, job_id: str) -> list[Segment] | None:
+        """The transcript, with the speakers known so far while the job runs."""
         entry = self._jobs.get(job_id)
-        return list(entry.segments) if entry else None
+        return list(current_view(entry)) if entry else None
 
     async def chunk_results(self, job_id: str) -> dict[int, list[Segment]]:
         entry = self._jobs.get(job_id)
@@ -353,7 +310,7 @@ class JobStore:
             await entry.events.wait(timeout_s)
             if self._jobs.get(job_id) is not entry:
                 return None  # expired while waiting
-        events = entry.events.after(cursor)
+        events = (cursor == 0 and snapshot(entry)) or entry.events.after(cursor)
         new_cursor = events[-1]["seq"] if events else cursor
         return EventBatch(
             events=events,

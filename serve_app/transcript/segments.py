@@ -25,6 +25,10 @@ class Word(BaseModel):
 class Segment(BaseModel):
     """A transcript segment with absolute timestamps (seconds from the start of the file)."""
 
+    id: str | None = None
+    """Stable within its job: the position of its ASR segment in the transcript, ``.<k>`` for
+    the k-th further piece of one split at a speaker change
+    (``serve_app.diarization.revisions``)."""
     start: float
     end: float
     text: str
@@ -40,6 +44,7 @@ class Segment(BaseModel):
     def to_public(self) -> dict[str, object]:
         """The reference API's segment object."""
         return {
+            "id": self.id,
             "start": round(self.start, 3),
             "end": round(self.end, 3),
             "text": self.text,

@@ -148,9 +148,15 @@ def test_num_speakers_hint(diarizer: PyannoteDiarizer) -> None:
     assert diarizer.diarize(audio, max_speakers=1).num_speakers == 1
 
 
-def test_hook_is_called(diarizer: PyannoteDiarizer) -> None:
-    steps: list[str] = []
-    diarizer.diarize(
-        make_single("Progress hook.", VOICES[3]), hook=lambda s, *a, **k: steps.append(s)
-    )
-    assert "segmentation" in steps and "embeddings" in steps
+def test_stream_gives_provisional_passes_then_the_whole_file(diarizer: PyannoteDiarizer) -> None:
+    audio, ref = make_conversation(2, duration=45.0, seed=5)
+    passes = list(diarizer.stream(audio, block_s=15.0))
+    assert len(passes) >= 3 and passes[-1].final and not any(p.final for p in passes[:-1])
+    covered = [p.covered_s for p in passes]
+    assert covered == sorted(covered) and covered[-1] == pytest.approx(len(audio) / SAMPLE_RATE)
+    for p in passes[:-1]:
+        assert all(t.end <= p.covered_s + 1e-6 for t in p.exclusive_turns)
+    final = passes[-1]
+    assert attribution(_ref(ref), _hyp(final), final.duration)[0] > 0.85
+    whole = diarizer.diarize(audio)
+    assert _hyp(whole) == _hyp(final)  # the final pass is the offline result

@@ -57,6 +57,7 @@ def check_segments(segments: list[dict[str, Any]]) -> None:
     previous_end = 0.0
     for seg in segments:
         assert set(seg) == {
+            "id",
             "start",
             "end",
             "text",
@@ -65,7 +66,7 @@ def check_segments(segments: list[dict[str, Any]]) -> None:
             "start_display",
             "end_display",
         }
-        assert seg["text"].strip()
+        assert seg["text"].strip() and seg["id"]
         assert previous_end - 1e-3 <= seg["start"] <= seg["end"]
         assert DISPLAY.match(seg["start_display"]) and DISPLAY.match(seg["end_display"])
         previous_end = seg["end"]

@@ -46,6 +46,7 @@ def test_submit_follow_then_result_as_srt(base_url, audio_file, tmp_path):
     job_id = job_line.split()[1]
     live_lines = [line for line in run.stderr.splitlines() if line.startswith("[00:")]
     assert len(live_lines) >= 2, run.stderr  # segments printed as they arrived
+    assert run.stdout.splitlines() == live_lines  # then the whole transcript, on stdout
 
     out = tmp_path / "out.srt"
     run = cli(base_url, "result", job_id, "--format", "srt", "-o", str(out))

@@ -137,6 +137,7 @@ def test_jobs_list_and_store_survives_a_restart(http, app_config):
 
 def test_two_speaker_conversation_gets_consistent_speakers(http, base_url):
     from eval.conversations import make_conversation
+    from serve_app.client.transcript import apply_events
 
     audio, turns = make_conversation(num_speakers=2, duration=50.0, seed=3)
     job_id = submit(http, encode(audio, "wav"), name="dialog.wav", max_speakers="4").json()[
@@ -152,6 +153,13 @@ def test_two_speaker_conversation_gets_consistent_speakers(http, base_url):
     result = http.get(f"/api/transcribe/result/{job_id}").json()
     segments = result["segments"]
     check_segments(segments)
+    # The live invariant: segments stream before the speakers are final, revisions name
+    # them by id, and a client that applies every event in order ends with the result.
+    assert any(m["type"] == "revision" and m["final"] for m in live)
+    assert apply_events(live) == segments
+    late = follow(base_url, job_id)  # a late subscriber: the state, not the history
+    assert [m["type"] for m in late].count("revision") == 1
+    assert apply_events(late) == segments
     assert {s["speaker"] for s in segments} == {"SPEAKER_1", "SPEAKER_2"}
     assert segments[0]["speaker"] == "SPEAKER_1"  # numbered by first appearance
 

@@ -12,7 +12,7 @@ SHARED = {"errors", "paths", "config", "deployment_options"}
 # import Ray or the deployments.
 PURE = {
     "transcript": set(),
-    "jobs": {"transcript"},
+    "jobs": {"transcript", "diarization"},
     "audio": set(),
     "asr": {"transcript", "audio"},
     "diarization": {"transcript", "audio"},

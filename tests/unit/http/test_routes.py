@@ -198,6 +198,7 @@ def test_result_404_409_and_200(client, backend):
     result = client.get(f"/api/transcribe/result/{job_id}").json()
     assert result["text"] == "Hello there." and result["language"] == "en"
     assert result["segments"][0] == {
+        "id": "0",
         "start": 0.25,
         "end": 61.5,
         "text": "Hello there.",

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from serve_app.client.transcript import apply_events
 from serve_app.jobs.model import (
     ChunkRecord,
     InvalidTransitionError,
@@ -15,7 +16,7 @@ from serve_app.jobs.model import (
     check_transition,
 )
 from serve_app.jobs.store import JobStore
-from serve_app.transcript.segments import Segment
+from serve_app.transcript.segments import Segment, Word
 
 
 def new_job(job_id="j1", **fields):
@@ -124,19 +125,53 @@ def test_finished_history_is_compacted_to_segments_and_final_status():
     run(scenario())
 
 
-def test_held_segments_are_published_with_the_final_transcript():
+def test_live_speakers_are_revised_and_a_client_ends_with_the_result():
+    def turn(start, end, speaker):
+        return {"start": start, "end": end, "speaker": speaker, "confidence": 0.9}
+
+    def words(start, end, n):
+        step = (end - start) / n
+        return [
+            Word(start=start + i * step, end=start + (i + 1) * step, word=f" w{i}", probability=1)
+            for i in range(n)
+        ]
+
     async def scenario():
         store = JobStore()
         await store.create_job(new_job())
-        await store.add_chunks("j1", chunks((0, 10)), planning_done=True)
-        await store.complete_chunk("j1", 0, [seg(0, 1, "a")], hold=True)
+        await store.add_chunks("j1", chunks((0, 10), (10, 20)), planning_done=True)
+        first = seg(0, 4, "a").model_copy(update={"words": words(0, 4, 4)})
+        await store.complete_chunk("j1", 0, [first])
         batch = await store.wait_events("j1", 0, 0.01)
-        assert texts(batch.events) == []
-        assert [s.text for s in await store.get_segments("j1")] == ["a"]
-        final = [seg(0, 1, "a").model_copy(update={"speaker": "SPEAKER_1"})]
-        await store.update_job("j1", status=JobStatus.COMPLETED, segments=final)
+        live = [e for e in batch.events if e["type"] == "segment"]
+        assert [(e["id"], e["speaker"]) for e in live] == [("0", None)]  # streams at once
+        # a provisional pass: the diarizer's labels are renamed onto SPEAKER_<n>
+        await store.update_speakers("j1", [turn(0, 4, "7")])
+        # the second chunk arrives with the speakers known so far
+        second = seg(0, 4, "b").model_copy(update={"words": words(0, 4, 4)})
+        await store.complete_chunk("j1", 1, [second])
+        # the final pass splits the first segment between two voices; the diarizer's
+        # labels changed, the names must not
+        await store.update_speakers(
+            "j1", [turn(0, 2, "2"), turn(2, 4, "1"), turn(10, 14, "2")], final=True
+        )
+        await store.update_job("j1", status=JobStatus.COMPLETED)
+        everything = await store.wait_events("j1", batch.cursor, 0.01)
+        events = batch.events + everything.events
+        revisions = [e for e in events if e["type"] == "revision"]
+        assert revisions[0]["segments"][0]["speaker"] == "SPEAKER_1"
+        assert revisions[-1]["final"] and revisions[-1]["speakers"] == ["SPEAKER_1", "SPEAKER_2"]
+        result = [s.to_public() for s in await store.get_segments("j1")]
+        assert [(s["id"], s["speaker"]) for s in result] == [
+            ("0", "SPEAKER_1"),
+            ("0.1", "SPEAKER_2"),
+            ("1", "SPEAKER_1"),
+        ]
+        assert apply_events(events) == result
+        # a late subscriber gets the current state, not the history of revisions
         late = await store.wait_events("j1", 0, 0.01)
-        assert [e.get("speaker") for e in late.events if e["type"] == "segment"] == ["SPEAKER_1"]
+        assert [e["type"] for e in late.events].count("revision") == 1
+        assert apply_events(late.events) == result and late.finished
 
     run(scenario())
 

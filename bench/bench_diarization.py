@@ -1,0 +1,164 @@
+"""Diarization quality and speed on the evaluation set of ``eval/corpus.py``.
+
+    .venv/bin/python bench/bench_diarization.py --split tune --quick
+    .venv/bin/python bench/bench_diarization.py --split tune --tune clustering_threshold=0.6
+    .venv/bin/python bench/bench_diarization.py --split report --long --json report.json
+
+**Tune on ``--split tune`` only**; ``--split report`` holds voices the tuning never heard and
+is for the numbers that get reported. ``--quick`` is 5 files of 40-60 s per split, the
+default about 25-30 minutes, ``--long`` adds a 12-minute (tune) or 20-minute (report) file.
+Audio comes from the cache (``var/eval-cache``), generated on the first run.
+
+One ``PyannoteDiarizer(**tuning)`` is built (``--tune key=value``, values parsed as JSON),
+then every file is scored with ``eval.diarization_eval.score_file``: ``attrib`` is the share
+of single-speaker reference speech whose exclusive hypothesis label is the right speaker
+after the optimal one-to-one mapping (missed speech counts as wrong), ``attr_det`` the same
+over the detected speech, ``DER`` pyannote's (no collar, overlap scored), ``RTF`` wall time
+/ audio duration. Aggregates are weighted by reference speech; breakdowns by condition and
+by number of speakers follow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from eval.corpus import FileSpec, load, select
+from eval.diarization_eval import FileScore, _parse_tuning, score_file
+
+
+def speech_seconds(ref: Sequence[tuple[float, float, str]]) -> float:
+    """Length of the union of the reference turns."""
+    total, end = 0.0, float("-inf")
+    for s, e, _ in sorted(ref):
+        if e > end:
+            total += e - max(s, end)
+            end = e
+    return total
+
+
+def summarise(rows: list[tuple[FileSpec, FileScore, float]]) -> dict[str, float]:
+    """Speech-weighted attribution, share of right speaker counts, mean RTF."""
+    speech = sum(w for _, _, w in rows) or 1.0
+    return {
+        "files": len(rows),
+        "minutes": sum(s.duration for _, s, _ in rows) / 60,
+        "attribution": sum(s.attribution * w for _, s, w in rows) / speech,
+        "attr_detected": sum(s.attr_detected * w for _, s, w in rows) / speech,
+        "der": sum(s.der * w for _, s, w in rows) / speech,
+        "count_right": sum(s.hyp_speakers == s.ref_speakers for _, s, _ in rows) / len(rows),
+        "rtf": sum(s.rtf for _, s, _ in rows) / len(rows),
+    }
+
+
+def breakdown(
+    rows: list[tuple[FileSpec, FileScore, float]], key: Callable[[FileSpec], str]
+) -> dict[str, dict[str, float]]:
+    groups: dict[str, list[tuple[FileSpec, FileScore, float]]] = defaultdict(list)
+    for row in rows:
+        groups[key(row[0])].append(row)
+    return {k: summarise(v) for k, v in sorted(groups.items())}
+
+
+def _agg_line(label: str, a: dict[str, float]) -> str:
+    return (
+        f"{label:18} files={a['files']:2.0f} {a['minutes']:5.1f} min"
+        f"  attribution={a['attribution']:.3f}  attr_det={a['attr_detected']:.3f}"
+        f"  DER={a['der']:.3f}"
+        f"  count right={a['count_right']:.0%}  RTF={a['rtf']:.3f}"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--split", choices=["tune", "report"], default="tune")
+    p.add_argument("--quick", action="store_true", help="the 5-file quick subset")
+    p.add_argument("--long", action="store_true", help="add the long file(s)")
+    p.add_argument("--only", nargs="*", default=[], help="only these file names")
+    p.add_argument("--tune", nargs="*", default=[], help="PyannoteDiarizer tuning key=value")
+    p.add_argument("--oracle-count", action="store_true", help="pass num_speakers")
+    p.add_argument("--cache", help="cache directory (default var/eval-cache)")
+    p.add_argument("--json", help="write per-file scores and aggregates to this file")
+    args = p.parse_args(argv)
+
+    specs = select(args.split, args.quick, args.long)
+    if args.only:
+        specs = [s for s in specs if s.name in args.only]
+    t0 = time.perf_counter()
+    convs = [load(s, args.cache) for s in specs]
+    print(
+        f"{len(convs)} files from the {args.split} split ready in {time.perf_counter() - t0:.1f}s"
+    )
+
+    from serve_app.diarization.pipeline import PyannoteDiarizer
+
+    tuning = _parse_tuning(args.tune)
+    t0 = time.perf_counter()
+    diarizer = PyannoteDiarizer(**tuning)  # type: ignore[arg-type]
+    load_s = time.perf_counter() - t0
+    print(f"model load {load_s:.1f}s backend={diarizer.backend} tuning={diarizer.tuning}")
+
+    print(
+        f"{'file':13} {'engines':24} {'condition':16} {'dur':>6} {'ref':>3} {'hyp':>3} "
+        f"{'attrib':>6} {'att_det':>7} {'DER':>6} {'RTF':>6}"
+    )
+    rows: list[tuple[FileSpec, FileScore, float]] = []
+    for spec, conv in zip(specs, convs, strict=True):
+        ref = conv.ref_tuples()
+        n = spec.speakers if args.oracle_count else None
+        s = score_file(diarizer, spec.name, conv.audio, ref, num_speakers=n)
+        rows.append((spec, s, speech_seconds(ref)))
+        print(
+            f"{spec.name:13} {'+'.join(spec.engines):24} {spec.condition:16} {s.duration:6.1f} "
+            f"{s.ref_speakers:3d} {s.hyp_speakers:3d} {s.attribution:6.3f} "
+            f"{s.attr_detected:7.3f} {s.der:6.3f} {s.rtf:6.3f}",
+            flush=True,
+        )
+    total = summarise(rows)
+    by_condition = breakdown(rows, lambda s: s.condition)
+    by_speakers = breakdown(rows, lambda s: f"{s.speakers} speakers")
+    print(_agg_line("TOTAL", total))
+    print("by condition:")
+    for k, a in by_condition.items():
+        print(_agg_line("  " + k, a))
+    print("by number of speakers:")
+    for k, a in by_speakers.items():
+        print(_agg_line("  " + k, a))
+    if args.json:
+        out = {
+            "split": args.split,
+            "quick": args.quick,
+            "long": args.long,
+            "oracle_count": args.oracle_count,
+            "backend": diarizer.backend,
+            "tuning": diarizer.tuning,
+            "load_seconds": load_s,
+            "files": [
+                {
+                    **asdict(s),
+                    "voices": list(spec.voices),
+                    "condition": spec.condition,
+                    "engines": spec.engines,
+                    "key": spec.key(),
+                    "speech": w,
+                }
+                for spec, s, w in rows
+            ],
+            "total": total,
+            "by_condition": by_condition,
+            "by_speakers": by_speakers,
+        }
+        Path(args.json).write_text(json.dumps(out, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,79 @@
+"""Live speakers of a running job: its speaker view, the revision events that change it,
+and what a late subscriber gets instead of the history of revisions.
+
+A job holds its ASR segments (``JobEntry.segments``, with ids) and the latest exclusive
+speaker turns under the names clients were shown (``Job.speaker_turns``); the view is a
+pure function of both (``serve_app.diarization.revisions``), so a restarted store rebuilds it.
+When the job ends, the view becomes its transcript.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from serve_app.diarization.alignment import map_speakers
+from serve_app.diarization.revisions import revision, speaker_view
+from serve_app.jobs.entries import JobEntry
+from serve_app.transcript.segments import Segment
+
+
+def current_view(entry: JobEntry) -> list[Segment]:
+    """The transcript clients hold now (cached on the entry)."""
+    if entry.view is None:
+        entry.view = speaker_view(entry.segments, entry.job.speaker_turns)
+    return entry.view
+
+
+def extend_view(entry: JobEntry, segments: list[Segment]) -> list[Segment]:
+    """Add newly published ASR segments; returns their pieces as clients get them."""
+    view = current_view(entry)
+    pieces = speaker_view(segments, entry.job.speaker_turns)
+    view.extend(pieces)
+    return pieces
+
+
+def revise(entry: JobEntry, turns: list[dict[str, Any]], final: bool) -> dict[str, Any] | None:
+    """Take a new diarization pass (``turns`` under the diarizer's labels): names mapped
+    onto the ones shown, the view rebuilt; returns the revision event (None: no change)."""
+    job = entry.job
+    old = current_view(entry)
+    job.speaker_turns = map_speakers(turns, job.speaker_turns)
+    job.speakers_final = job.speakers_final or final
+    entry.view = speaker_view(entry.segments, job.speaker_turns)
+    return revision(old, entry.view, final)
+
+
+def settle(entry: JobEntry) -> bool:
+    """The job ended: its view becomes its transcript; whether the segments changed."""
+    if not entry.job.speaker_turns:
+        return False
+    entry.segments = current_view(entry)
+    entry.job.speaker_turns = []
+    return True
+
+
+def snapshot(entry: JobEntry) -> list[dict[str, Any]] | None:
+    """For a subscriber starting from the beginning of a job whose speakers were revised:
+    the current transcript as segment events and the latest status, numbered with the last
+    ``seq`` (None: replay the log, nothing was revised)."""
+    log = entry.events
+    if not any(e.get("type") == "revision" for e in log.events):
+        return None
+    seq = log.last_seq
+    segments = entry.segments if entry.job.finished else current_view(entry)
+    events: list[dict[str, Any]] = [
+        {"type": "segment", **s.to_public(), "seq": seq} for s in segments
+    ]
+    speakers = sorted({s.speaker for s in segments if s.speaker})
+    events.append(
+        {
+            "type": "revision",
+            "final": entry.job.speakers_final,
+            "segments": [],
+            "removed": [],
+            "speakers": speakers,
+            "seq": seq,
+        }
+    )
+    events.append({**entry.job.status_event(), "seq": seq})
+    return events
