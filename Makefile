@@ -52,8 +52,9 @@ models/llm/%/.placed.json: $(INSTALLED) scripts/place_llm.py
 $(MODELS_STAMP): $(INSTALLED) serve_app/asr/model_setup.py
 	$(BIN)/python -m serve_app.asr.model_setup --models-dir models
 
-# Debian packages the tests need, installed when missing: espeak-ng synthesises the test
-# audio; postgresql brings the PostgreSQL 15 binaries that tests/services.py runs a
+# Debian packages the tests need, installed when missing: espeak-ng, flite and festival
+# (with three festvox voices) synthesise the test and evaluation audio, sox applies its
+# recording conditions (eval/conditions.py); postgresql brings the PostgreSQL 15 binaries that tests/services.py runs a
 # throw-away server from. Installing it must leave no daemon behind: a temporary
 # policy-rc.d (exit 101: "action forbidden") keeps the package's `main` cluster from
 # starting, and if it started anyway it is stopped. A policy-rc.d already there is kept.
@@ -62,6 +63,13 @@ PG_BIN := /usr/lib/postgresql/15/bin
 system-deps:
 	@need=; \
 	command -v espeak-ng >/dev/null || need="espeak-ng"; \
+	command -v sox >/dev/null || need="$$need sox"; \
+	command -v flite >/dev/null || need="$$need flite"; \
+	command -v text2wave >/dev/null || need="$$need festival"; \
+	for v in english/kal_diphone:festvox-kallpc16k english/ked_diphone:festvox-kdlpc16k \
+	  us/cmu_us_slt_arctic_hts:festvox-us-slt-hts; do \
+	  test -d /usr/share/festival/voices/$${v%%:*} || need="$$need $${v##*:}"; \
+	done; \
 	test -x $(PG_BIN)/initdb || need="$$need postgresql"; \
 	[ -n "$$need" ] || exit 0; \
 	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \

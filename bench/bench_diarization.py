@@ -1,7 +1,7 @@
 """Diarization quality and speed on the evaluation set of ``eval/corpus.py``.
 
     .venv/bin/python bench/bench_diarization.py --split tune --quick
-    .venv/bin/python bench/bench_diarization.py --split tune --tune clustering_threshold=0.6
+    .venv/bin/python bench/bench_diarization.py --split tune --tune embedding_max_s=4
     .venv/bin/python bench/bench_diarization.py --split report --long --json report.json
 
 **Tune on ``--split tune`` only**; ``--split report`` holds voices the tuning never heard and

@@ -6,7 +6,7 @@ Usage::
     python -m eval.diarization_eval --speakers 2 3 4 --duration 120 --seeds 1 2
     python -m eval.diarization_eval --long 600            # adds a ~10 minute 4-speaker file
     python -m eval.diarization_eval --wav a.wav --rttm a.rttm
-    python -m eval.diarization_eval --tune clustering_threshold=0.5 segmentation_step=0.1
+    python -m eval.diarization_eval --tune embedding_max_s=4 segmentation_step=0.1
 
 Metrics per file:
 

@@ -144,6 +144,9 @@ def campplus_classes() -> dict[str, Any]:
         them inactive anyway, cluster -2), and CAM++ sees only the selected frames.
         """
 
+        embedding_max_frames: int | None = None
+        """At most this many fbank frames per (window, speaker) embedding (None: all)."""
+
         def get_embeddings(
             self,
             file: Any,
@@ -193,6 +196,13 @@ def campplus_classes() -> dict[str, Any]:
                         sel = used[seg_index[:n]]
                         if not sel.any():
                             continue
+                        limit = self.embedding_max_frames
+                        if limit and int(sel.sum()) > limit:
+                            # the selected frames nearest the window's centre
+                            idx = np.flatnonzero(sel)
+                            keep = idx[np.argsort(np.abs(idx - n / 2), kind="stable")[:limit]]
+                            sel = np.zeros_like(sel)
+                            sel[keep] = True
                         emb = model.embed_features(chunk_feats[torch.from_numpy(sel)])
                         embeddings[c, s] = emb.cpu().numpy()
                     if hook is not None:

@@ -80,6 +80,12 @@ DEFAULT_TUNING: dict[str, Any] = {
     "embedding_exclude_overlap": True,
     # merge same-speaker turns separated by less than this (seconds)
     "min_duration_off": 0.0,
+    # embed the speakers of every n-th segmentation window only; the windows between take
+    # their clusters from the overlapping embedded ones (embedding is most of the cost)
+    "embedding_stride": 1,
+    # at most this many seconds of a local speaker's speech per embedding, those nearest the
+    # window's centre (consecutive windows overlap, so the rest is embedded anyway)
+    "embedding_max_s": 2.0,
     # torch intra-op threads; 1 by default: on a shared 2-core box two OpenMP threads
     # contending with ASR made CAM++ 10-50x slower (spinning barriers). None = leave as is.
     "num_threads": 1,
@@ -193,6 +199,8 @@ class PyannoteDiarizer:
                 embedding=classes["CAMPPlusEmbedding"](default_campplus_path()), **common
             )
             self.backend = "embedded:segmentation-3.0+campplus"
+            if tun["embedding_max_s"]:
+                pipeline.embedding_max_frames = round(100 * float(tun["embedding_max_s"]))
         else:
             pipeline = SpeakerDiarization(embedding=embedding, embedding_batch_size=16, **common)
             self.backend = f"embedded:segmentation-3.0+{embedding}"
@@ -234,6 +242,7 @@ class PyannoteDiarizer:
             max_speakers=max_speakers,
             exclude_overlap=bool(self.tuning["embedding_exclude_overlap"]),
             min_duration_off=float(self.tuning["min_duration_off"]),
+            embedding_stride=int(self.tuning["embedding_stride"]),
         )
         block = round((block_s or duration + 1.0) * SAMPLE_RATE)
         with self._lock, warnings.catch_warnings():

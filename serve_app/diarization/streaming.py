@@ -38,6 +38,7 @@ class StreamingDiarization:
         max_speakers: int | None = None,
         exclude_overlap: bool = True,
         min_duration_off: float = 0.0,
+        embedding_stride: int = 1,
     ) -> None:
         self.pipeline = pipeline
         inference = pipeline._segmentation
@@ -49,8 +50,10 @@ class StreamingDiarization:
         self.clusters = OnlineClusters(num_speakers, min_speakers or 1, self.max_speakers)
         self.exclude_overlap = exclude_overlap
         self.min_duration_off = min_duration_off
+        self.stride = max(1, int(embedding_stride))
         self.segmentations: list[np.ndarray] = []  # (frames, local speakers) per window
-        self.embeddings: list[np.ndarray] = []  # (local speakers, D) per window
+        self.embeddings: list[np.ndarray] = []  # (local speakers, D) per window, NaN: none
+        self.embedded: list[bool] = []  # windows whose speakers were embedded
         self.covered = 0  # samples the windows so far cover
         self.final = False
         self.timings = {"segmentation": 0.0, "embeddings": 0.0, "clustering": 0.0}
@@ -88,10 +91,14 @@ class StreamingDiarization:
         ]
         segmentation = np.concatenate(outputs).astype(np.float32)
         t1 = time.perf_counter()
-        embeddings = self._embed(audio, segmentation, start)
+        chosen = [k for k in range(start, end) if k % self.stride == 0]
+        if final and end - 1 not in chosen:
+            chosen.append(end - 1)  # the tail has no window after it to borrow from
+        embeddings = self._embed_windows(audio, segmentation, start, chosen)
         t2 = time.perf_counter()
         self.segmentations.extend(segmentation)
         self.embeddings.extend(embeddings)
+        self.embedded.extend(k in chosen for k in range(start, end))
         self.clusters.add(embeddings)
         if final:
             self._refit()
@@ -106,13 +113,33 @@ class StreamingDiarization:
         self.clusters.refit()
         self.timings["clustering"] += time.perf_counter() - t0
 
+    def _embed_windows(
+        self, audio: np.ndarray, segmentation: np.ndarray, start: int, chosen: list[int]
+    ) -> np.ndarray:
+        """Embeddings of the ``chosen`` windows (NaN for the others): every ``stride``-th
+        window is one evenly spaced call, the tail window another."""
+        out = np.full((*segmentation.shape[::2], self._dimension), np.nan)
+        regular = [k for k in chosen if k % self.stride == 0]
+        for group in (regular, [k for k in chosen if k % self.stride]):
+            if group:
+                rows = [k - start for k in group]
+                out[rows] = self._embed(audio, segmentation[rows], group[0])
+        return out
+
+    @property
+    def _dimension(self) -> int:
+        return int(self.pipeline._embedding.dimension)
+
     def _embed(self, audio: np.ndarray, segmentation: np.ndarray, start: int) -> np.ndarray:
         """(windows, local speakers, D) embeddings, NaN where a local speaker is silent."""
         import torch
         from pyannote.core import SlidingWindow, SlidingWindowFeature
 
-        window = SlidingWindow(start=start * self.step_s, duration=self.window_s, step=self.step_s)
-        last = min(len(audio), (start + len(segmentation) - 1) * self.step + self.window)
+        step = self.step * (self.stride if len(segmentation) > 1 else 1)
+        window = SlidingWindow(
+            start=start * self.step_s, duration=self.window_s, step=step / SAMPLE_RATE
+        )
+        last = min(len(audio), start * self.step + (len(segmentation) - 1) * step + self.window)
         file = {
             "waveform": torch.from_numpy(np.ascontiguousarray(audio[:last]))[None],
             "sample_rate": SAMPLE_RATE,
@@ -138,7 +165,7 @@ class StreamingDiarization:
         segmentations = SlidingWindowFeature(
             data, SlidingWindow(start=0.0, duration=self.window_s, step=self.step_s)
         )
-        labels = np.stack(self.clusters.labels).astype(np.int8)
+        labels = self._borrowed(data, np.stack(self.clusters.labels).astype(np.int8))
         labels[np.sum(data, axis=1) == 0] = -2  # silent local speakers
         if labels.max() < 0:
             return result
@@ -172,6 +199,41 @@ class StreamingDiarization:
         result.turns, result.exclusive_turns = build(rows), build(rows_excl)
         result.speakers = sorted({t.speaker for t in result.exclusive_turns}, key=int)
         return result
+
+    def _borrowed(self, data: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """Labels for the windows that were not embedded: each local speaker takes the
+        cluster it agrees with most, frame by frame, in the embedded windows that overlap
+        it (one-to-one per window). A window shares all but ``step`` of its frames with its
+        neighbour, so this is nearly free and as reliable as the neighbours are."""
+        from scipy.optimize import linear_sum_assignment
+
+        if self.stride == 1:
+            return labels
+        num_frames = data.shape[1]
+        shift = self.step_s * num_frames / self.window_s  # frames per window step
+        active = data > 0.5
+        for k in np.flatnonzero(~np.asarray(self.embedded)):
+            score = np.zeros((data.shape[2], int(labels.max()) + 1))
+            for j in range(k - self.stride, k + self.stride + 1):
+                if j == k or not 0 <= j < len(data) or not self.embedded[j]:
+                    continue
+                offset = round((j - k) * shift)  # frame f of window j is frame f + offset of k
+                lo, hi = max(0, offset), min(num_frames, num_frames + offset)
+                if hi <= lo:
+                    continue
+                ours, theirs = active[k, lo:hi], active[j, lo - offset : hi - offset]
+                agreement = ours.T.astype(np.float32) @ theirs.astype(np.float32)
+                for b, cluster in enumerate(labels[j]):
+                    if cluster >= 0:
+                        score[:, cluster] += agreement[:, b]
+            labels[k] = -2
+            if score.shape[1] == 0:
+                continue
+            rows, cols = linear_sum_assignment(score, maximize=True)
+            for a, cluster in zip(rows, cols, strict=True):
+                if score[a, cluster] > 0:
+                    labels[k, a] = cluster
+        return labels
 
     def _rows(self, discrete: Any) -> list[tuple[float, float, str]]:
         annotation = self.pipeline.to_annotation(
