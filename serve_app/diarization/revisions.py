@@ -49,7 +49,7 @@ def revision(old: Sequence[Segment], new: Sequence[Segment], final: bool) -> dic
     removed = [sid for sid in before if sid not in after]
     if not changed and not removed and not final:
         return None
-    speakers = sorted({s.speaker for s in new if s.speaker}, key=_speaker_order)
+    speakers = sorted({s.speaker for s in new if s.speaker}, key=speaker_order)
     return {
         "type": "revision",
         "final": final,
@@ -59,6 +59,7 @@ def revision(old: Sequence[Segment], new: Sequence[Segment], final: bool) -> dic
     }
 
 
-def _speaker_order(name: str) -> tuple[int, str]:
+def speaker_order(name: str) -> tuple[int, str]:
+    """``SPEAKER_2`` before ``SPEAKER_10``."""
     tail = name.rsplit("_", 1)[-1]
     return (int(tail), name) if tail.isdigit() else (1 << 30, name)

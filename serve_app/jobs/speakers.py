@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from serve_app.diarization.alignment import map_speakers
-from serve_app.diarization.revisions import revision, speaker_view
+from serve_app.diarization.revisions import revision, speaker_order, speaker_view
 from serve_app.jobs.entries import JobEntry
 from serve_app.transcript.segments import Segment
 
@@ -64,7 +64,7 @@ def snapshot(entry: JobEntry) -> list[dict[str, Any]] | None:
     events: list[dict[str, Any]] = [
         {"type": "segment", **s.to_public(), "seq": seq} for s in segments
     ]
-    speakers = sorted({s.speaker for s in segments if s.speaker})
+    speakers = sorted({s.speaker for s in segments if s.speaker}, key=speaker_order)
     events.append(
         {
             "type": "revision",
