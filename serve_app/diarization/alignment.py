@@ -30,7 +30,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from serve_app.diarization.results import number_speakers
 from serve_app.transcript.segments import Segment, Word
 
 MIN_WORD_WEIGHT = 0.01  # seconds; zero-length words still count
@@ -197,31 +196,6 @@ def align_segments(segments: Iterable[Segment], turns: TurnIndex | Iterable[Any]
             }
             out.append(seg.model_copy(update=piece))
     return out
-
-
-def attach_speakers(segments: list[Segment], turns: list[dict[str, Any]]) -> list[Segment]:
-    """Speakers on every word and segment of a transcript from exclusive diarization turns.
-
-    Segments whose words change speaker are split (:func:`align_segments`). Labels are then
-    renumbered ``SPEAKER_1, SPEAKER_2, ...`` in order of first appearance *in the
-    transcript*: the diarizer numbers its turns the same way, but a speaker whose first turn
-    holds no word would otherwise appear out of order, or leave a gap in the numbers.
-    """
-    aligned = align_segments(segments, turns)
-    names = number_speakers(s.speaker for s in aligned)
-
-    def rename(label: str | None) -> str | None:
-        return names.get(label) if label else None
-
-    return [
-        s.model_copy(
-            update={
-                "speaker": rename(s.speaker),
-                "words": [w.model_copy(update={"speaker": rename(w.speaker)}) for w in s.words],
-            }
-        )
-        for s in aligned
-    ]
 
 
 def speaker_stats(segments: Iterable[Segment]) -> dict[str, float]:

@@ -1,4 +1,4 @@
-"""Confidence of speaker turns, and exclusive turns for pipelines that give none."""
+"""Confidence of speaker turns."""
 
 from __future__ import annotations
 
@@ -88,21 +88,3 @@ def overlap_factor(start: float, end: float, regions: list[tuple[float, float]])
         return 1.0
     ov = sum(max(0.0, min(end, e) - max(start, s)) for s, e in regions)
     return 1.0 - 0.5 * min(1.0, ov / (end - start))
-
-
-def exclusive_from_overlapping(
-    rows: list[tuple[float, float, str]],
-) -> list[tuple[float, float, str]]:
-    """Fallback exclusive diarization (legacy pipelines): later turn wins in overlaps."""
-    out: list[tuple[float, float, str]] = []
-    for s, e, lab in sorted(rows):
-        if out and out[-1][1] > s:
-            ps, pe, plab = out.pop()
-            if s > ps:
-                out.append((ps, s, plab))
-            if pe > e:
-                out.append((s, e, lab))
-                out.append((e, pe, plab))
-                continue
-        out.append((s, e, lab))
-    return [r for r in out if r[1] > r[0]]

@@ -11,7 +11,7 @@ from serve_app.diarization.alignment import (
     TurnIndex,
     align_segments,
     assign_words,
-    attach_speakers,
+    map_speakers,
     speaker_stats,
 )
 from serve_app.transcript.segments import Segment, Word
@@ -161,17 +161,18 @@ def test_turns_may_be_objects_and_words_keep_their_speaker():
     assert out[0].tokens == []  # a split piece has no token ids of its own
 
 
-def test_attach_speakers_numbers_in_transcript_order():
-    # diarizer labels in another order, and a speaker ("Z") no word falls to
-    turns = [turn(0, 1, "Z"), turn(1, 2, "B"), turn(2, 3, "A")]
-    segs = [
-        Segment(start=1.1, end=1.9, text="two", words=[word(1.1, 1.9, " two")], tokens=[7]),
-        Segment(start=2.1, end=2.9, text="three", words=[word(2.1, 2.9, " three")]),
-    ]
-    out = attach_speakers(segs, turns)
-    assert [s.speaker for s in out] == ["SPEAKER_1", "SPEAKER_2"]
-    assert [w.speaker for s in out for w in s.words] == ["SPEAKER_1", "SPEAKER_2"]
-    assert out[0].tokens == [7]  # an unsplit segment keeps its tokens
+def test_map_speakers_keeps_shown_names_and_numbers_new_voices():
+    shown = [turn(0, 2, "SPEAKER_1"), turn(2, 4, "SPEAKER_2")]
+    # a new pass with other labels, a third voice, and the second voice partly reassigned
+    new = [turn(0, 2.5, "b"), turn(2.5, 4, "a"), turn(4, 5, "c"), turn(5, 6, "b")]
+    mapped = map_speakers(new, shown)
+    assert [t["speaker"] for t in mapped] == ["SPEAKER_1", "SPEAKER_2", "SPEAKER_3", "SPEAKER_1"]
+    # nothing shown yet: numbered by first appearance
+    fresh = map_speakers([turn(3, 4, "x"), turn(0, 1, "y")], [])
+    assert [t["speaker"] for t in fresh] == ["SPEAKER_2", "SPEAKER_1"]
+    # two labels cannot take one name: the one sharing less time gets a new one
+    split = map_speakers([turn(0, 1.5, "p"), turn(1.5, 2, "q")], [turn(0, 2, "SPEAKER_4")])
+    assert [t["speaker"] for t in split] == ["SPEAKER_4", "SPEAKER_5"]
 
 
 def test_unsorted_turns_and_missing_confidence():
