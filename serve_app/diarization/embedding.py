@@ -109,14 +109,34 @@ def campplus_classes() -> dict[str, Any]:
                 )
             return torch.cat(parts)
 
-        def embed_features(self, feats: Any) -> Any:
-            """(frames, 80) selected fbank -> (192,) embedding."""
+        def _bucketed(self, feats: Any) -> Any:
+            """Mean-normalised and tiled up to a multiple of ``bucket_frames``."""
             n = max(1, feats.shape[0])
             target = int(np.ceil(n / self.bucket_frames)) * self.bucket_frames
             feats = feats - feats.mean(dim=0, keepdim=True)
             if feats.shape[0] < target:
                 feats = feats.repeat(int(np.ceil(target / n)), 1)[:target]
-            return self.campplus(feats[None])[0]
+            return feats
+
+        def embed_features(self, feats: Any) -> Any:
+            """(frames, 80) selected fbank -> (192,) embedding."""
+            return self.campplus(self._bucketed(feats)[None])[0]
+
+        def embed_many(self, selections: list[Any], batch: int = 16) -> list[Any]:
+            """:meth:`embed_features` of each selection, those of one bucketed length in
+            batches: one CAM++ pass over 16 selections costs far less than 16 passes."""
+            tiled = [self._bucketed(f) for f in selections]
+            out: list[Any] = [None] * len(tiled)
+            by_length: dict[int, list[int]] = {}
+            for i, f in enumerate(tiled):
+                by_length.setdefault(int(f.shape[0]), []).append(i)
+            for members in by_length.values():
+                for b in range(0, len(members), batch):
+                    group = members[b : b + batch]
+                    embedded = self.campplus(torch.stack([tiled[i] for i in group]))
+                    for i, e in zip(group, embedded, strict=True):
+                        out[i] = e
+            return out
 
         def forward(self, waveforms: Any, **kwargs: Any) -> Any:
             weights = kwargs.get("weights")
@@ -176,6 +196,7 @@ def campplus_classes() -> dict[str, Any]:
             embeddings = np.full((num_chunks, num_speakers, model.dimension), np.nan)
             if hook is not None:
                 hook("embeddings", None, total=num_chunks, completed=0)
+            pending: list[tuple[int, int, Any]] = []  # (chunk, speaker, selected frames)
             with torch.inference_mode():
                 for c in range(num_chunks):
                     f0 = round((sw.start + c * sw.step) * fps) - first
@@ -203,10 +224,12 @@ def campplus_classes() -> dict[str, Any]:
                             keep = idx[np.argsort(np.abs(idx - n / 2), kind="stable")[:limit]]
                             sel = np.zeros_like(sel)
                             sel[keep] = True
-                        emb = model.embed_features(chunk_feats[torch.from_numpy(sel)])
-                        embeddings[c, s] = emb.cpu().numpy()
+                        pending.append((c, s, chunk_feats[torch.from_numpy(sel)]))
                     if hook is not None:
                         hook("embeddings", None, total=num_chunks, completed=c + 1)
+                done = model.embed_many([f for _, _, f in pending])
+                for (c, s, _), emb in zip(pending, done, strict=True):
+                    embeddings[c, s] = emb.cpu().numpy()
             return embeddings
 
     return {
