@@ -29,7 +29,15 @@ from typing import Literal
 import numpy as np
 
 from eval.conditions import run_sox
-from eval.conversations import SAMPLE_RATE, Voice, _resample, _trim, read_wav, synthesize
+from eval.conversations import (
+    SAMPLE_RATE,
+    VOICES,
+    Voice,
+    _resample,
+    _trim,
+    read_wav,
+    synthesize,
+)
 
 Engine = Literal["espeak", "flite", "festival"]
 
@@ -79,12 +87,14 @@ def _festival(name: str, voice: str, base: str) -> VoiceSpec:
 _BASE: list[VoiceSpec] = [
     # espeak-ng variants already used by eval/conversations.VOICES (the diarizer's defaults
     # were tuned on them) go to the tune split, together with m1 and klatt
-    _espeak("es-029-f4", "en-029+f4", 75, 140),
-    _espeak("es-us-m3", "en-us+m3", 38, 165),
-    _espeak("es-us-klatt4", "en-us+klatt4", 70, 150),
-    _espeak("es-sc-m7", "en-gb-scotland+m7", 25, 175),
-    _espeak("es-us-f2", "en-us+f2", 55, 180),
-    _espeak("es-us-grandpa", "en-us+grandpa", 30, 150),
+    *(
+        _espeak(name, v.voice, v.pitch, v.speed)
+        for name, v in zip(
+            ["es-029-f4", "es-us-m3", "es-us-klatt4", "es-sc-m7", "es-us-f2", "es-us-grandpa"],
+            VOICES,
+            strict=True,
+        )
+    ),
     _espeak("es-rp-m1", "en-gb-x-rp+m1", 45, 160),
     _espeak("es-nyc-klatt", "en-us-nyc+klatt", 60, 170),
     # espeak-ng variants never used before: report split. espeak's m*/f*/klatt* variants are

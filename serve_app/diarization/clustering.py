@@ -188,11 +188,12 @@ class OnlineClusters:
         self.embeddings: list[np.ndarray] = []  # (local_speakers, D) per window
         self.labels: list[np.ndarray] = []
         self.fitted_size = 0
-        self.refits = 0
         self._centroids: np.ndarray | None = None
         self._spread: np.ndarray | None = None  # per cluster: a low member similarity
 
-    def add(self, block: np.ndarray) -> np.ndarray:
+    def add(self, block: np.ndarray, final: bool = False) -> np.ndarray:
+        """Assign ``block``'s embeddings online; re-cluster everything when due, and always
+        (once) when ``final``."""
         outliers = False
         for window in block:
             self.embeddings.append(window)
@@ -200,7 +201,8 @@ class OnlineClusters:
             self.labels.append(labels)
             outliers = outliers or outlier
         valid = self._valid_count()
-        if self._centroids is None or outliers or valid >= REGROW * max(self.fitted_size, 1):
+        due = self._centroids is None or outliers or valid >= REGROW * max(self.fitted_size, 1)
+        if final or due:
             self.refit()
         return np.stack(self.labels) if self.labels else np.zeros((0, 0), dtype=int)
 
@@ -248,7 +250,6 @@ class OnlineClusters:
             )
         self.labels = list(labels)
         self.fitted_size = int(valid.sum())
-        self.refits += 1
         return labels
 
 

@@ -69,8 +69,8 @@ logger = logging.getLogger(__name__)
 COMMUNITY_PIPELINE = "pyannote/speaker-diarization-community-1"
 
 
-# Default tuning of the embedded pipeline, chosen on synthesised 2-4 speaker conversations
-# (eval/diarization_eval.py) and a 10-minute file on a 2-core CPU. Override via **tuning.
+# Default tuning of the embedded pipeline, chosen on the tune split of the evaluation set
+# (eval/corpus.py, bench/bench_diarization.py) on a 2-core CPU. Override via **tuning.
 DEFAULT_TUNING: dict[str, Any] = {
     # segmentation window step as a ratio of the 10 s window: 0.2 = 2 s step (pyannote's
     # default 0.1 doubles both segmentation and embedding cost for little gain here)

@@ -99,9 +99,7 @@ class StreamingDiarization:
         self.segmentations.extend(segmentation)
         self.embeddings.extend(embeddings)
         self.embedded.extend(k in chosen for k in range(start, end))
-        self.clusters.add(embeddings)
-        if final:
-            self._refit()
+        self.clusters.add(embeddings, final=final)  # final: every embedding re-clustered
         self.covered = min(len(audio), (end - 1) * self.step + self.window)
         self.timings["segmentation"] += t1 - t0
         self.timings["embeddings"] += t2 - t1
