@@ -72,10 +72,13 @@ def debug(http: httpx.Client, job_id: str) -> dict[str, Any]:
     return dict(response.json())
 
 
-def chunks_in_flight(http: httpx.Client, job_id: str, done_at_least: int = 1) -> bool:
+def chunks_in_flight(
+    http: httpx.Client, job_id: str, done_at_least: int = 1, running_at_least: int = 1
+) -> bool:
     chunks = debug(http, job_id)["chunks"]
     done = sum(c["state"] == "done" for c in chunks)
-    return done >= done_at_least and any(c["state"] == "running" for c in chunks)
+    running = sum(c["state"] == "running" for c in chunks)
+    return done >= done_at_least and running >= running_at_least
 
 
 def wait_finished(http: httpx.Client, job_id: str, timeout: float = 300) -> dict[str, Any]:

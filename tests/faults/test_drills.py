@@ -104,8 +104,10 @@ def test_everything_listens_on_loopback_only(http):
 def test_asr_replica_killed_holding_a_chunk(http, base_url, baseline_wer):
     job_id = submit(http)
     follower = Follower(base_url, job_id)
-    # As soon as the first chunks run: both replicas hold one, and most of the job is ahead.
-    wait_for(lambda: chunks_in_flight(http, job_id, done_at_least=0))
+    # As soon as two chunks run, both replicas (one request each) hold one, so whichever is
+    # killed drops a chunk; most of the job is still ahead. (With one chunk running, the
+    # victim could be the idle replica, and nothing would be retried.)
+    wait_for(lambda: chunks_in_flight(http, job_id, done_at_least=0, running_at_least=2))
     victim = replica_actors("WhisperASR")[0]
     sigkill(pid_of(victim))
     segments = check_exactly_once(http, job_id, follower)
