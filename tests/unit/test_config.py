@@ -123,9 +123,12 @@ def test_llm_section_models_aliases_and_engine_settings():
     assert (
         local.device == "cpu" and local.server_cls == "deployments.llm_server:TranscriptLLMServer"
     )
-    assert local.resolve_name("Qwen/Qwen2.5-Coder-0.5B-Instruct") == local.default_model
+    assert local.resolve_name("Qwen/Qwen2.5-Coder-1.5B-Instruct") == local.default_model
     kwargs = local.engine_kwargs_for(local.get_model())
-    assert kwargs["dtype"] == "float32" and kwargs["enforce_eager"] is True
+    from serve_app.llm.cpu_features import native_bfloat16
+
+    assert kwargs["dtype"] == ("bfloat16" if native_bfloat16() else "float32")
+    assert kwargs["enforce_eager"] is True
     assert local.engine_env_vars()["VLLM_HOST_IP"] == "127.0.0.1"
     with pytest.raises(KeyError):
         local.get_model("gpt-3.5-turbo")
