@@ -26,8 +26,9 @@ from serve_app.errors import (
 )
 from serve_app.jobs.model import Job, JobOptions, JobStatus
 from serve_app.llm.chat import fit_chat_prompt
+from serve_app.llm.citations import citations
 from serve_app.llm.output import count_words, extract_topics, shape_summary
-from serve_app.llm.prompts import transcript_lines
+from serve_app.llm.prompts import timed_lines
 from serve_app.llm.schemas import (
     ChatMessage,
     ChatModel,
@@ -38,6 +39,7 @@ from serve_app.llm.schemas import (
     SummaryRequest,
     SummaryResult,
     TranscriptInput,
+    TranscriptLine,
     usage_from_engine,
 )
 from serve_app.llm.settings import LLMModel
@@ -79,18 +81,19 @@ class TranscriptAssistant:
             raise LLMUnavailableError(f"LLM {model.name!r} is not running")
         return model, _LLMReplica(handle, self._cfg.request_timeout_s)
 
-    async def _lines(self, req: TranscriptInput) -> list[str]:
-        lines = transcript_lines(req.transcript, req.full_text)
+    async def _lines(self, req: TranscriptInput) -> tuple[list[TranscriptLine], list[str]]:
+        """The segments with text, and each as the prompts show it."""
+        segments, lines = timed_lines(req.transcript, req.full_text)
         if not lines:
             raise InvalidRequestError("The transcript is empty: send segments or full_text")
-        return lines
+        return segments, lines
 
     # ---- chat --------------------------------------------------------------------------
 
     async def _chat_prompt(
         self, req: ChatRequest, model: LLMModel, llm: _LLMReplica
     ) -> tuple[list[dict[str, str]], ContextInfo]:
-        lines = await self._lines(req)
+        _, lines = await self._lines(req)
         counts = await llm.count([*lines, "\n".join(m.content for m in req.messages)])
         conversation_tokens = counts.pop()
         return fit_chat_prompt(
@@ -117,10 +120,12 @@ class TranscriptAssistant:
             usage=usage_from_engine(out["usage"]),
             context=info,
             finish_reason=out.get("finish_reason"),
+            citations=citations(out["text"], req.transcript),
         )
 
     async def chat_stream(self, req: ChatRequest) -> AsyncIterator[dict[str, Any]]:
-        """``{"delta": str}`` events, then ``{"done": true, usage, model_used, context}``.
+        """``{"delta": str}`` events, then ``{"done": true, usage, model_used, context,
+        citations}``.
 
         Errors before the first token raise (the HTTP layer answers with the envelope); a
         later one aborts the stream, which then ends without its ``done`` event.
@@ -130,16 +135,20 @@ class TranscriptAssistant:
         stream = llm.handle.options(stream=True).chat_text_stream.remote(
             messages, max_tokens=req.max_tokens, temperature=req.temperature
         )
+        answer: list[str] = []
         async for event in stream:
             if "delta" in event:
+                answer.append(event["delta"])
                 yield event
             else:
+                cited = citations("".join(answer), req.transcript)
                 yield {
                     "done": True,
                     "model_used": model.name,
                     "finish_reason": event.get("finish_reason"),
                     "usage": usage_from_engine(event.get("usage") or {}).model_dump(),
                     "context": info.model_dump(),
+                    "citations": [c.model_dump() for c in cited],
                 }
 
     # ---- OpenAI-compatible chat ----------------------------------------------------------
@@ -164,7 +173,7 @@ class TranscriptAssistant:
     async def submit_summary(self, req: SummaryRequest, owner: str | None = None) -> Job:
         """Validate (400 before any job exists), create the job, run it in the background."""
         model, llm = self._resolve(req.model_name)
-        lines = await self._lines(req)
+        segments, lines = await self._lines(req)
         job = Job(
             job_id=str(uuid.uuid4()),
             kind="summary",
@@ -173,7 +182,8 @@ class TranscriptAssistant:
             message=f"Summary started with model {model.name}",
         )
         await self._store.create_job.remote(job)
-        task = asyncio.create_task(self._run_summary(job.job_id, req, lines, model, llm))
+        run = self._run_summary(job.job_id, req, (segments, lines), model, llm)
+        task = asyncio.create_task(run)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return job
@@ -203,7 +213,12 @@ class TranscriptAssistant:
         return SummaryResult.model_validate(job.result)
 
     async def _run_summary(
-        self, job_id: str, req: SummaryRequest, lines: list[str], model: LLMModel, llm: _LLMReplica
+        self,
+        job_id: str,
+        req: SummaryRequest,
+        lines: tuple[list[TranscriptLine], list[str]],
+        model: LLMModel,
+        llm: _LLMReplica,
     ) -> None:
         started = time.perf_counter()
         try:
@@ -226,23 +241,31 @@ class TranscriptAssistant:
             )
 
     async def _summarise(
-        self, job_id: str, req: SummaryRequest, lines: list[str], model: LLMModel, llm: _LLMReplica
+        self,
+        job_id: str,
+        req: SummaryRequest,
+        lines: tuple[list[TranscriptLine], list[str]],
+        model: LLMModel,
+        llm: _LLMReplica,
     ) -> SummaryResult:
         budget = SummaryBudget.for_request(
             model.max_model_len,
             req.max_length,
-            self._cfg.map_max_words,
+            self._cfg.notes_max_tokens,
+            self._cfg.notes_chunk_tokens,
             self._cfg.context_margin_tokens,
         )
 
         async def progress(percent: float, message: str) -> None:
             await self._store.update_job.remote(job_id, progress=percent, message=message)
 
-        summariser = Summariser(
-            llm, req, budget, self._cfg.map_max_words, self._cfg.max_parallel_calls, progress
+        summariser = Summariser(llm, req, budget, self._cfg.max_parallel_calls, progress)
+        draft = await summariser.run(*lines)
+        summary = (
+            draft.text
+            if req.format == "action_items"
+            else shape_summary(draft.text, req.format, req.max_length)
         )
-        raw, info = await summariser.run(lines)
-        summary = shape_summary(raw, req.format, req.max_length)
         transcript_text = "\n".join(s.text for s in req.transcript) or (req.full_text or "")
         return SummaryResult(
             summary=summary,
@@ -250,7 +273,8 @@ class TranscriptAssistant:
             length=count_words(summary),
             model_used=model.name,
             format=req.format,
-            context=info,
+            action_items=draft.action_items,
+            context=draft.info,
             usage=llm.usage,
         )
 
@@ -276,10 +300,20 @@ class _LLMReplica:
         counts: list[int] = await self.call(self.handle.count_tokens.remote(texts))
         return counts
 
-    async def generate(self, messages: list[dict[str, str]], max_tokens: int) -> str:
-        out = await self.call(
-            self.handle.chat_text.remote(messages, max_tokens=max_tokens, temperature=0.2)
-        )
+    async def generate(
+        self,
+        messages: list[dict[str, str]],
+        max_tokens: int,
+        json_schema: dict[str, Any] | None = None,
+    ) -> str:
+        params: dict[str, Any] = {"max_tokens": max_tokens, "temperature": 0.2}
+        if json_schema is not None:
+            # vLLM's structured outputs: the reply is decoded against the schema.
+            params["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "notes", "schema": json_schema},
+            }
+        out = await self.call(self.handle.chat_text.remote(messages, **params))
         for key, value in (out.get("usage") or {}).items():
             if isinstance(value, int):
                 self.usage[key] = self.usage.get(key, 0) + value

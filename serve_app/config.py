@@ -287,9 +287,11 @@ class AssistantConfig(StrictModel):
     """Longest one LLM call may take before the request fails (503)."""
     context_margin_tokens: PositiveInt = 64
     """Tokens kept free in the context window besides prompt and answer (chat template)."""
-    map_max_words: PositiveInt = 120
-    """Length of the notes written on each chunk when a long transcript is summarised
-    hierarchically (map step)."""
+    notes_chunk_tokens: PositiveInt = 2048
+    """Most transcript tokens in one chunk of the map step (structured notes per chunk).
+    A small model misses more facts in a long prompt; the window caps it too."""
+    notes_max_tokens: PositiveInt = 1024
+    """Room for one chunk's JSON notes (a reply cut here keeps its complete items)."""
     max_parallel_calls: PositiveInt = 4
     """LLM calls one summary job runs at once (map steps); vLLM batches them."""
     deployment: DeploymentOptions = Field(

@@ -22,15 +22,23 @@ def format_line(line: TranscriptLine) -> str:
     return f"[{format_timestamp(line.start)}]{speaker} {line.text.strip()}"
 
 
+def timed_lines(
+    transcript: Sequence[TranscriptLine], full_text: str | None = None
+) -> tuple[list[TranscriptLine], list[str]]:
+    """The segments with text, and one formatted line for each; ``full_text`` (untimed
+    segments, lines without timestamps) when there are none."""
+    segments = [s for s in transcript if s.text.strip()]
+    if segments:
+        return segments, [format_line(s) for s in segments]
+    paragraphs = [p.strip() for p in (full_text or "").splitlines() if p.strip()]
+    return [TranscriptLine(text=p) for p in paragraphs], paragraphs
+
+
 def transcript_lines(
     transcript: Sequence[TranscriptLine], full_text: str | None = None
 ) -> list[str]:
     """One formatted line per segment; ``full_text`` (no timestamps) when there are none."""
-    lines = [format_line(s) for s in transcript if s.text.strip()]
-    if lines:
-        return lines
-    text = (full_text or "").strip()
-    return [p.strip() for p in text.splitlines() if p.strip()] if text else []
+    return timed_lines(transcript, full_text)[1]
 
 
 _FORMAT_INSTRUCTIONS: dict[str, str] = {
@@ -43,6 +51,7 @@ _FORMAT_INSTRUCTIONS: dict[str, str] = {
         "Write a numbered list of the key points: decisions, action items with their "
         "owners, and open questions. Each line starts with '1.', '2.', ... No introduction."
     ),
+    "action_items": "Write one line per action item: '- owner: task (due date)'.",
 }
 
 SUMMARY_SYSTEM = (
@@ -53,8 +62,20 @@ SUMMARY_SYSTEM = (
 
 CHAT_SYSTEM = (
     "You answer questions about a transcript. Each transcript line starts with its time "
-    "[HH:MM:SS] and, when known, the speaker. Answer only from the transcript; cite the "
-    "speaker and time when useful. If the transcript does not contain the answer, say so."
+    "[HH:MM:SS] and, when known, the speaker. Answer only from the transcript, in one or "
+    "two sentences, naming people by their names. End the answer with the times of the "
+    "lines that support it, like [00:01:05]. If the transcript does not contain the "
+    "answer, say so."
+)
+
+NOTES_INSTRUCTIONS = (
+    "Extract notes from this part as JSON. Every item's time is the [HH:MM:SS] of the "
+    "line it comes from. people: every person named, with their speaker label if they "
+    "speak. decisions: what was decided, and proposals that were rejected (say that they "
+    "were rejected), with who decided. action_items: owner (a person's name), task, due "
+    "(the deadline as said, or empty). numbers: amounts, counts and percentages with what "
+    "they measure. dates: dates and days with what happens then. open_questions: "
+    "questions left unresolved. Only what the transcript says; short phrases."
 )
 
 
@@ -76,35 +97,31 @@ def summary_messages(
     ]
 
 
-def map_messages(
-    lines: Sequence[str], part: int, parts: int, max_words: int
-) -> list[dict[str, str]]:
-    """Map step of a long transcript: notes on one chunk, times and speakers kept."""
+def notes_messages(lines: Sequence[str], part: int, parts: int) -> list[dict[str, str]]:
+    """Map step: structured notes on one chunk (decoded against the notes' JSON schema)."""
+    where = f"Part {part} of {parts} of a transcript" if parts > 1 else "A transcript"
     return [
         {"role": "system", "content": SUMMARY_SYSTEM},
         {
             "role": "user",
-            "content": (
-                f"Part {part} of {parts} of a transcript:\n{chr(10).join(lines)}\n\n"
-                f"Write at most {max_words} words of notes on this part: what was said, "
-                "decided and by whom. Start each note with its [HH:MM:SS] time."
-            ),
+            "content": f"{where}:\n{chr(10).join(lines)}\n\n{NOTES_INSTRUCTIONS}",
         },
     ]
 
 
-def reduce_messages(
-    partials: Sequence[str], fmt: SummaryFormat, max_words: int
+def write_messages(
+    notes: Sequence[str], fmt: SummaryFormat, max_words: int
 ) -> list[dict[str, str]]:
-    """Reduce step: one summary from the notes of every chunk, in time order."""
-    notes = "\n\n".join(f"Notes on part {i + 1}:\n{p}" for i, p in enumerate(partials))
+    """Reduce step: the summary in the requested format, written from the merged notes."""
     return [
         {"role": "system", "content": SUMMARY_SYSTEM},
         {
             "role": "user",
             "content": (
-                f"{notes}\n\nThese are notes on consecutive parts of one transcript. "
-                f"Summarise the whole transcript in at most {max_words} words. "
+                f"Notes taken on a meeting, in time order:\n{chr(10).join(notes)}\n\n"
+                f"Summarise the meeting from these notes in at most {max_words} words. "
+                "Keep every decision, rejected proposal, action item with its owner and "
+                "deadline, number and open question; call people by their names. "
                 f"{_FORMAT_INSTRUCTIONS[fmt]}"
             ),
         },

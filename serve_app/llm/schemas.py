@@ -6,7 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-SummaryFormat = Literal["paragraph", "bullet_points", "key_points"]
+SummaryFormat = Literal["paragraph", "bullet_points", "key_points", "action_items"]
+"""``action_items`` (beyond the reference API): the summary text is one ``- owner: task
+(due ...)`` line per action item; the result's ``action_items`` list has them in fields."""
 
 
 class TranscriptLine(BaseModel):
@@ -46,6 +48,31 @@ class ContextInfo(BaseModel):
     context_window: int
 
 
+class SourceSpan(BaseModel):
+    """Where in the recording something was said: one transcript segment's times."""
+
+    start: float
+    end: float
+
+
+class ActionItem(BaseModel):
+    owner: str
+    task: str
+    due: str | None = None
+    """As said in the meeting ("Friday", "end of May"); None when no date was given."""
+    source: SourceSpan | None = None
+    """The segment the item comes from; None only for a transcript sent as ``full_text``."""
+
+
+class Citation(BaseModel):
+    """A transcript segment that supports a chat answer (always one the request sent)."""
+
+    start: float
+    end: float
+    speaker: str | None
+    text: str
+
+
 class SummaryResult(BaseModel):
     summary: str
     topics: list[str]
@@ -53,6 +80,8 @@ class SummaryResult(BaseModel):
     """Words in ``summary``."""
     model_used: str
     format: SummaryFormat
+    action_items: list[ActionItem] = Field(default_factory=list)
+    """Every format: the action items of the meeting, each with its source span."""
     context: ContextInfo
     usage: dict[str, int] = Field(default_factory=dict)
     """Tokens over every LLM call of the summary (map and reduce steps together)."""
@@ -81,7 +110,8 @@ class ChatRequest(TranscriptInput):
     temperature: float = Field(0.2, ge=0, le=2)
     max_tokens: int = Field(512, ge=1, le=8192)
     stream: bool = False
-    """Server-sent events: ``{"delta"}`` per token batch, then ``{"done": true, ...}``."""
+    """Server-sent events: ``{"delta"}`` per token batch, then ``{"done": true, ...}``
+    (with ``citations``)."""
 
 
 class Usage(BaseModel):
@@ -96,6 +126,8 @@ class ChatResponse(BaseModel):
     usage: Usage
     context: ContextInfo
     finish_reason: str | None = None
+    citations: list[Citation] = Field(default_factory=list)
+    """The transcript segments the answer rests on (see ``serve_app.llm.citations``)."""
 
 
 class ChatModel(BaseModel):

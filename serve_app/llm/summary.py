@@ -1,5 +1,10 @@
-"""Summarising a transcript that may not fit the context window: one prompt when it fits,
-map-reduce otherwise (notes per chunk in parallel, then notes of notes until they fit).
+"""Summarising a transcript, notes first and prose second.
+
+Map: the transcript in chunks that fit the notes budget (one chunk when it is short), and
+structured notes on each chunk in parallel, decoded against the notes' JSON schema
+(:mod:`serve_app.llm.notes`), each note tied to the segment it comes from. Reduce: the
+notes of every chunk merged, and the summary written from them in the requested format
+(``action_items`` needs no writing: it is the notes' action items).
 
 Pure: the LLM is reached through :class:`LLMCalls`, which the assistant deployment
 implements over the LLM replica's handle (and a test can implement in-process).
@@ -8,19 +13,18 @@ implements over the LLM replica's handle (and a test can implement in-process).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
+from serve_app.llm import notes as notes_
 from serve_app.llm.context import chunk_by_budget, split_long_line
-from serve_app.llm.prompts import map_messages, reduce_messages, summary_messages
-from serve_app.llm.schemas import ContextInfo, SummaryRequest
+from serve_app.llm.prompts import notes_messages, summary_messages, write_messages
+from serve_app.llm.schemas import ActionItem, ContextInfo, SummaryRequest, TranscriptLine
 
 # Tokens of prompt text around the transcript (instructions, chat template), counted
 # generously so that a prompt we build never overflows the window.
-PROMPT_OVERHEAD_TOKENS = 160
-# Tokens each note adds in a reduce prompt besides its text (numbering, separators).
-NOTE_OVERHEAD_TOKENS = 24
+PROMPT_OVERHEAD_TOKENS = 200
 
 Progress = Callable[[float, str], Awaitable[None]]
 """``progress(percent, message)``: reports how far the summary is."""
@@ -33,8 +37,13 @@ class LLMCalls(Protocol):
         """Token counts of ``texts`` with the model's own tokenizer."""
         ...
 
-    async def generate(self, messages: list[dict[str, str]], max_tokens: int) -> str:
-        """One completion of a chat prompt."""
+    async def generate(
+        self,
+        messages: list[dict[str, str]],
+        max_tokens: int,
+        json_schema: dict[str, Any] | None = None,
+    ) -> str:
+        """One completion of a chat prompt; with ``json_schema``, decoded against it."""
         ...
 
 
@@ -44,110 +53,138 @@ class SummaryBudget:
 
     window: int
     final_tokens: int
-    """Room for the summary itself (the one-prompt answer and the last reduce step)."""
-    map_tokens: int
-    """Room for the notes written on one chunk."""
+    """Room for the summary itself (the writing step's answer)."""
+    notes_tokens: int
+    """Room for the JSON notes written on one chunk."""
+    chunk_tokens: int
+    """Most transcript tokens one chunk holds (a small model misses more in a long one)."""
     margin: int
     """Tokens kept free besides prompt text and answer (instructions, chat template)."""
 
     @classmethod
     def for_request(
-        cls, window: int, max_length_words: int, map_max_words: int, margin_tokens: int
+        cls,
+        window: int,
+        max_length_words: int,
+        notes_tokens: int,
+        chunk_tokens: int,
+        margin_tokens: int,
     ) -> SummaryBudget:
-        # ~1.6 tokens a word, each answer capped at a quarter of the window.
+        # ~1.6 tokens a word; each answer capped at a quarter of the window.
         return cls(
             window=window,
             final_tokens=min(int(max_length_words * 1.6) + 48, window // 4),
-            map_tokens=min(int(map_max_words * 1.6) + 32, window // 4),
+            notes_tokens=min(notes_tokens, window // 4),
+            chunk_tokens=chunk_tokens,
             margin=PROMPT_OVERHEAD_TOKENS + margin_tokens,
         )
 
     @property
     def full(self) -> int:
-        """Transcript tokens a one-prompt summary (or a reduce step) may hold."""
+        """Tokens of transcript or notes the writing prompt may hold."""
         return self.window - self.final_tokens - self.margin
 
     @property
     def chunk(self) -> int:
         """Transcript tokens one map step may hold."""
-        return self.window - self.map_tokens - self.margin
+        return max(1, min(self.chunk_tokens, self.window - self.notes_tokens - self.margin))
+
+
+@dataclass
+class Draft:
+    """What a summary run produced, before the text is shaped into its format."""
+
+    text: str
+    action_items: list[ActionItem]
+    info: ContextInfo
+    notes: notes_.ChunkNotes = field(default_factory=notes_.ChunkNotes)
 
 
 class Summariser:
-    """One summary request: ``await Summariser(...).run(lines)`` gives the raw summary text
-    and what was done to fit the transcript (``ContextInfo``)."""
+    """One summary request: ``await Summariser(...).run(segments, lines)``."""
 
     def __init__(
         self,
         llm: LLMCalls,
         req: SummaryRequest,
         budget: SummaryBudget,
-        map_max_words: int,
         max_parallel_calls: int,
         progress: Progress,
     ) -> None:
         self.llm, self.req, self.budget = llm, req, budget
-        self.map_max_words = map_max_words
         self.limiter = asyncio.Semaphore(max_parallel_calls)
         self.progress = progress
 
-    async def run(self, lines: list[str]) -> tuple[str, ContextInfo]:
+    async def run(self, segments: Sequence[TranscriptLine], lines: list[str]) -> Draft:
+        """``lines[i]`` is ``segments[i]`` as the prompts show it."""
         await self.progress(5, "Counting transcript tokens")
         counts = await self.llm.count(lines)
+        pieces = [
+            (piece, n, i)
+            for i, (line, count) in enumerate(zip(lines, counts, strict=True))
+            for piece, n in split_long_line(line, count + 1, self.budget.chunk)
+        ]
+        groups = chunk_by_budget([n for _, n, _ in pieces], self.budget.chunk)
         info = ContextInfo(
-            strategy="full",
+            strategy="full" if len(groups) == 1 else "map_reduce",
             total_segments=len(lines),
             used_segments=len(lines),
+            chunks=len(groups),
             transcript_tokens=sum(counts),
             context_window=self.budget.window,
         )
-        if sum(counts) + len(lines) <= self.budget.full:  # +1 per line for its newline
-            await self.progress(15, "Summarising the transcript")
+        chunks = [
+            ([pieces[k][0] for k in group], [segments[pieces[k][2]] for k in group])
+            for group in groups
+        ]
+        merged = notes_.merge(await self._notes(chunks))
+        items = notes_.action_items(merged, segments)
+        if self.req.format == "action_items":
+            return Draft(notes_.action_items_text(items), items, info, merged)
+        await self.progress(90, "Writing the summary from the notes")
+        if merged.is_empty() and sum(counts) + len(lines) <= self.budget.full:
+            # Nothing was extracted (small talk, or a model too weak for the notes):
+            # summarise the transcript itself.
             messages = summary_messages(lines, self.req.format, self.req.max_length)
-            return await self.llm.generate(messages, self.budget.final_tokens), info
-        notes = await self._map(lines, counts, info)
-        notes = await self._reduce_until_fits(notes)
-        await self.progress(90, f"Combining {len(notes)} chunk summaries")
-        messages = reduce_messages(notes, self.req.format, self.req.max_length)
-        return await self.llm.generate(messages, self.budget.final_tokens), info
+        else:
+            messages = write_messages(
+                await self._fit(notes_.render(merged)), self.req.format, self.req.max_length
+            )
+        text = await self.llm.generate(messages, self.budget.final_tokens)
+        return Draft(text, items, info, merged)
 
-    async def _notes(self, texts: list[list[str]]) -> list[str]:
-        """Notes on each group of texts, written in parallel (``max_parallel_calls``)."""
+    async def _notes(
+        self, chunks: list[tuple[list[str], list[TranscriptLine]]]
+    ) -> list[notes_.ChunkNotes]:
+        """Notes on every chunk, written in parallel (``max_parallel_calls``), in order."""
         done = 0
 
-        async def note(index: int, group: list[str]) -> str:
+        async def note(
+            index: int, lines: list[str], segments: list[TranscriptLine]
+        ) -> notes_.ChunkNotes:
             nonlocal done
             async with self.limiter:
-                messages = map_messages(group, index + 1, len(texts), self.map_max_words)
-                text = await self.llm.generate(messages, self.budget.map_tokens)
+                raw = await self.llm.generate(
+                    notes_messages(lines, index + 1, len(chunks)),
+                    self.budget.notes_tokens,
+                    json_schema=notes_.NOTES_SCHEMA,
+                )
             done += 1
             await self.progress(
-                10 + 75 * done / len(texts), f"Summarised chunk {done} of {len(texts)}"
+                10 + 75 * done / len(chunks), f"Took notes on part {done} of {len(chunks)}"
             )
-            return text
+            return notes_.ground(notes_.parse_notes(raw), segments)
 
-        return list(await asyncio.gather(*(note(i, g) for i, g in enumerate(texts))))
+        return list(await asyncio.gather(*(note(i, *c) for i, c in enumerate(chunks))))
 
-    async def _map(self, lines: list[str], counts: list[int], info: ContextInfo) -> list[str]:
-        """Every line read once: lines packed into chunks that fit, one note per chunk."""
-        pieces = [
-            piece
-            for line, n in zip(lines, counts, strict=True)
-            for piece in split_long_line(line, n + 1, self.budget.chunk)
-        ]
-        groups = chunk_by_budget([n for _, n in pieces], self.budget.chunk)
-        info.strategy = "map_reduce"
-        info.chunks = len(groups)
-        return await self._notes([[pieces[i][0] for i in group] for group in groups])
-
-    async def _reduce_until_fits(self, notes: list[str]) -> list[str]:
-        """Notes of notes, level by level, until all of them fit one reduce prompt."""
-        while len(notes) > 1:
-            counts = [n + NOTE_OVERHEAD_TOKENS for n in await self.llm.count(notes)]
-            if sum(counts) <= self.budget.full:
+    async def _fit(self, lines: list[str]) -> list[str]:
+        """The first notes lines that fit the writing prompt (the most important come
+        first, see :func:`notes.render`)."""
+        counts = await self.llm.count(lines)
+        kept, used = [], 0
+        for line, n in zip(lines, counts, strict=True):
+            if used + n + 1 > self.budget.full:
                 break
-            groups = chunk_by_budget(counts, self.budget.chunk)
-            if len(groups) == len(notes):  # each note alone fills a chunk: no progress possible
-                break
-            notes = await self._notes([[notes[i] for i in group] for group in groups])
-        return notes
+            kept.append(line)
+            used += n + 1
+        return kept

@@ -41,7 +41,8 @@ def app_config(tmp_path_factory):
             "audio_store": {"url": str(tmp / "audio")},
             # The fast test LLM (placed by `make models`), started once with the graph.
             "llm": {"default_model": "smollm2-135m-instruct"},
-            "assistant": {"map_max_words": 48},  # short map notes: a faster long-summary test
+            # Short notes on small chunks: a faster multi-chunk summary test.
+            "assistant": {"notes_max_tokens": 256, "notes_chunk_tokens": 1024},
         }
     )
 

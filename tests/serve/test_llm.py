@@ -29,6 +29,15 @@ TRANSCRIPT = [
 TRANSCRIPT_TEXT = " ".join(s["text"] for s in TRANSCRIPT).lower()
 
 
+SPANS = {(s["start"], s["end"]) for s in TRANSCRIPT}
+
+
+def _check_citations(cited: list[dict[str, Any]]) -> None:
+    """Every citation is a segment of the transcript sent, quoted exactly."""
+    segments = {(s["start"], s["end"], s["speaker"], s["text"]) for s in TRANSCRIPT}
+    assert all((c["start"], c["end"], c["speaker"], c["text"]) in segments for c in cited), cited
+
+
 def _wait_summary(http: Any, job_id: str, timeout: float = 240) -> list[dict[str, Any]]:
     seen = []
     deadline = time.time() + timeout
@@ -98,6 +107,7 @@ def test_chat_usage_is_the_engines_count(http):
     usage = body["usage"]
     assert usage["total"] == usage["prompt"] + usage["completion"]
     assert 0 < usage["completion"] <= 24
+    _check_citations(body["citations"])
 
     # The same prompt straight to the LLM replica: identical engine counts.
     from ray import serve
@@ -125,6 +135,7 @@ def test_chat_streams_tokens_then_usage(http):
     assert len(deltas) >= 2 and "".join(deltas).strip()
     done = events[-1]
     assert done["done"] is True and done["model_used"] == MODEL
+    _check_citations(done["citations"])
     assert 0 < done["usage"]["completion"] <= 32
     assert done["usage"]["total"] == done["usage"]["prompt"] + done["usage"]["completion"]
 
@@ -176,6 +187,22 @@ def test_summary_formats_length_and_topics(http, fmt):
     assert progress == sorted(progress)
 
 
+def test_action_items_come_with_real_source_spans(http):
+    result, _ = _summarise(http, format="action_items", max_length=60)
+    assert result["format"] == "action_items"
+    items = result["action_items"]
+    assert all(item["source"] is not None for item in items)
+    assert all((i["source"]["start"], i["source"]["end"]) in SPANS for i in items), items
+    assert result["summary"].splitlines() == [
+        f"- {i['owner']}: {i['task']}" + (f" (due {i['due']})" if i["due"] else "") for i in items
+    ]
+    # Every other format carries the same list beside its text.
+    paragraph, _ = _summarise(http, format="paragraph", max_length=40)
+    assert all(
+        (i["source"]["start"], i["source"]["end"]) in SPANS for i in paragraph["action_items"]
+    )
+
+
 def _long_transcript(n: int = 170) -> list[dict[str, Any]]:
     speakers = ["SPEAKER_1", "SPEAKER_2", "SPEAKER_3"]
     out = []
@@ -200,7 +227,7 @@ def test_long_transcript_is_summarised_hierarchically(http):
     assert r.status_code == 200, r.text
     seen = _wait_summary(http, r.json()["job_id"], timeout=400)
     assert seen[-1]["status"] == "completed", seen[-1]
-    assert any("chunk" in s["message"] for s in seen)
+    assert any("part" in s["message"] for s in seen)
     result = http.get(f"/api/summary/{r.json()['job_id']}").json()
     ctx = result["context"]
     assert ctx["strategy"] == "map_reduce" and ctx["chunks"] >= 2
