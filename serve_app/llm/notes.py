@@ -1,6 +1,6 @@
 """Structured meeting notes: what the map step extracts from each chunk of a transcript
-(decoded against :data:`NOTES_SCHEMA`, so it is always this JSON shape), how the notes of
-every chunk merge, and how they are written out for the step that writes the summary.
+(one kind of note per prompt, decoded against :func:`kind_schema`, so always that JSON
+shape), how the notes are tied to segments and merged, and the summary points they give.
 
 Each note carries the ``[HH:MM:SS]`` time of the line it comes from; :func:`locate` turns
 it into the span of a real transcript segment, and a note that points nowhere in its chunk
@@ -71,19 +71,46 @@ class ChunkNotes(BaseModel):
         return not any(getattr(self, name) for name in type(self).model_fields)
 
 
-NOTES_SCHEMA: dict[str, Any] = ChunkNotes.model_json_schema()
-"""JSON schema the map step's output is decoded against (vLLM structured outputs)."""
+ITEM_MODELS: dict[str, type[BaseModel]] = {
+    "people": Person,
+    "decisions": Decision,
+    "action_items": ActionNote,
+    "numbers": NumberNote,
+    "dates": DateNote,
+    "open_questions": OpenQuestion,
+}
+"""The kinds of note, each taken by a prompt of its own (one simple question at a time is
+what a small model answers well; the transcript comes first, so the prompts of one chunk
+share their prefix in vLLM's cache)."""
 
 
-def parse_notes(text: str) -> ChunkNotes:
-    """Notes from the model's JSON; a reply cut short by ``max_tokens`` keeps its complete
-    items (structured decoding guarantees the shape, not that the reply was finished)."""
+def kind_schema(kind: str) -> dict[str, Any]:
+    """JSON schema of one kind's reply, ``{"items": [...]}`` (vLLM structured outputs)."""
+    items = {"type": "array", "items": ITEM_MODELS[kind].model_json_schema()}
+    return {"type": "object", "properties": {"items": items}, "required": ["items"]}
+
+
+def parse_items(kind: str, text: str) -> list[Any]:
+    """One kind's items from the model's JSON; a reply cut short by ``max_tokens`` keeps
+    its complete items (structured decoding guarantees the shape, not that the reply was
+    finished), and an item that does not validate is skipped."""
+    model = ITEM_MODELS[kind]
     for candidate in _json_prefixes(text):
         try:
-            return ChunkNotes.model_validate(json.loads(candidate))
-        except (ValueError, ValidationError):
+            raw = json.loads(candidate)
+        except ValueError:
             continue
-    return ChunkNotes()
+        items = raw.get("items") if isinstance(raw, dict) else None
+        if not isinstance(items, list):
+            continue
+        out = []
+        for item in items:
+            try:
+                out.append(model.model_validate(item))
+            except ValidationError:
+                continue
+        return out
+    return []
 
 
 def _json_prefixes(text: str) -> list[str]:
@@ -134,14 +161,24 @@ def locate(time: str, words_of: str, segments: Sequence[TranscriptLine]) -> Tran
 
 
 T = TypeVar("T", bound=BaseModel)
+_LABELLED_LINE = re.compile(r"^\W*SPEAKER_\d+\b")
+_WHO_FIELDS = frozenset({"time", "owner", "by", "speaker"})  # a label is fine there
 
 
 def _grounded(
     items: list[T], text_of: Callable[[T], str], segments: Sequence[TranscriptLine]
 ) -> list[T]:
-    """Items whose source segment is found, each with ``time`` set to that segment's."""
+    """Items whose source segment is found, each with ``time`` set to that segment's.
+
+    An item that is a transcript line pasted with its speaker label (``SPEAKER_2: ...``) is
+    dropped: small models fall into copying every line, small talk included, and a note
+    that is a real extraction names people instead of quoting labels.
+    """
     out = []
     for item in items:
+        texts = [v for k, v in item.model_dump().items() if k not in _WHO_FIELDS]
+        if any(isinstance(v, str) and _LABELLED_LINE.match(v) for v in texts):
+            continue
         segment = locate(getattr(item, "time", ""), text_of(item), segments)
         if segment is not None:
             out.append(item.model_copy(update={"time": format_timestamp(segment.start)}))
@@ -163,10 +200,33 @@ def ground(notes: ChunkNotes, segments: Sequence[TranscriptLine]) -> ChunkNotes:
         people=people,
         decisions=_grounded(notes.decisions, lambda d: f"{d.decision} {d.by}", segments),
         action_items=[_real_owner(a, people, known, segments) for a in items],
-        numbers=_grounded(notes.numbers, lambda n: f"{n.value} {n.meaning}", segments),
-        dates=_grounded(notes.dates, lambda d: f"{d.date} {d.meaning}", segments),
+        numbers=_said(
+            _grounded(notes.numbers, lambda n: f"{n.value} {n.meaning}", segments),
+            lambda n: n.value,
+            segments,
+        ),
+        dates=_said(
+            _grounded(notes.dates, lambda d: f"{d.date} {d.meaning}", segments),
+            lambda d: d.date,
+            segments,
+        ),
         open_questions=_grounded(notes.open_questions, lambda q: q.question, segments),
     )
+
+
+def _said(
+    items: list[T], value_of: Callable[[T], str], segments: Sequence[TranscriptLine]
+) -> list[T]:
+    """Items whose value (a number, a date) is said in the segment they come from: a value
+    the line does not hold was attached to the wrong line, or made up."""
+    by_time = {format_timestamp(s.start): s.text.lower() for s in segments}
+
+    def said(item: T) -> bool:
+        text = by_time.get(str(getattr(item, "time", "")), "")
+        words = re.findall(r"[\w,.%]+", value_of(item).lower())
+        return bool(words) and all(w.strip(".,") in text for w in words)
+
+    return [item for item in items if said(item)]
 
 
 def _real_owner(
@@ -175,7 +235,10 @@ def _real_owner(
     """The item with an owner the transcript names: a speaker label becomes the name the
     notes give it, and a name the chunk never says becomes the speaker of the item's
     segment (its label, or that label's name)."""
-    names = {p.speaker: p.name for p in people if p.speaker}
+    names: dict[str, str] = {}
+    for p in people:
+        if p.speaker:
+            names.setdefault(p.speaker, p.name)
     owner = item.owner.strip()
     if owner in names:
         owner = names[owner]
@@ -206,35 +269,33 @@ def merge(chunks: Sequence[ChunkNotes]) -> ChunkNotes:
     return merged
 
 
-def render(notes: ChunkNotes) -> list[str]:
-    """The notes as lines for the writing prompt, most important first (a prompt that
-    must be cut keeps the start)."""
-    lines: list[str] = []
-    if notes.people:
-        people = ", ".join(f"{p.name} ({p.speaker})" if p.speaker else p.name for p in notes.people)
-        lines.append(f"People: {people}")
-    sections: list[tuple[str, list[str]]] = [
-        ("Decisions", [f"[{d.time}] {_by(d.by)}{d.decision}" for d in notes.decisions]),
-        (
-            "Action items",
-            [
-                f"[{a.time}] {a.owner}: {a.task}" + (f" (due {a.due})" if a.due else "")
-                for a in notes.action_items
-            ],
-        ),
-        ("Open questions", [f"[{q.time}] {q.question}" for q in notes.open_questions]),
-        ("Numbers", [f"[{n.time}] {n.value}: {n.meaning}" for n in notes.numbers]),
-        ("Dates", [f"[{d.time}] {d.date}: {d.meaning}" for d in notes.dates]),
-    ]
-    for title, items in sections:
-        if items:
-            lines.append(f"{title}:")
-            lines.extend(f"- {item}" for item in items)
-    return lines
+def points(notes: ChunkNotes) -> list[str]:
+    """The summary's points, one sentence per note, most important first (decisions,
+    action items, open questions, then numbers and dates), speakers called by name."""
+    names: dict[str, str] = {}
+    for p in notes.people:  # the first name given to a label wins
+        if p.speaker:
+            names.setdefault(p.speaker, p.name)
 
+    def who(label: str) -> str:
+        return names.get(label.strip(), label.strip())
 
-def _by(who: str) -> str:
-    return f"{who}: " if who.strip() else ""
+    def sentence(text: str) -> str:
+        text = text.strip().rstrip(".")
+        return text[:1].upper() + text[1:] + "." if text else ""
+
+    out = [sentence(d.decision + (f" ({who(d.by)})" if who(d.by) else "")) for d in notes.decisions]
+    for a in notes.action_items:
+        due = (
+            f", due {a.due.strip()}"
+            if a.due.strip() and a.due.lower() not in a.task.lower()
+            else ""
+        )
+        out.append(sentence(f"{who(a.owner)}: {a.task}{due}"))
+    out += [sentence(f"Open question: {q.question}") for q in notes.open_questions]
+    out += [sentence(f"{n.meaning}: {n.value}") for n in notes.numbers]
+    out += [sentence(f"{d.meaning}: {d.date}") for d in notes.dates]
+    return [p for p in out if p]
 
 
 def action_items(notes: ChunkNotes, segments: Sequence[TranscriptLine]) -> list[ActionItem]:

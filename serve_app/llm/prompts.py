@@ -68,15 +68,23 @@ CHAT_SYSTEM = (
     "answer, say so."
 )
 
-NOTES_INSTRUCTIONS = (
-    "Extract notes from this part as JSON. Every item's time is the [HH:MM:SS] of the "
-    "line it comes from. people: every person named, with their speaker label if they "
-    "speak. decisions: what was decided, and proposals that were rejected (say that they "
-    "were rejected), with who decided. action_items: owner (a person's name), task, due "
-    "(the deadline as said, or empty). numbers: amounts, counts and percentages with what "
-    "they measure. dates: dates and days with what happens then. open_questions: "
-    "questions left unresolved. Only what the transcript says; short phrases."
-)
+NOTE_KINDS: dict[str, str] = {
+    "people": (
+        "every person named, with their speaker label (SPEAKER_1, ...) when they speak: a "
+        'speaker who says "Hi, <name> here" is <name>'
+    ),
+    "decisions": (
+        "every decision made, and every proposal that was turned down (write "
+        '"rejected: <proposal>"), with who decided'
+    ),
+    "action_items": (
+        "every task someone agreed to do: owner (the person's name), task (what they will "
+        'do, in a few words), due (the deadline as said, or "")'
+    ),
+    "numbers": "every number said (amounts, counts, prices, percentages) and what it measures",
+    "dates": "every date and weekday said, and what happens then",
+    "open_questions": "every question left undecided or unknown",
+}
 
 
 def summary_messages(
@@ -97,32 +105,20 @@ def summary_messages(
     ]
 
 
-def notes_messages(lines: Sequence[str], part: int, parts: int) -> list[dict[str, str]]:
-    """Map step: structured notes on one chunk (decoded against the notes' JSON schema)."""
+def notes_messages(lines: Sequence[str], part: int, parts: int, kind: str) -> list[dict[str, str]]:
+    """Map step: one kind of note on one chunk (decoded against that kind's JSON schema).
+    The transcript comes first, so a chunk's prompts share their prefix."""
     where = f"Part {part} of {parts} of a transcript" if parts > 1 else "A transcript"
     return [
         {"role": "system", "content": SUMMARY_SYSTEM},
         {
             "role": "user",
-            "content": f"{where}:\n{chr(10).join(lines)}\n\n{NOTES_INSTRUCTIONS}",
-        },
-    ]
-
-
-def write_messages(
-    notes: Sequence[str], fmt: SummaryFormat, max_words: int
-) -> list[dict[str, str]]:
-    """Reduce step: the summary in the requested format, written from the merged notes."""
-    return [
-        {"role": "system", "content": SUMMARY_SYSTEM},
-        {
-            "role": "user",
             "content": (
-                f"Notes taken on a meeting, in time order:\n{chr(10).join(notes)}\n\n"
-                f"Summarise the meeting from these notes in at most {max_words} words. "
-                "Keep every decision, rejected proposal, action item with its owner and "
-                "deadline, number and open question; call people by their names. "
-                f"{_FORMAT_INSTRUCTIONS[fmt]}"
+                f"{where}:\n{chr(10).join(lines)}\n\nList {NOTE_KINDS[kind]}. Each item's "
+                '"time" is the [HH:MM:SS] of the line it comes from. Short phrases in the '
+                "transcript's words; leave out small talk; never add anything the "
+                'transcript does not say. Answer as JSON {"items": [...]}, with [] if '
+                "there is none."
             ),
         },
     ]

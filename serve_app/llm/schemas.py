@@ -82,6 +82,10 @@ class SummaryResult(BaseModel):
     format: SummaryFormat
     action_items: list[ActionItem] = Field(default_factory=list)
     """Every format: the action items of the meeting, each with its source span."""
+    notes: dict[str, Any] = Field(default_factory=dict)
+    """The structured notes the summary was written from (``serve_app.llm.notes``:
+    people, decisions, action_items, numbers, dates, open_questions; each item with the
+    ``time`` of its segment)."""
     context: ContextInfo
     usage: dict[str, int] = Field(default_factory=dict)
     """Tokens over every LLM call of the summary (map and reduce steps together)."""

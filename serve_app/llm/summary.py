@@ -3,8 +3,10 @@
 Map: the transcript in chunks that fit the notes budget (one chunk when it is short), and
 structured notes on each chunk in parallel, decoded against the notes' JSON schema
 (:mod:`serve_app.llm.notes`), each note tied to the segment it comes from. Reduce: the
-notes of every chunk merged, and the summary written from them in the requested format
-(``action_items`` needs no writing: it is the notes' action items).
+notes of every chunk merged, and the summary written from them: one point per note,
+speakers called by name (``serve_app.llm.output`` then shapes the points into the
+requested format and length). Letting the model write prose from the notes was tried and
+lost facts (see the README); ``action_items`` is the notes' action items.
 
 Pure: the LLM is reached through :class:`LLMCalls`, which the assistant deployment
 implements over the LLM replica's handle (and a test can implement in-process).
@@ -19,7 +21,7 @@ from typing import Any, Protocol
 
 from serve_app.llm import notes as notes_
 from serve_app.llm.context import chunk_by_budget, split_long_line
-from serve_app.llm.prompts import notes_messages, summary_messages, write_messages
+from serve_app.llm.prompts import notes_messages, summary_messages
 from serve_app.llm.schemas import ActionItem, ContextInfo, SummaryRequest, TranscriptLine
 
 # Tokens of prompt text around the transcript (instructions, chat template), counted
@@ -141,50 +143,43 @@ class Summariser:
         items = notes_.action_items(merged, segments)
         if self.req.format == "action_items":
             return Draft(notes_.action_items_text(items), items, info, merged)
-        await self.progress(90, "Writing the summary from the notes")
         if merged.is_empty() and sum(counts) + len(lines) <= self.budget.full:
             # Nothing was extracted (small talk, or a model too weak for the notes):
             # summarise the transcript itself.
+            await self.progress(90, "No notes: summarising the transcript")
             messages = summary_messages(lines, self.req.format, self.req.max_length)
-        else:
-            messages = write_messages(
-                await self._fit(notes_.render(merged)), self.req.format, self.req.max_length
-            )
-        text = await self.llm.generate(messages, self.budget.final_tokens)
-        return Draft(text, items, info, merged)
+            text = await self.llm.generate(messages, self.budget.final_tokens)
+            return Draft(text, items, info, merged)
+        return Draft("\n".join(f"- {p}" for p in notes_.points(merged)), items, info, merged)
 
     async def _notes(
         self, chunks: list[tuple[list[str], list[TranscriptLine]]]
     ) -> list[notes_.ChunkNotes]:
-        """Notes on every chunk, written in parallel (``max_parallel_calls``), in order."""
+        """Notes on every chunk, one call per kind of note, ``max_parallel_calls`` at a
+        time; in chunk order."""
+        calls = [(c, kind) for c in range(len(chunks)) for kind in notes_.ITEM_MODELS]
         done = 0
 
-        async def note(
-            index: int, lines: list[str], segments: list[TranscriptLine]
-        ) -> notes_.ChunkNotes:
+        async def take(index: int, kind: str) -> list[Any]:
             nonlocal done
             async with self.limiter:
                 raw = await self.llm.generate(
-                    notes_messages(lines, index + 1, len(chunks)),
+                    notes_messages(chunks[index][0], index + 1, len(chunks), kind),
                     self.budget.notes_tokens,
-                    json_schema=notes_.NOTES_SCHEMA,
+                    json_schema=notes_.kind_schema(kind),
                 )
             done += 1
             await self.progress(
-                10 + 75 * done / len(chunks), f"Took notes on part {done} of {len(chunks)}"
+                10 + 85 * done / len(calls),
+                f"Took notes on part {index + 1} of {len(chunks)} ({kind.replace('_', ' ')})",
             )
-            return notes_.ground(notes_.parse_notes(raw), segments)
+            return notes_.parse_items(kind, raw)
 
-        return list(await asyncio.gather(*(note(i, *c) for i, c in enumerate(chunks))))
-
-    async def _fit(self, lines: list[str]) -> list[str]:
-        """The first notes lines that fit the writing prompt (the most important come
-        first, see :func:`notes.render`)."""
-        counts = await self.llm.count(lines)
-        kept, used = [], 0
-        for line, n in zip(lines, counts, strict=True):
-            if used + n + 1 > self.budget.full:
-                break
-            kept.append(line)
-            used += n + 1
-        return kept
+        items = await asyncio.gather(*(take(c, kind) for c, kind in calls))
+        per_chunk: list[dict[str, list[Any]]] = [{} for _ in chunks]
+        for (c, kind), found in zip(calls, items, strict=True):
+            per_chunk[c][kind] = found
+        return [
+            notes_.ground(notes_.ChunkNotes(**fields), segments)
+            for fields, (_, segments) in zip(per_chunk, chunks, strict=True)
+        ]

@@ -8,18 +8,22 @@ import json
 from typing import Any
 
 from serve_app.llm.notes import (
-    NOTES_SCHEMA,
+    ITEM_MODELS,
     ActionNote,
     ChunkNotes,
+    DateNote,
     Decision,
+    NumberNote,
     Person,
     action_items,
     ground,
+    kind_schema,
     locate,
     merge,
-    parse_notes,
-    render,
+    parse_items,
+    points,
 )
+from serve_app.llm.prompts import format_line
 from serve_app.llm.schemas import SummaryRequest, TranscriptLine
 from serve_app.llm.summary import Summariser, SummaryBudget
 
@@ -30,8 +34,8 @@ SEGMENTS = [
 ]
 
 
-def test_the_schema_is_the_notes_shape():
-    assert set(NOTES_SCHEMA["properties"]) == {
+def test_each_kind_has_its_schema():
+    assert set(ITEM_MODELS) == {
         "people",
         "decisions",
         "action_items",
@@ -39,23 +43,31 @@ def test_the_schema_is_the_notes_shape():
         "dates",
         "open_questions",
     }
+    schema = kind_schema("action_items")
+    assert schema["required"] == ["items"]
+    assert set(schema["properties"]["items"]["items"]["properties"]) == {
+        "time",
+        "owner",
+        "task",
+        "due",
+    }
 
 
 def test_a_reply_cut_by_max_tokens_keeps_its_complete_items():
     full = {
-        "decisions": [{"time": "00:01:20", "decision": "ship Thursday", "by": "Alice"}],
-        "action_items": [
+        "items": [
             {"time": "00:01:05", "owner": "Bob", "task": "fix export", "due": "Wed"},
             {"time": "00:01:06", "owner": "Carol", "task": "write notes", "due": "Tue"},
-        ],
+        ]
     }
     text = json.dumps(full)
-    cut = text[: text.index("Carol") + 8]  # inside the second action item
-    notes = parse_notes(cut)
-    assert [a.owner for a in notes.action_items] == ["Bob"]
-    assert notes.decisions[0].decision == "ship Thursday"
-    assert parse_notes(text).action_items[1].owner == "Carol"
-    assert parse_notes("not json at all").is_empty()
+    cut = text[: text.index("Carol") + 8]  # inside the second item
+    assert [a.owner for a in parse_items("action_items", cut)] == ["Bob"]
+    assert [a.owner for a in parse_items("action_items", text)] == ["Bob", "Carol"]
+    assert parse_items("action_items", "not json at all") == []
+    # An item that does not validate is skipped, the others kept.
+    mixed = json.dumps({"items": [{"owner": "x"}, full["items"][0]]})
+    assert [a.owner for a in parse_items("action_items", mixed)] == ["Bob"]
 
 
 def test_a_note_is_tied_to_the_segment_it_cites_or_its_words_match():
@@ -104,12 +116,32 @@ def test_merge_keeps_time_order_and_each_item_once():
     )
     merged = merge([a, b])
     assert [d.decision for d in merged.decisions] == ["Ship Thursday", "Keep the export"]
-    assert render(merged)[0] == "Decisions:"
+    assert points(merged) == ["Ship Thursday (Alice).", "Keep the export (Alice)."]
+
+
+def test_a_number_or_date_its_line_does_not_say_is_dropped():
+    notes = ChunkNotes(
+        numbers=[
+            NumberNote(time="00:01:20", value="3", meaning="releases"),
+            NumberNote(time="00:00:00", value="7", meaning="bugs"),
+        ],
+        dates=[DateNote(time="00:01:20", date="Thursday", meaning="we ship")],
+    )
+    grounded = ground(notes, SEGMENTS)
+    assert grounded.numbers == [] and [d.date for d in grounded.dates] == ["Thursday"]
+
+
+def test_a_pasted_transcript_line_is_not_a_note():
+    notes = ChunkNotes(
+        decisions=[Decision(time="00:01:20", decision="SPEAKER_1: Decided: we ship Thursday.")]
+    )
+    assert ground(notes, SEGMENTS).decisions == []
 
 
 class ScriptedLLM:
-    """Fake of the LLM calls (named so): JSON notes for notes prompts, a fixed text for the
-    writing prompt; counts one token a word. Real-model runs are in tests/serve."""
+    """Fake of the LLM calls (named so): per kind of note, the JSON a model would give
+    for the chunk; a fixed text for a plain prompt; one token a word. Real-model runs are
+    in tests/serve."""
 
     def __init__(self) -> None:
         self.prompts: list[tuple[str, bool]] = []
@@ -123,11 +155,15 @@ class ScriptedLLM:
         prompt = messages[-1]["content"]
         self.prompts.append((prompt, json_schema is not None))
         if json_schema is None:
-            return "Bob fixes the export; the release is on Thursday."
-        if "Bob will fix" in prompt:
-            item = {"time": "00:01:05", "owner": "Bob", "task": "fix the export", "due": ""}
-            return json.dumps({"action_items": [item]})
-        return json.dumps({"decisions": [{"time": "00:01:20", "decision": "ship Thursday"}]})
+            return "A plain summary."
+        items: list[dict[str, str]] = []
+        if "Bob will fix" in prompt and "List every task" in prompt:
+            items = [{"time": "00:01:05", "owner": "Bob", "task": "fix the export", "due": ""}]
+        if "we ship Thursday" in prompt and "List every decision" in prompt:
+            items = [{"time": "00:01:20", "decision": "ship Thursday", "by": "SPEAKER_1"}]
+        if "Alice here" in prompt and "List every person" in prompt:
+            items = [{"name": "Alice", "speaker": "SPEAKER_1"}]
+        return json.dumps({"items": items})
 
 
 async def _noop(_p: float, _m: str) -> None:
@@ -138,25 +174,33 @@ def _run(fmt: str, chunk_tokens: int) -> tuple[Any, ScriptedLLM]:
     llm = ScriptedLLM()
     req = SummaryRequest(transcript=SEGMENTS, format=fmt)  # type: ignore[arg-type]
     budget = SummaryBudget.for_request(4096, 100, 256, chunk_tokens, 16)
-    lines = [f"[{s.start}] {s.text}" for s in SEGMENTS]
-    lines[1] = "[00:01:05] SPEAKER_2: Bob will fix the export."
+    lines = [format_line(s) for s in SEGMENTS]
     draft = asyncio.run(Summariser(llm, req, budget, 2, _noop).run(SEGMENTS, lines))
     return draft, llm
 
 
-def test_a_summary_is_notes_per_chunk_then_prose_from_the_notes():
+def test_a_summary_is_each_kind_of_note_per_chunk_then_one_point_per_note():
     draft, llm = _run("paragraph", chunk_tokens=8)  # one line per chunk
     assert draft.info.strategy == "map_reduce" and draft.info.chunks == 3
-    assert [structured for _, structured in llm.prompts] == [True, True, True, False]
-    writing = llm.prompts[-1][0]
-    assert "Bob: fix the export" in writing and "ship Thursday" in writing
-    assert draft.text.startswith("Bob fixes")
+    assert len(llm.prompts) == 3 * len(ITEM_MODELS) and all(s for _, s in llm.prompts)
+    # Speakers called by name; the notes' order: decisions, then action items.
+    assert draft.text.splitlines() == ["- Ship Thursday (Alice).", "- Bob: fix the export."]
     assert [(a.owner, a.source.start if a.source else None) for a in draft.action_items] == [
         ("Bob", 65.2)
     ]
 
 
-def test_the_action_items_format_needs_no_writing_step():
+def test_the_action_items_format_is_the_notes_items():
     draft, llm = _run("action_items", chunk_tokens=1000)
-    assert draft.info.strategy == "full" and len(llm.prompts) == 1
+    assert draft.info.strategy == "full" and len(llm.prompts) == len(ITEM_MODELS)
     assert draft.text == "- Bob: fix the export"
+
+
+def test_without_notes_the_transcript_itself_is_summarised():
+    llm = ScriptedLLM()
+    chatter = [TranscriptLine(start=0.0, end=3.0, text="Lovely weather today.")]
+    budget = SummaryBudget.for_request(4096, 100, 256, 1000, 16)
+    req = SummaryRequest(transcript=chatter)
+    run = Summariser(llm, req, budget, 2, _noop).run(chatter, [format_line(chatter[0])])
+    draft = asyncio.run(run)
+    assert draft.text == "A plain summary." and llm.prompts[-1][1] is False
