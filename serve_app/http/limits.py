@@ -29,9 +29,11 @@ OPENAI_CHAT_FIELDS = frozenset(
         "response_format",
         "logprobs",
         "top_logprobs",
+        "ignore_eos",
     }
 )
-"""The ``/v1/chat/completions`` fields forwarded to vLLM."""
+"""The ``/v1/chat/completions`` fields forwarded to vLLM (``ignore_eos``, a vLLM extension,
+lets a benchmark generate exactly ``max_tokens`` tokens)."""
 
 
 def check_transcript(req: TranscriptInput, limits: LimitsConfig) -> None:
