@@ -55,7 +55,7 @@ class SummaryBudget:
 
     window: int
     final_tokens: int
-    """Room for the summary itself (the writing step's answer)."""
+    """Room for the direct summary's answer (used when no notes are found)."""
     notes_tokens: int
     """Room for the JSON notes written on one chunk."""
     chunk_tokens: int
@@ -83,7 +83,7 @@ class SummaryBudget:
 
     @property
     def full(self) -> int:
-        """Tokens of transcript or notes the writing prompt may hold."""
+        """Transcript tokens the direct summary (no notes found) may hold."""
         return self.window - self.final_tokens - self.margin
 
     @property
