@@ -57,7 +57,7 @@ class SummaryBudget:
     final_tokens: int
     """Room for the direct summary's answer (used when no notes are found)."""
     notes_tokens: int
-    """Room for the JSON notes written on one chunk."""
+    """Room for one kind of note's JSON on one chunk."""
     chunk_tokens: int
     """Most transcript tokens one chunk holds (a small model misses more in a long one)."""
     margin: int
