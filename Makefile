@@ -17,7 +17,7 @@ export RAY_AUTH_MODE := disabled
 export RAY_USAGE_STATS_ENABLED := 0
 export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER := 0
 
-.PHONY: install models models-test system-deps run test test-faults test-unit test-serve lint bench lock clean
+.PHONY: install models models-test system-deps web web-vendor run test test-faults test-unit test-serve lint bench lock clean
 
 install: $(INSTALLED)
 
@@ -53,9 +53,25 @@ models/llm/%/.placed.json: $(INSTALLED) scripts/place_llm.py
 $(MODELS_STAMP): $(INSTALLED) serve_app/asr/model_setup.py
 	$(BIN)/python -m serve_app.asr.model_setup --models-dir models
 
+# The web page's npm packages (web/package-lock.json): axe-core for the browser tests'
+# accessibility check, and wavesurfer.js, whose built file is vendored into the page
+# (serve_app/http/static/vendor, committed: `make run` needs no npm). `make web-vendor`
+# copies it again after a version change; tests/unit/test_web.py checks the two agree.
+WEB_STAMP := web/node_modules/.package-lock.json
+
+web: $(WEB_STAMP)
+
+$(WEB_STAMP): web/package.json web/package-lock.json
+	npm ci --prefix web --no-audit --no-fund --loglevel=error
+
+web-vendor: web
+	cp web/node_modules/wavesurfer.js/dist/wavesurfer.esm.js serve_app/http/static/vendor/
+	cp web/node_modules/wavesurfer.js/LICENSE serve_app/http/static/vendor/wavesurfer.LICENSE
+
 # Debian packages the tests need, installed when missing: espeak-ng, flite and festival
 # (with three festvox voices) synthesise the test and evaluation audio, sox applies its
-# recording conditions (eval/conditions.py); postgresql brings the PostgreSQL 15 binaries that tests/services.py runs a
+# recording conditions (eval/conditions.py); chromium runs the web page's browser tests
+# (tests/serve/test_web_ui.py, through Playwright); postgresql brings the PostgreSQL 15 binaries that tests/services.py runs a
 # throw-away server from. Installing it must leave no daemon behind: a temporary
 # policy-rc.d (exit 101: "action forbidden") keeps the package's `main` cluster from
 # starting, and if it started anyway it is stopped. A policy-rc.d already there is kept.
@@ -71,6 +87,7 @@ system-deps:
 	  us/cmu_us_slt_arctic_hts:festvox-us-slt-hts; do \
 	  test -d /usr/share/festival/voices/$${v%%:*} || need="$$need $${v##*:}"; \
 	done; \
+	command -v chromium >/dev/null || need="$$need chromium"; \
 	test -x $(PG_BIN)/initdb || need="$$need postgresql"; \
 	[ -n "$$need" ] || exit 0; \
 	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
@@ -91,17 +108,17 @@ run: install models
 
 # The fault drills kill real processes of their own local Ray cluster, so they run in a
 # pytest process of their own, after the rest.
-test: install models-test system-deps
+test: install models-test system-deps web
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(BIN)/python -m pytest -m faults tests/faults $(PYTEST_ARGS)
 
 test-faults: install models-test system-deps
 	$(BIN)/python -m pytest -m faults tests/faults $(PYTEST_ARGS)
 
-test-unit: install
+test-unit: install web
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
-test-serve: install models-test system-deps
+test-serve: install models-test system-deps web
 	$(BIN)/python -m pytest tests/serve $(PYTEST_ARGS)
 
 lint: install

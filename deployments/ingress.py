@@ -12,7 +12,7 @@ import contextlib
 import logging
 import shutil
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, BinaryIO
 
 from ray import serve
@@ -26,6 +26,7 @@ from serve_app.audio.settings import open_audio_store
 from serve_app.audio.store import AudioStore
 from serve_app.config import AppConfig
 from serve_app.errors import OverloadedError
+from serve_app.jobs.edits import TranscriptEdit
 from serve_app.jobs.events import EventBatch
 from serve_app.jobs.model import Job, JobOptions, JobPage
 from serve_app.llm.schemas import (
@@ -163,6 +164,25 @@ class ServeBackend:
             )
         )
         return result
+
+    async def edit_segment(
+        self, job_id: str, version: int, segment_id: str, text: str | None, speaker: str | None
+    ) -> TranscriptEdit:
+        edit: TranscriptEdit = await self._store.edit_segment.remote(
+            job_id, version, segment_id, text, speaker
+        )
+        return edit
+
+    async def rename_speakers(
+        self, job_id: str, version: int, names: Mapping[str, str]
+    ) -> TranscriptEdit:
+        edit: TranscriptEdit = await self._store.rename_speakers.remote(
+            job_id, version, dict(names)
+        )
+        return edit
+
+    async def open_audio(self, job_id: str) -> BinaryIO | None:
+        return await asyncio.to_thread(self._audio.open, job_id)
 
     async def wait_events(self, job_id: str, cursor: int, timeout_s: float) -> EventBatch | None:
         deadline = time.monotonic() + STORE_OUTAGE_S

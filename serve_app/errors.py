@@ -41,6 +41,11 @@ class JobNotFoundError(AppError):
         super().__init__(message)
 
 
+class SegmentNotFoundError(AppError):
+    status_code = 404
+    code = "segment_not_found"
+
+
 class ForbiddenError(AppError):
     """The caller's key may not do this (e.g. ``/debug`` without an admin key)."""
 
@@ -84,3 +89,10 @@ class OverloadedError(AppError):
     status_code = 503
     code = "overloaded"
     retry_after_s = 5
+
+
+class VersionConflictError(AppError):
+    """An edit was made against an older version of the transcript than the stored one."""
+
+    status_code = 409
+    code = "version_conflict"

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serve_app.config import AuthConfig, RateLimitConfig
 from serve_app.http.middleware import send_error
+from serve_app.http.web import is_public
 from serve_app.jobs.model import Job
 
 OPEN_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
@@ -159,11 +160,15 @@ class AuthMiddleware:
         websocket = scope["type"] == "websocket"
         if websocket and self.origins is not None:
             origin = _header(scope, b"origin")
-            if origin is not None and origin not in self.origins:
+            if (
+                origin is not None
+                and origin not in self.origins
+                and not _same_origin(scope, origin)
+            ):
                 await send({"type": "websocket.close", "code": 1008})  # HTTP 403
                 return
         principal = ANONYMOUS
-        if self.enabled and scope["path"] not in OPEN_PATHS:
+        if self.enabled and not self._public(scope):
             found = self.keys.authenticate(self._key(scope) or "")
             if found is None:
                 if websocket:
@@ -191,6 +196,13 @@ class AuthMiddleware:
         await self.app(scope, receive, send)
 
     @staticmethod
+    def _public(scope: Scope) -> bool:
+        path = scope["path"]
+        if path in OPEN_PATHS:
+            return True
+        return is_public(scope.get("method", "GET"), path, _header(scope, b"accept"))
+
+    @staticmethod
     def _key(scope: Scope) -> str | None:
         header = _header(scope, b"authorization") or ""
         scheme, _, token = header.partition(" ")
@@ -211,6 +223,12 @@ class AuthMiddleware:
             "unauthorized",
             request_id,
         )
+
+
+def _same_origin(scope: Scope, origin: str) -> bool:
+    """A page this server served (the web UI) opening a socket back to it."""
+    host = _header(scope, b"host")
+    return host is not None and origin.split("://", 1)[-1] == host
 
 
 def _with_header(send: Send, name: bytes, value: bytes) -> Send:

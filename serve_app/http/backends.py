@@ -8,9 +8,10 @@ these Protocols, so they are plain FastAPI and testable without Ray.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, BinaryIO, Protocol
 
+from serve_app.jobs.edits import TranscriptEdit
 from serve_app.jobs.events import EventBatch
 from serve_app.jobs.model import Job, JobOptions, JobPage
 from serve_app.llm.schemas import (
@@ -63,6 +64,20 @@ class TranscriptionBackend(Protocol):
         apply: bool,
     ) -> SpanTranscript:
         """Re-run a span of a job's kept audio; ``apply`` writes it into the job's result."""
+        ...
+
+    async def edit_segment(
+        self, job_id: str, version: int, segment_id: str, text: str | None, speaker: str | None
+    ) -> TranscriptEdit:
+        """Edit a completed transcript made at ``version`` (``JobStore.edit_segment``)."""
+        ...
+
+    async def rename_speakers(
+        self, job_id: str, version: int, names: Mapping[str, str]
+    ) -> TranscriptEdit: ...
+
+    async def open_audio(self, job_id: str) -> BinaryIO | None:
+        """The job's kept audio (close it), ``None`` once it has expired."""
         ...
 
     async def wait_events(self, job_id: str, cursor: int, timeout_s: float) -> EventBatch | None:

@@ -10,6 +10,7 @@ from serve_app.asr.registry import ModelRegistry
 from serve_app.config import IngressConfig
 from serve_app.http import (
     chat,
+    edits,
     openai_audio,
     openai_chat,
     retranslate,
@@ -21,6 +22,7 @@ from serve_app.http.auth import AuthMiddleware, KeyRing
 from serve_app.http.backends import AssistantBackend, TranscriptionBackend
 from serve_app.http.errors import document_errors, install_error_handlers
 from serve_app.http.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from serve_app.http.web import mount_assets
 from serve_app.paths import PROJECT_ROOT
 
 
@@ -41,11 +43,13 @@ def create_http_app(
     document_errors(app)
     app.include_router(system.router)
     app.include_router(transcribe.router)
+    app.include_router(edits.router)
     app.include_router(openai_audio.router)
     app.include_router(retranslate.router)
     app.include_router(summary.router)
     app.include_router(chat.router)
     app.include_router(openai_chat.router)
+    mount_assets(app)
     # Last added runs first: CORS outermost so even our own 500s (and 401s, 429s) carry
     # CORS headers and preflights need no key; then request ids, then auth, then sizes.
     app.add_middleware(

@@ -67,6 +67,8 @@ class JobSummary(BaseModel):
     progress: float
     updated_at: str
     message: str
+    filename: str | None = None
+    """The uploaded file's name, as the client sent it."""
 
 
 class JobListResponse(BaseModel):
@@ -97,6 +99,7 @@ class TranscriptionResult(BaseModel):
     text: str
     language: str | None
     audio_duration: float | None
+    version: int = Field(0, description="Edits made so far; send it with the next edit")
 
 
 class ChunkDebug(BaseModel):

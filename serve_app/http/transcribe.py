@@ -153,6 +153,7 @@ async def list_jobs(
             progress=round(j.progress, 1),
             updated_at=_iso(j.updated_at),
             message=j.message,
+            filename=j.options.filename,
         )
         for j in page.jobs
     ]
@@ -224,6 +225,7 @@ async def job_result(
         text=join_text(segments),
         language=job.language,
         audio_duration=job.audio_duration,
+        version=job.transcript_version,
     )
 
 

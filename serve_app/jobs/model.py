@@ -124,6 +124,8 @@ class Job(BaseModel):
     clients were shown (``serve_app.jobs.speakers``)."""
     speakers_final: bool = False
     """The final diarization pass has been applied."""
+    transcript_version: int = 0
+    """Edits made to the finished transcript (``serve_app.jobs.edits``); 0: as transcribed."""
 
     audio_codec: str | None = None
     """Codec of the kept audio (``pcm_s16le`` uploads are re-kept as ``flac``)."""

@@ -19,6 +19,7 @@ from typing import Any
 
 from serve_app.diarization.revisions import with_ids
 from serve_app.jobs.db import JobDatabase
+from serve_app.jobs.edits import TranscriptEdits
 from serve_app.jobs.entries import JobEntry, load_entries
 from serve_app.jobs.events import EventBatch
 from serve_app.jobs.leases import Leases
@@ -31,8 +32,8 @@ SUMMARY_STALE_S = 900.0
 """A summary job (not resumable) with no update for this long failed with its replica."""
 
 
-class JobStore(Leases):
-    """Jobs in memory, persisted write-through; long-poll event streams; leases."""
+class JobStore(Leases, TranscriptEdits):
+    """Jobs in memory, persisted write-through; long-poll event streams; leases; edits."""
 
     def __init__(
         self,
@@ -253,12 +254,14 @@ class JobStore(Leases):
         """Correct a job's stored transcript (e.g. a re-transcribed segment applied to it).
 
         Subscribers that connect later replay the original live events; the result and
-        exports read the corrected segments.
+        exports read the corrected segments. A finished transcript moves to its next version.
         """
         entry = self._jobs.get(job_id)
         if entry is None:
             return False
         await self._publish_all(entry, segments)
+        if entry.job.finished:
+            entry.job.transcript_version += 1
         entry.job.updated_at = time.time()
         await self._save(entry)
         return True

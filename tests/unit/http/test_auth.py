@@ -147,6 +147,12 @@ def test_websocket_key_as_subprotocol_and_origin_check(client, backend):
         assert ws.receive_json()["status"] == "completed"
     with client.websocket_connect(url, headers=auth(ALICE)) as ws:  # non-browser clients
         assert ws.receive_json()["status"] == "completed"
+    # The server's own page (the web UI) is always allowed: its origin is the Host.
+    same = {"Origin": "http://testserver", "Host": "testserver"}
+    with client.websocket_connect(
+        url, subprotocols=["transcribe", f"bearer.{ALICE}"], headers=same
+    ) as ws:
+        assert ws.receive_json()["status"] == "completed"
     with client.websocket_connect(url, headers=auth(BOB)) as ws:  # not Bob's job
         assert ws.receive_json()["status"] == "not_found"
     for kwargs in (

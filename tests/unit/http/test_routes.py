@@ -7,6 +7,8 @@ transcribes nothing). The full pipeline is tested over HTTP in ``tests/serve``.
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -27,11 +29,14 @@ class StoreOnlyBackend:
     def __init__(self) -> None:
         self.store = JobStore()
         self.fail_with: Exception | None = None
+        self.audio: dict[str, bytes] = {}
 
     async def submit(self, job_id, upload, options, idempotency_key=None, owner=None) -> Job:
         if self.fail_with:
             raise self.fail_with
-        probe_audio(upload.read())
+        data = upload.read()
+        probe_audio(data)
+        self.audio[job_id] = data
         key = idempotency_scope(owner, idempotency_key)
         job = Job(job_id=job_id, options=options, idempotency_key=key, owner=owner)
         return await self.store.create_job(job)
@@ -54,6 +59,16 @@ class StoreOnlyBackend:
 
     async def retranscribe_span(self, job_id, start, end, model_name, language, apply):
         raise NotImplementedError
+
+    async def edit_segment(self, job_id, version, segment_id, text, speaker):
+        return await self.store.edit_segment(job_id, version, segment_id, text, speaker)
+
+    async def rename_speakers(self, job_id, version, names):
+        return await self.store.rename_speakers(job_id, version, names)
+
+    async def open_audio(self, job_id):
+        data = self.audio.get(job_id)
+        return None if data is None else io.BytesIO(data)
 
     async def wait_events(self, job_id, cursor, timeout_s):
         return await self.store.wait_events(job_id, cursor, min(timeout_s, 0.2))
@@ -109,7 +124,9 @@ def test_submit_returns_processing_job(client, backend):
     assert client.get(f"/api/transcribe/status/{body['job_id']}").json()["status"] == "processing"
     jobs = client.get("/api/transcribe/jobs").json()
     assert jobs["count"] == 1 and jobs["jobs"][0]["job_id"] == body["job_id"]
-    assert set(jobs["jobs"][0]) == {"job_id", "status", "progress", "updated_at", "message"}
+    fields = {"job_id", "status", "progress", "updated_at", "message", "filename"}
+    assert set(jobs["jobs"][0]) == fields
+    assert jobs["jobs"][0]["filename"] == "a.wav"
 
 
 def test_non_audio_upload_is_400_by_content(client):
