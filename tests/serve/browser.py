@@ -30,8 +30,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
+    """Per module: Playwright's sync API runs an event loop in this thread while it is
+    open, and tests after it call ``asyncio.run``."""
     from playwright.sync_api import sync_playwright
 
     if not shutil.which(CHROMIUM):

@@ -63,15 +63,16 @@ function showStatus(event) {
 
 async function finished(id, event) {
   if (id !== jobId) return;
-  if (event.status === "completed") {
-    await transcript.loadResult();
-    try {
-      await player.load(id);
-    } catch (error) {
-      notify(`The audio cannot be played: ${describe(error)}`);
-    }
-  } else {
-    notify(`The transcription failed: ${event.message}`);
+  if (event.status === "completed") await transcript.loadResult();
+  else notify(`The transcription failed: ${event.message}`);
+}
+
+/** The audio is kept from the upload on, so it plays while the job still runs. */
+async function loadAudio(id) {
+  try {
+    await player.load(id);
+  } catch (error) {
+    if (id === jobId) notify(`The audio cannot be played: ${describe(error)}`);
   }
 }
 
@@ -115,6 +116,7 @@ async function openJob(id) {
   try {
     const status = await api(`/api/transcribe/status/${encodeURIComponent(id)}`);
     showStatus({ ...status, chunk_info: null });
+    if (status.status !== "failed") loadAudio(id);
     if (status.status === "processing") follow(id);
     else await finished(id, status);
   } catch (error) {

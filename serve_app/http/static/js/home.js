@@ -4,6 +4,7 @@ import { api, describe } from "./api.js";
 import { el } from "./format.js";
 
 const PAGE_SIZE = 10;
+const REFRESH_MS = 3000;
 
 export class HomeView {
   constructor({ form, drop, file, models, table, prev, next, page, notify, open }) {
@@ -11,6 +12,7 @@ export class HomeView {
     this.offset = 0;
     this.total = 0;
     this.modelNames = [];
+    this.refresh = null;
     form.addEventListener("submit", (e) => {
       e.preventDefault();
       this.upload();
@@ -74,6 +76,11 @@ export class HomeView {
       this.page.textContent = page.total ? `${offset + 1}–${last} of ${page.total}` : "No jobs yet";
       this.prev.disabled = offset === 0;
       this.next.disabled = last >= page.total;
+      // Running jobs move on: refresh while the list shows one.
+      clearTimeout(this.refresh);
+      if (page.jobs.some((job) => job.status === "processing")) {
+        this.refresh = setTimeout(() => !this.table.closest("[hidden]") && this.list(), REFRESH_MS);
+      }
     } catch (error) {
       this.notify(describe(error));
     }
