@@ -109,6 +109,7 @@ def measure(http: Any, meeting: mt.Meeting, model: str, fmt: str, max_length: in
         "answers_invented_names": sorted({n for a in answers for n in a["invented_names"]}),
         "summary": summary,
         "items": items,
+        "notes": res["notes"],  # what the points were chosen from
         "chat": answers,
     }
 

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
+from serve_app.llm import selection
 from serve_app.llm.context import content_words
 from serve_app.llm.prompts import format_timestamp
 from serve_app.llm.schemas import ActionItem, SourceSpan, TranscriptLine
@@ -275,9 +276,10 @@ def merge(chunks: Sequence[ChunkNotes]) -> ChunkNotes:
     return merged
 
 
-def points(notes: ChunkNotes) -> list[str]:
-    """The summary's points, one sentence per note, most important first (decisions,
-    action items, open questions, then numbers and dates), speakers called by name."""
+def points(notes: ChunkNotes, max_words: int | None = None) -> list[str]:
+    """The summary's points, one sentence per note, speakers called by name: the most
+    specific of each kind in turn, within ``max_words``, in the order they were said
+    (``serve_app.llm.selection``)."""
     names = speaker_names(notes.people)
 
     def who(label: str) -> str:
@@ -287,18 +289,24 @@ def points(notes: ChunkNotes) -> list[str]:
         text = text.strip().rstrip(".")
         return text[:1].upper() + text[1:] + "." if text else ""
 
-    out = [sentence(d.decision + (f" ({who(d.by)})" if who(d.by) else "")) for d in notes.decisions]
-    for a in notes.action_items:
-        due = (
+    def due(a: ActionNote) -> str:
+        return (
             f", due {a.due.strip()}"
             if a.due.strip() and a.due.lower() not in a.task.lower()
             else ""
         )
-        out.append(sentence(f"{who(a.owner)}: {a.task}{due}"))
-    out += [sentence(f"Open question: {q.question}") for q in notes.open_questions]
-    out += [sentence(f"{n.meaning}: {n.value}") for n in notes.numbers]
-    out += [sentence(f"{d.meaning}: {d.date}") for d in notes.dates]
-    return [p for p in out if p]
+
+    kinds = [
+        [
+            (d.time, sentence(d.decision + (f" ({who(d.by)})" if who(d.by) else "")))
+            for d in notes.decisions
+        ],
+        [(a.time, sentence(f"{who(a.owner)}: {a.task}{due(a)}")) for a in notes.action_items],
+        [(q.time, sentence(f"Open question: {q.question}")) for q in notes.open_questions],
+        [(n.time, sentence(f"{n.meaning}: {n.value}")) for n in notes.numbers],
+        [(d.time, sentence(f"{d.meaning}: {d.date}")) for d in notes.dates],
+    ]
+    return selection.select([[p for p in kind if p[1]] for kind in kinds], max_words)
 
 
 def action_items(notes: ChunkNotes, segments: Sequence[TranscriptLine]) -> list[ActionItem]:

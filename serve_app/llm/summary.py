@@ -150,7 +150,8 @@ class Summariser:
             messages = summary_messages(lines, self.req.format, self.req.max_length)
             text = await self.llm.generate(messages, self.budget.final_tokens)
             return Draft(text, items, info, merged)
-        return Draft("\n".join(f"- {p}" for p in notes_.points(merged)), items, info, merged)
+        chosen = notes_.points(merged, self.req.max_length)
+        return Draft("\n".join(f"- {p}" for p in chosen), items, info, merged)
 
     async def _notes(
         self, chunks: list[tuple[list[str], list[TranscriptLine]]]

@@ -183,8 +183,8 @@ def test_a_summary_is_each_kind_of_note_per_chunk_then_one_point_per_note():
     draft, llm = _run("paragraph", chunk_tokens=8)  # one line per chunk
     assert draft.info.strategy == "map_reduce" and draft.info.chunks == 3
     assert len(llm.prompts) == 3 * len(ITEM_MODELS) and all(s for _, s in llm.prompts)
-    # Speakers called by name; the notes' order: decisions, then action items.
-    assert draft.text.splitlines() == ["- Ship Thursday (Alice).", "- Bob: fix the export."]
+    # Speakers called by name; the points in the order they were said.
+    assert draft.text.splitlines() == ["- Bob: fix the export.", "- Ship Thursday (Alice)."]
     assert [(a.owner, a.source.start if a.source else None) for a in draft.action_items] == [
         ("Bob", 65.2)
     ]
