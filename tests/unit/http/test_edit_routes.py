@@ -3,27 +3,13 @@
 import asyncio
 
 import pytest
-from fastapi.testclient import TestClient
 
-from serve_app.asr.registry import ModelRegistry
-from serve_app.http.factory import create_http_app
 from serve_app.jobs.model import JobStatus
 from serve_app.transcript.segments import Segment
-from tests.unit.http.test_auth import ALICE, BOB, auth, keys_env, settings, upload
-from tests.unit.http.test_routes import WAV, StoreOnlyBackend
+from tests.unit.http.test_auth import ALICE, BOB, auth, backend, client, keys_env, upload
+from tests.unit.http.test_routes import WAV
 
-__all__ = ["keys_env"]  # the fixture, shared with the auth tests
-
-
-@pytest.fixture
-def backend():
-    return StoreOnlyBackend()
-
-
-@pytest.fixture
-def client(backend, tmp_path, keys_env):
-    app = create_http_app(backend, ModelRegistry(tmp_path), settings())
-    return TestClient(app, raise_server_exceptions=False)
+__all__ = ["backend", "client", "keys_env"]  # the fixtures, shared with the auth tests
 
 
 def finish(backend, job_id):
