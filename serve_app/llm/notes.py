@@ -1,10 +1,14 @@
-"""Structured meeting notes: what the map step extracts from each chunk of a transcript
-(one kind of note per prompt, decoded against :func:`kind_schema`, so always that JSON
-shape), how the notes are tied to segments and merged, and the summary points they give.
+"""Structured meeting notes: what the map step takes from each chunk of a transcript
+(people, decisions, action items and open questions from the model, one kind per prompt,
+decoded against :func:`kind_schema`, so always that JSON shape; numbers and dates read off
+the transcript by :mod:`serve_app.llm.figures`), how the notes are tied to segments and
+merged, and the summary points they give.
 
 Each note carries the ``[HH:MM:SS]`` time of the line it comes from; :func:`locate` turns
 it into the span of a real transcript segment, and a note that points nowhere in its chunk
-is kept only when its words identify the segment it comes from.
+is kept only when its words identify the segment it comes from. A note that pastes its
+whole line is shown as that line, said by its speaker: the model's guess of who decided or
+owns a pasted line was often wrong.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
+from pydantic.json_schema import SkipJsonSchema
 
 from serve_app.llm import selection
 from serve_app.llm.context import content_words
@@ -39,18 +44,25 @@ class ActionNote(BaseModel):
     owner: str
     task: str
     due: str = ""
+    quoted_from: SkipJsonSchema[str | None] = None
+    """Set when the task is its line pasted: who said the line (the speaker label, or ""
+    when unknown). Not asked of the model."""
 
 
 class NumberNote(BaseModel):
     time: str
     value: str
     meaning: str
+    by: str = ""
+    """Who said it (the speaker label), when known."""
 
 
 class DateNote(BaseModel):
     time: str
     date: str
     meaning: str
+    by: str = ""
+    """Who said it (the speaker label), when known."""
 
 
 class OpenQuestion(BaseModel):
@@ -68,9 +80,6 @@ class ChunkNotes(BaseModel):
     dates: list[DateNote] = Field(default_factory=list)
     open_questions: list[OpenQuestion] = Field(default_factory=list)
 
-    def is_empty(self) -> bool:
-        return not any(getattr(self, name) for name in type(self).model_fields)
-
 
 ITEM_MODELS: dict[str, type[BaseModel]] = {
     "people": Person,
@@ -80,9 +89,13 @@ ITEM_MODELS: dict[str, type[BaseModel]] = {
     "dates": DateNote,
     "open_questions": OpenQuestion,
 }
-"""The kinds of note, each taken by a prompt of its own (one simple question at a time is
+"""The kinds of note."""
+
+MODEL_KINDS = ("people", "decisions", "action_items", "open_questions")
+"""The kinds the model takes, each by a prompt of its own (one simple question at a time is
 what a small model answers well; the transcript comes first, so the prompts of one chunk
-share their prefix in vLLM's cache)."""
+share their prefix in vLLM's cache). Numbers and dates are read off the transcript
+(:mod:`serve_app.llm.figures`)."""
 
 
 def kind_schema(kind: str) -> dict[str, Any]:
@@ -146,19 +159,24 @@ def _json_prefixes(text: str) -> list[str]:
 
 
 def locate(time: str, words_of: str, segments: Sequence[TranscriptLine]) -> TranscriptLine | None:
-    """The segment a note comes from: the one whose ``[HH:MM:SS]`` it cites (the best word
-    match among several with that time), else the one sharing most content words with it
-    (at least two), else None. ``segments`` is the chunk the note was written on."""
+    """The segment a note comes from: the one sharing most content words with it (of
+    several, the one whose ``[HH:MM:SS]`` the note cites), when it shares at least two or
+    is cited; else the cited one; else None. ``segments`` is the chunk the note was
+    written on. Words win over the cited time: the model often pastes one line and cites
+    the time of the line next to it."""
     wanted = set(content_words(words_of))
+    stamp = time.strip("[] ")
 
     def overlap(segment: TranscriptLine) -> int:
         return len(wanted & set(content_words(segment.text)))
 
-    cited = [s for s in segments if format_timestamp(s.start) == time.strip("[] ")]
-    if cited:
-        return max(cited, key=overlap)
-    best = max(segments, key=overlap, default=None)
-    return best if best is not None and overlap(best) >= 2 else None
+    def cited(segment: TranscriptLine) -> bool:
+        return format_timestamp(segment.start) == stamp
+
+    best = max(segments, key=lambda s: (overlap(s), cited(s)), default=None)
+    if best is not None and (overlap(best) >= 2 or cited(best)):
+        return best
+    return max((s for s in segments if cited(s)), key=overlap, default=None)
 
 
 T = TypeVar("T", bound=BaseModel)
@@ -167,9 +185,14 @@ _WHO_FIELDS = frozenset({"time", "owner", "by", "speaker"})  # a label is fine t
 
 
 def _grounded(
-    items: list[T], text_of: Callable[[T], str], segments: Sequence[TranscriptLine]
+    items: list[T],
+    text_of: Callable[[T], str],
+    segments: Sequence[TranscriptLine],
+    pasted: Callable[[T, TranscriptLine], T | None] = lambda item, _: item,
 ) -> list[T]:
-    """Items whose source segment is found, each with ``time`` set to that segment's.
+    """Items whose source segment is found, each with ``time`` set to that segment's;
+    an item that pastes its segment (holds all of its words) is ``pasted(item, segment)``,
+    or dropped when that is None.
 
     An item that is a transcript line pasted with its speaker label (``SPEAKER_2: ...``) is
     dropped: small models fall into copying every line, small talk included, and a note
@@ -181,13 +204,31 @@ def _grounded(
         if any(isinstance(v, str) and _LABELLED_LINE.match(v) for v in texts):
             continue
         segment = locate(getattr(item, "time", ""), text_of(item), segments)
-        if segment is not None:
-            out.append(item.model_copy(update={"time": format_timestamp(segment.start)}))
+        if segment is None:
+            continue
+        found: T | None = item.model_copy(update={"time": format_timestamp(segment.start)})
+        line = set(content_words(segment.text))
+        if found is not None and line and line <= set(content_words(text_of(item))):
+            found = pasted(found, segment)
+        if found is not None:
+            out.append(found)
     return out
 
 
+def _quoted_task(item: ActionNote, segment: TranscriptLine) -> ActionNote:
+    """A task that pastes its line, marked with the line's speaker (``quoted_from``)."""
+    return item.model_copy(update={"quoted_from": segment.speaker or ""})
+
+
+def _quoted(decision: Decision, segment: TranscriptLine) -> Decision:
+    """A decision that pastes its line, as that line and its speaker: the model's ``by``
+    for a pasted line is a guess (it named the wrong person in the tune meetings)."""
+    return decision.model_copy(update={"decision": segment.text, "by": segment.speaker or ""})
+
+
 def ground(notes: ChunkNotes, segments: Sequence[TranscriptLine]) -> ChunkNotes:
-    """The notes that come from a segment of their chunk, with that segment's time.
+    """The model's notes that come from a segment of their chunk, with that segment's time
+    (numbers and dates, read off the segments, are kept as they are).
 
     Without timed segments (a transcript sent as ``full_text``) nothing can be located,
     and the notes are kept as written.
@@ -196,38 +237,15 @@ def ground(notes: ChunkNotes, segments: Sequence[TranscriptLine]) -> ChunkNotes:
         return notes
     known = " ".join(s.text for s in segments).lower()
     people = [p for p in notes.people if p.name.strip() and p.name.lower() in known]
-    items = _grounded(notes.action_items, lambda a: f"{a.owner} {a.task} {a.due}", segments)
-    return ChunkNotes(
-        people=people,
-        decisions=_grounded(notes.decisions, lambda d: f"{d.decision} {d.by}", segments),
-        action_items=[_real_owner(a, people, known, segments) for a in items],
-        numbers=_said(
-            _grounded(notes.numbers, lambda n: f"{n.value} {n.meaning}", segments),
-            lambda n: n.value,
-            segments,
-        ),
-        dates=_said(
-            _grounded(notes.dates, lambda d: f"{d.date} {d.meaning}", segments),
-            lambda d: d.date,
-            segments,
-        ),
-        open_questions=_grounded(notes.open_questions, lambda q: q.question, segments),
+    items = _grounded(notes.action_items, lambda a: f"{a.task} {a.due}", segments, _quoted_task)
+    return notes.model_copy(
+        update={
+            "people": people,
+            "decisions": _grounded(notes.decisions, lambda d: d.decision, segments, _quoted),
+            "action_items": [_real_owner(a, people, known, segments) for a in items],
+            "open_questions": _grounded(notes.open_questions, lambda q: q.question, segments),
+        }
     )
-
-
-def _said(
-    items: list[T], value_of: Callable[[T], str], segments: Sequence[TranscriptLine]
-) -> list[T]:
-    """Items whose value (a number, a date) is said in the segment they come from: a value
-    the line does not hold was attached to the wrong line, or made up."""
-    by_time = {format_timestamp(s.start): s.text.lower() for s in segments}
-
-    def said(item: T) -> bool:
-        text = by_time.get(str(getattr(item, "time", "")), "")
-        words = re.findall(r"[\w,.%]+", value_of(item).lower())
-        return bool(words) and all(w.strip(".,") in text for w in words)
-
-    return [item for item in items if said(item)]
 
 
 def speaker_names(people: Sequence[Person]) -> dict[str, str]:
@@ -287,7 +305,8 @@ def points(notes: ChunkNotes, max_words: int | None = None) -> list[str]:
 
     def sentence(text: str) -> str:
         text = text.strip().rstrip(".")
-        return text[:1].upper() + text[1:] + "." if text else ""
+        end = "" if text.endswith(("?", "!")) else "."
+        return text[:1].upper() + text[1:] + end if text else ""
 
     def due(a: ActionNote) -> str:
         return (
@@ -296,17 +315,26 @@ def points(notes: ChunkNotes, max_words: int | None = None) -> list[str]:
             else ""
         )
 
+    def said(by: str, text: str) -> str:
+        return f"{who(by)}: {text}" if who(by) else text
+
+    point = selection.Point
     kinds = [
+        [point(d.time, sentence(said(d.by, d.decision)), d.decision) for d in notes.decisions],
         [
-            (d.time, sentence(d.decision + (f" ({who(d.by)})" if who(d.by) else "")))
-            for d in notes.decisions
+            point(a.time, sentence(said(a.quoted_from, a.task)), a.task)
+            if a.quoted_from is not None
+            else point(a.time, sentence(f"{who(a.owner)}: {a.task}{due(a)}"), a.task)
+            for a in notes.action_items
         ],
-        [(a.time, sentence(f"{who(a.owner)}: {a.task}{due(a)}")) for a in notes.action_items],
-        [(q.time, sentence(f"Open question: {q.question}")) for q in notes.open_questions],
-        [(n.time, sentence(f"{n.meaning}: {n.value}")) for n in notes.numbers],
-        [(d.time, sentence(f"{d.meaning}: {d.date}")) for d in notes.dates],
+        [
+            point(q.time, sentence(f"Open question: {q.question}"), q.question)
+            for q in notes.open_questions
+        ],
+        [point(n.time, sentence(said(n.by, n.meaning)), n.meaning) for n in notes.numbers],
+        [point(d.time, sentence(said(d.by, d.meaning)), d.meaning) for d in notes.dates],
     ]
-    return selection.select([[p for p in kind if p[1]] for kind in kinds], max_words)
+    return selection.select([[p for p in kind if p.text] for kind in kinds], max_words)
 
 
 def action_items(notes: ChunkNotes, segments: Sequence[TranscriptLine]) -> list[ActionItem]:
@@ -314,12 +342,13 @@ def action_items(notes: ChunkNotes, segments: Sequence[TranscriptLine]) -> list[
     by_time: dict[str, TranscriptLine] = {}
     for s in segments:
         by_time.setdefault(format_timestamp(s.start), s)
+    names = speaker_names(notes.people)  # of the whole transcript: a chunk may lack them
     out = []
     for item in notes.action_items:
         segment = by_time.get(item.time) if any(s.end > 0 for s in segments) else None
         out.append(
             ActionItem(
-                owner=item.owner.strip(),
+                owner=names.get(item.owner.strip(), item.owner.strip()),
                 task=item.task.strip(),
                 due=item.due.strip() or None,
                 source=SourceSpan(start=segment.start, end=segment.end) if segment else None,

@@ -81,8 +81,6 @@ NOTE_KINDS: dict[str, str] = {
         "every task someone agreed to do: owner (the person's name), task (what they will "
         'do, in a few words), due (the deadline as said, or "")'
     ),
-    "numbers": "every number said (amounts, counts, prices, percentages) and what it measures",
-    "dates": "every date and weekday said, and what happens then",
     "open_questions": "every question left undecided or unknown",
 }
 

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from serve_app.llm import figures
 from serve_app.llm import notes as notes_
 from serve_app.llm.context import chunk_by_budget, split_long_line
 from serve_app.llm.prompts import notes_messages, summary_messages
@@ -143,9 +144,10 @@ class Summariser:
         items = notes_.action_items(merged, segments)
         if self.req.format == "action_items":
             return Draft(notes_.action_items_text(items), items, info, merged)
-        if merged.is_empty() and sum(counts) + len(lines) <= self.budget.full:
-            # Nothing was extracted (small talk, or a model too weak for the notes):
-            # summarise the transcript itself.
+        said = merged.decisions or merged.action_items or merged.open_questions
+        if not said and sum(counts) + len(lines) <= self.budget.full:
+            # The model found no decision, task or question (small talk, or a model too
+            # weak for the notes): summarise the transcript itself.
             await self.progress(90, "No notes: summarising the transcript")
             messages = summary_messages(lines, self.req.format, self.req.max_length)
             text = await self.llm.generate(messages, self.budget.final_tokens)
@@ -156,9 +158,10 @@ class Summariser:
     async def _notes(
         self, chunks: list[tuple[list[str], list[TranscriptLine]]]
     ) -> list[notes_.ChunkNotes]:
-        """Notes on every chunk, one call per kind of note, ``max_parallel_calls`` at a
-        time; in chunk order."""
-        calls = [(c, kind) for c in range(len(chunks)) for kind in notes_.ITEM_MODELS]
+        """Notes on every chunk: one model call per kind the model takes
+        (``max_parallel_calls`` at a time), numbers and dates read off the chunk
+        (:mod:`serve_app.llm.figures`); in chunk order."""
+        calls = [(c, kind) for c in range(len(chunks)) for kind in notes_.MODEL_KINDS]
         done = 0
 
         async def take(index: int, kind: str) -> list[Any]:
@@ -180,7 +183,9 @@ class Summariser:
         per_chunk: list[dict[str, list[Any]]] = [{} for _ in chunks]
         for (c, kind), found in zip(calls, items, strict=True):
             per_chunk[c][kind] = found
-        return [
-            notes_.ground(notes_.ChunkNotes(**fields), segments)
-            for fields, (_, segments) in zip(per_chunk, chunks, strict=True)
-        ]
+        out = []
+        for fields, (_, segments) in zip(per_chunk, chunks, strict=True):
+            numbers, dates = figures.figure_notes(segments)
+            notes = notes_.ChunkNotes(**fields, numbers=numbers, dates=dates)
+            out.append(notes_.ground(notes, segments))
+        return out

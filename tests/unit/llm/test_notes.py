@@ -9,11 +9,10 @@ from typing import Any
 
 from serve_app.llm.notes import (
     ITEM_MODELS,
+    MODEL_KINDS,
     ActionNote,
     ChunkNotes,
-    DateNote,
     Decision,
-    NumberNote,
     Person,
     action_items,
     ground,
@@ -116,19 +115,7 @@ def test_merge_keeps_time_order_and_each_item_once():
     )
     merged = merge([a, b])
     assert [d.decision for d in merged.decisions] == ["Ship Thursday", "Keep the export"]
-    assert points(merged) == ["Ship Thursday (Alice).", "Keep the export (Alice)."]
-
-
-def test_a_number_or_date_its_line_does_not_say_is_dropped():
-    notes = ChunkNotes(
-        numbers=[
-            NumberNote(time="00:01:20", value="3", meaning="releases"),
-            NumberNote(time="00:00:00", value="7", meaning="bugs"),
-        ],
-        dates=[DateNote(time="00:01:20", date="Thursday", meaning="we ship")],
-    )
-    grounded = ground(notes, SEGMENTS)
-    assert grounded.numbers == [] and [d.date for d in grounded.dates] == ["Thursday"]
+    assert points(merged) == ["Alice: Ship Thursday.", "Alice: Keep the export."]
 
 
 def test_a_pasted_transcript_line_is_not_a_note():
@@ -182,9 +169,14 @@ def _run(fmt: str, chunk_tokens: int) -> tuple[Any, ScriptedLLM]:
 def test_a_summary_is_each_kind_of_note_per_chunk_then_one_point_per_note():
     draft, llm = _run("paragraph", chunk_tokens=8)  # one line per chunk
     assert draft.info.strategy == "map_reduce" and draft.info.chunks == 3
-    assert len(llm.prompts) == 3 * len(ITEM_MODELS) and all(s for _, s in llm.prompts)
-    # Speakers called by name; the points in the order they were said.
-    assert draft.text.splitlines() == ["- Bob: fix the export.", "- Ship Thursday (Alice)."]
+    # The model takes four kinds; numbers and dates are read off the transcript.
+    assert len(llm.prompts) == 3 * len(MODEL_KINDS) and all(s for _, s in llm.prompts)
+    # Speakers called by name; the points in the order they were said. The decision
+    # "ship Thursday" says nothing its line's date note does not, so the line is shown.
+    assert draft.text.splitlines() == [
+        "- Bob: fix the export.",
+        "- Alice: Decided: we ship Thursday.",
+    ]
     assert [(a.owner, a.source.start if a.source else None) for a in draft.action_items] == [
         ("Bob", 65.2)
     ]
@@ -192,7 +184,7 @@ def test_a_summary_is_each_kind_of_note_per_chunk_then_one_point_per_note():
 
 def test_the_action_items_format_is_the_notes_items():
     draft, llm = _run("action_items", chunk_tokens=1000)
-    assert draft.info.strategy == "full" and len(llm.prompts) == len(ITEM_MODELS)
+    assert draft.info.strategy == "full" and len(llm.prompts) == len(MODEL_KINDS)
     assert draft.text == "- Bob: fix the export"
 
 
@@ -204,3 +196,35 @@ def test_without_notes_the_transcript_itself_is_summarised():
     run = Summariser(llm, req, budget, 2, _noop).run(chatter, [format_line(chatter[0])])
     draft = asyncio.run(run)
     assert draft.text == "A plain summary." and llm.prompts[-1][1] is False
+
+
+def test_a_note_is_tied_to_the_line_it_words_not_to_a_wrong_time_it_cites():
+    # The model pasted the 00:01:20 line and cited the time of the line before it.
+    segment = locate("00:01:05", "Decided: we ship Thursday.", SEGMENTS)
+    assert segment is not None and segment.start == 80.0
+    # A paraphrase sharing one word keeps the time it cites.
+    segment = locate("00:01:05", "fixing", SEGMENTS)
+    assert segment is not None and segment.start == 65.2
+
+
+def test_a_pasted_line_is_shown_as_said_by_its_speaker_not_by_a_guessed_owner():
+    notes = ChunkNotes(
+        people=[Person(name="Alice", speaker="SPEAKER_1"), Person(name="Bob", speaker="SPEAKER_2")],
+        decisions=[Decision(time="00:01:20", decision="Decided: we ship Thursday", by="Bob")],
+        action_items=[
+            ActionNote(time="00:01:20", owner="Bob", task="Decided: we ship Thursday."),
+            ActionNote(time="00:01:05", owner="Bob", task="fix the export"),
+        ],
+    )
+    grounded = ground(notes, SEGMENTS)
+    assert [(d.decision, d.by) for d in grounded.decisions] == [
+        ("Decided: we ship Thursday.", "SPEAKER_1")
+    ]
+    assert [a.quoted_from for a in grounded.action_items] == ["SPEAKER_1", None]
+    # The line once, by Alice who said it; Bob's own task as his.
+    assert points(grounded) == ["Bob: fix the export.", "Alice: Decided: we ship Thursday."]
+    # The action items list names owners, labels mapped with the whole transcript's people.
+    labelled = grounded.model_copy(
+        update={"action_items": [ActionNote(time="00:01:05", owner="SPEAKER_2", task="fix it")]}
+    )
+    assert [i.owner for i in action_items(labelled, SEGMENTS)] == ["Bob"]

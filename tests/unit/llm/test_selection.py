@@ -2,7 +2,7 @@
 budget, then time order."""
 
 from serve_app.llm.output import count_words
-from serve_app.llm.selection import select, specificity
+from serve_app.llm.selection import Point, repeats, select, specificity
 
 
 def test_specific_words_are_figures_dates_and_names():
@@ -36,3 +36,26 @@ def test_a_long_point_is_skipped_for_shorter_ones_that_fit():
 def test_when_nothing_fits_the_first_point_is_kept_for_the_format_step_to_cut():
     kinds = [[("00:00:01", "One two three four five six 7.")]]
     assert select(kinds, 3) == ["One two three four five six 7."]
+
+
+def test_a_point_that_says_nothing_new_is_left_out_first():
+    points = [
+        Point("00:13:20", "Will do, it'll be up by Tuesday.", "Will do, it'll be up by Tuesday"),
+        Point("00:13:20", "Jason: Will do, it'll be up by Tuesday.", "Will do, up by Tuesday"),
+        Point("00:13:20", "Open question: will do by Tuesday?", "will do by Tuesday"),
+        Point("00:05:00", "Offer 88,000.", "Offer 88,000"),
+        Point(
+            "00:05:08",
+            "Derek: we offer 88,000, letter by Friday.",
+            "we offer 88,000, letter by Friday",
+        ),
+        Point("00:06:00", "Offer 95,000.", "Offer 95,000"),  # another figure: new
+    ]
+    # Equal words: the later goes; words all in another's: that one goes.
+    assert repeats(points) == {1, 2, 3}
+    kinds = [points[:1], points[1:3], points[3:]]
+    assert select(kinds, None) == [
+        "Derek: we offer 88,000, letter by Friday.",
+        "Offer 95,000.",
+        "Will do, it'll be up by Tuesday.",
+    ]

@@ -43,8 +43,8 @@ def test_prompts_hold_the_transcript_and_the_format():
     assert msgs[0]["role"] == "system" and "Never invent" in msgs[0]["content"]
     assert lines[0] in msgs[1]["content"] and "50 words" in msgs[1]["content"]
     assert "'- '" in msgs[1]["content"]
-    assert "Part 2 of 3" in notes_messages(lines, 2, 3, "dates")[1]["content"]
-    assert "Part 1 of 1" not in notes_messages(lines, 1, 1, "dates")[1]["content"]
+    assert "Part 2 of 3" in notes_messages(lines, 2, 3, "decisions")[1]["content"]
+    assert "Part 1 of 1" not in notes_messages(lines, 1, 1, "decisions")[1]["content"]
     conv = [{"role": "user", "content": "Who?"}]
     chat = chat_messages(lines, conv, note="only 2 of 9")
     assert (
