@@ -26,7 +26,6 @@ DATE_WORDS = frozenset(
     "afternoon evening deadline".split()
 )
 
-
 _FIGURE = re.compile(r"\d+(?:[,.:]\d+)*%?")
 
 
@@ -37,7 +36,7 @@ class Point(NamedTuple):
     """The point's sentence."""
     body: str = ""
     """What the note says, without its label ("Open question:", the owner); the text when
-    empty. Compared between notes of one line to find repeats."""
+    empty. Compared between points to find repeats (:func:`repeats`)."""
 
 
 def specificity(text: str) -> int:

@@ -2,11 +2,13 @@
 
 Map: the transcript in chunks that fit the notes budget (one chunk when it is short), and
 structured notes on each chunk in parallel, decoded against the notes' JSON schema
-(:mod:`serve_app.llm.notes`), each note tied to the segment it comes from. Reduce: the
-notes of every chunk merged, and the summary written from them: one point per note,
-speakers called by name (``serve_app.llm.output`` then shapes the points into the
-requested format and length). Letting the model write prose from the notes was tried and
-lost facts (see the README); ``action_items`` is the notes' action items.
+(:mod:`serve_app.llm.notes`), each note tied to the segment it comes from; numbers and
+dates are read off the chunk (:mod:`serve_app.llm.figures`). Reduce: the notes of every
+chunk merged, and the summary written from them: one point per note, speakers called by
+name, chosen by :mod:`serve_app.llm.selection` (``serve_app.llm.output`` then shapes the
+points into the requested format and length). Letting the model write prose from the
+notes was tried and lost facts (see the README); ``action_items`` is the notes' action
+items.
 
 Pure: the LLM is reached through :class:`LLMCalls`, which the assistant deployment
 implements over the LLM replica's handle (and a test can implement in-process).
