@@ -16,28 +16,25 @@ from collections.abc import Sequence
 from serve_app.llm.notes import DateNote, NumberNote
 from serve_app.llm.prompts import format_timestamp
 from serve_app.llm.schemas import TranscriptLine
+from serve_app.llm.selection import MONTHS, WEEKDAYS
 
 _NUMBER_WORDS = (
     "two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
     "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty "
     "ninety hundred thousand million billion dozen half percent quarter"
 ).split()
-_WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
-_MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
 _RELATIVE_DAYS = "today tomorrow tonight yesterday weekend".split()
 
 _NUMBER = re.compile(r"\d[\d,.:]*\d%?|\d%?|\b(?:" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
 _DATE = re.compile(
     r"\b(?:"
-    + "|".join(_WEEKDAYS + _RELATIVE_DAYS)
+    + "|".join(WEEKDAYS + _RELATIVE_DAYS)
     + r"|next (?:week|month|year)|end of the (?:week|month|year)"
     + r"|\d{1,2}(?:st|nd|rd|th))\b",
     re.IGNORECASE,
 )
 # Month names are capitalised in a transcript; "may" and "march" are also plain words.
-_MONTH = re.compile(r"\b(?:" + "|".join(_MONTHS) + r")\b")
+_MONTH = re.compile(r"\b(?:" + "|".join(MONTHS) + r")\b")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 

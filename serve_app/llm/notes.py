@@ -188,11 +188,11 @@ def _grounded(
     items: list[T],
     text_of: Callable[[T], str],
     segments: Sequence[TranscriptLine],
-    pasted: Callable[[T, TranscriptLine], T | None] = lambda item, _: item,
+    pasted: Callable[[T, TranscriptLine], T] | None = None,
 ) -> list[T]:
     """Items whose source segment is found, each with ``time`` set to that segment's;
-    an item that pastes its segment (holds all of its words) is ``pasted(item, segment)``,
-    or dropped when that is None.
+    an item that pastes its segment (holds all of its words) becomes
+    ``pasted(item, segment)``.
 
     An item that is a transcript line pasted with its speaker label (``SPEAKER_2: ...``) is
     dropped: small models fall into copying every line, small talk included, and a note
@@ -206,12 +206,11 @@ def _grounded(
         segment = locate(getattr(item, "time", ""), text_of(item), segments)
         if segment is None:
             continue
-        found: T | None = item.model_copy(update={"time": format_timestamp(segment.start)})
+        found = item.model_copy(update={"time": format_timestamp(segment.start)})
         line = set(content_words(segment.text))
-        if found is not None and line and line <= set(content_words(text_of(item))):
+        if pasted is not None and line and line <= set(content_words(text_of(item))):
             found = pasted(found, segment)
-        if found is not None:
-            out.append(found)
+        out.append(found)
     return out
 
 

@@ -19,11 +19,15 @@ from typing import NamedTuple
 from serve_app.llm.context import content_words
 from serve_app.llm.output import count_words
 
+WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
+MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
 DATE_WORDS = frozenset(
-    "monday tuesday wednesday thursday friday saturday sunday january february march "
-    "april may june july august september october november december today tomorrow "
-    "tonight yesterday week weeks month months quarter year noon midnight morning "
-    "afternoon evening deadline".split()
+    WEEKDAYS
+    + [m.lower() for m in MONTHS]
+    + "today tomorrow tonight yesterday week weeks month months quarter year noon midnight "
+    "morning afternoon evening deadline".split()
 )
 
 _FIGURE = re.compile(r"\d+(?:[,.:]\d+)*%?")
