@@ -1,13 +1,15 @@
 """Prompts for summaries and chat over a transcript (pure functions, no Ray, no vllm).
 
-Transcript lines carry their time and speaker (``[00:01:05] SPEAKER_1: ...``) so the model
-can answer "who said what, when"; the prompts tell it to use only the transcript.
+Transcript lines carry their time and speaker (``[00:01:05] SPEAKER_1: ...``, the
+speaker's name instead once they have introduced themselves: ``Priya:``) so the model can
+answer "who said what, when"; the prompts tell it to use only the transcript.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+from serve_app.llm import introductions
 from serve_app.llm.schemas import SummaryFormat, TranscriptLine
 
 
@@ -17,19 +19,24 @@ def format_timestamp(seconds: float) -> str:
     return f"{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
 
 
-def format_line(line: TranscriptLine) -> str:
-    speaker = f" {line.speaker}:" if line.speaker else ""
+def format_line(line: TranscriptLine, names: Mapping[str, str] | None = None) -> str:
+    """``[HH:MM:SS] SPEAKER_1: text``, or ``[HH:MM:SS] Priya: text`` when ``names``
+    (label -> name) knows the speaker."""
+    speaker = (names or {}).get(line.speaker or "", line.speaker)
+    speaker = f" {speaker}:" if speaker else ""
     return f"[{format_timestamp(line.start)}]{speaker} {line.text.strip()}"
 
 
 def timed_lines(
     transcript: Sequence[TranscriptLine], full_text: str | None = None
 ) -> tuple[list[TranscriptLine], list[str]]:
-    """The segments with text, and one formatted line for each; ``full_text`` (untimed
-    segments, lines without timestamps) when there are none."""
+    """The segments with text, and one formatted line for each, speakers named where
+    they introduce themselves (:mod:`serve_app.llm.introductions`); ``full_text``
+    (untimed segments, lines without timestamps) when there are none."""
     segments = [s for s in transcript if s.text.strip()]
     if segments:
-        return segments, [format_line(s) for s in segments]
+        names = introductions.speakers(segments)
+        return segments, [format_line(s, names) for s in segments]
     paragraphs = [p.strip() for p in (full_text or "").splitlines() if p.strip()]
     return [TranscriptLine(text=p) for p in paragraphs], paragraphs
 

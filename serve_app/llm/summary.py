@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from serve_app.llm import figures
+from serve_app.llm import figures, introductions
 from serve_app.llm import notes as notes_
 from serve_app.llm.context import chunk_by_budget, split_long_line
 from serve_app.llm.prompts import notes_messages, summary_messages
@@ -142,7 +142,11 @@ class Summariser:
             ([pieces[k][0] for k in group], [segments[pieces[k][2]] for k in group])
             for group in groups
         ]
-        merged = notes_.merge(await self._notes(chunks))
+        speakers = [
+            notes_.Person(name=name, speaker=label)
+            for label, name in introductions.speakers(segments).items()
+        ]
+        merged = notes_.merge(await self._notes(chunks, speakers))
         items = notes_.action_items(merged, segments)
         if self.req.format == "action_items":
             return Draft(notes_.action_items_text(items), items, info, merged)
@@ -158,11 +162,14 @@ class Summariser:
         return Draft("\n".join(f"- {p}" for p in chosen), items, info, merged)
 
     async def _notes(
-        self, chunks: list[tuple[list[str], list[TranscriptLine]]]
+        self,
+        chunks: list[tuple[list[str], list[TranscriptLine]]],
+        speakers: list[notes_.Person],
     ) -> list[notes_.ChunkNotes]:
         """Notes on every chunk: one model call per kind the model takes
         (``max_parallel_calls`` at a time), numbers and dates read off the chunk
-        (:mod:`serve_app.llm.figures`); in chunk order."""
+        (:mod:`serve_app.llm.figures`), the ``speakers`` who introduced themselves
+        anywhere in the transcript first among the people; in chunk order."""
         calls = [(c, kind) for c in range(len(chunks)) for kind in notes_.MODEL_KINDS]
         done = 0
 
@@ -188,6 +195,7 @@ class Summariser:
         out = []
         for fields, (_, segments) in zip(per_chunk, chunks, strict=True):
             numbers, dates = figures.figure_notes(segments)
+            fields["people"] = [*speakers, *fields.get("people", [])]
             notes = notes_.ChunkNotes(**fields, numbers=numbers, dates=dates)
             out.append(notes_.ground(notes, segments))
         return out
