@@ -25,10 +25,17 @@ STOPWORDS = frozenset(
 )
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'\-]*")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 def words(text: str) -> list[str]:
     return _WORD.findall(text)
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of a text (split after ``.``, ``!`` or ``?`` and a space, so 3.2 and
+    10:30 stay whole)."""
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
 
 
 def _norm(word: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from serve_app.llm.context import sentences
 from serve_app.llm.notes import DateNote, NumberNote
 from serve_app.llm.prompts import format_timestamp
 from serve_app.llm.schemas import TranscriptLine
@@ -35,7 +36,6 @@ _DATE = re.compile(
 )
 # Month names are capitalised in a transcript; "may" and "march" are also plain words.
 _MONTH = re.compile(r"\b(?:" + "|".join(MONTHS) + r")\b")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 def numbers_in(text: str) -> list[str]:
@@ -49,10 +49,6 @@ def dates_in(text: str) -> list[str]:
     found = [(m.start(), m.group(0)) for m in _DATE.finditer(text)]
     found += [(m.start(), m.group(0)) for m in _MONTH.finditer(text)]
     return [word for _, word in sorted(found)]
-
-
-def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
 
 
 def figure_notes(segments: Sequence[TranscriptLine]) -> tuple[list[NumberNote], list[DateNote]]:

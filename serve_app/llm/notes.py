@@ -6,9 +6,11 @@ merged, and the summary points they give.
 
 Each note carries the ``[HH:MM:SS]`` time of the line it comes from; :func:`locate` turns
 it into the span of a real transcript segment, and a note that points nowhere in its chunk
-is kept only when its words identify the segment it comes from. A note that pastes its
-whole line is shown as that line, said by its speaker: the model's guess of who decided or
-owns a pasted line was often wrong.
+is kept only when its words identify the segment it comes from. The summary shows each
+note as what was said (:class:`Quote`: the sentences of its segment that the note draws
+on, by the segment's speaker), not as the model worded it: the 1.5B model's wording added
+rejections and owners the meeting never gave, and its guess of who said a line was often
+wrong.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, Field, ValidationError
 from pydantic.json_schema import SkipJsonSchema
 
-from serve_app.llm import selection
-from serve_app.llm.context import content_words
+from serve_app.llm import introductions, selection
+from serve_app.llm.context import content_words, sentences
 from serve_app.llm.prompts import format_timestamp
 from serve_app.llm.schemas import ActionItem, SourceSpan, TranscriptLine
 
@@ -33,10 +35,22 @@ class Person(BaseModel):
     """The speaker label (``SPEAKER_1``) when this person speaks, else empty."""
 
 
+class Quote(BaseModel):
+    """What was said where a note comes from. Set when the note is grounded; not asked of
+    the model."""
+
+    speaker: str = ""
+    """Who said it (the segment's speaker label), when known."""
+    text: str
+    """The sentences of the segment that share a word with the note (the whole segment
+    when none does)."""
+
+
 class Decision(BaseModel):
     time: str
     decision: str
     by: str = ""
+    quote: SkipJsonSchema[Quote | None] = None
 
 
 class ActionNote(BaseModel):
@@ -44,9 +58,7 @@ class ActionNote(BaseModel):
     owner: str
     task: str
     due: str = ""
-    quoted_from: SkipJsonSchema[str | None] = None
-    """Set when the task is its line pasted: who said the line (the speaker label, or ""
-    when unknown). Not asked of the model."""
+    quote: SkipJsonSchema[Quote | None] = None
 
 
 class NumberNote(BaseModel):
@@ -68,6 +80,7 @@ class DateNote(BaseModel):
 class OpenQuestion(BaseModel):
     time: str
     question: str
+    quote: SkipJsonSchema[Quote | None] = None
 
 
 class ChunkNotes(BaseModel):
@@ -184,15 +197,22 @@ _LABELLED_LINE = re.compile(r"^\W*SPEAKER_\d+\b")
 _WHO_FIELDS = frozenset({"time", "owner", "by", "speaker"})  # a label is fine there
 
 
+def quoted(note: str, segment: TranscriptLine) -> Quote:
+    """The sentences of ``segment`` that share a content word with ``note``, in order
+    (all of them when none does), and its speaker. A speaker's introduction ("Marcus
+    here, from QA.") is not what a note is about, and is left out (unless it is all the
+    segment says)."""
+    wanted = set(content_words(note))
+    said = [s for s in sentences(segment.text) if not introductions.introduced(s)]
+    said = [s for s in said if wanted & set(content_words(s))] or said
+    return Quote(speaker=segment.speaker or "", text=" ".join(said) or segment.text.strip())
+
+
 def _grounded(
-    items: list[T],
-    text_of: Callable[[T], str],
-    segments: Sequence[TranscriptLine],
-    pasted: Callable[[T, TranscriptLine], T] | None = None,
+    items: list[T], text_of: Callable[[T], str], segments: Sequence[TranscriptLine]
 ) -> list[T]:
-    """Items whose source segment is found, each with ``time`` set to that segment's;
-    an item that pastes its segment (holds all of its words) becomes
-    ``pasted(item, segment)``.
+    """Items whose source segment is found, each with ``time`` set to that segment's and
+    ``quote`` to what the segment says of it (:func:`quoted`).
 
     An item that is a transcript line pasted with its speaker label (``SPEAKER_2: ...``) is
     dropped: small models fall into copying every line, small talk included, and a note
@@ -206,28 +226,15 @@ def _grounded(
         segment = locate(getattr(item, "time", ""), text_of(item), segments)
         if segment is None:
             continue
-        found = item.model_copy(update={"time": format_timestamp(segment.start)})
-        line = set(content_words(segment.text))
-        if pasted is not None and line and line <= set(content_words(text_of(item))):
-            found = pasted(found, segment)
-        out.append(found)
+        update = {"time": format_timestamp(segment.start), "quote": quoted(text_of(item), segment)}
+        out.append(item.model_copy(update=update))
     return out
 
 
-def _quoted_task(item: ActionNote, segment: TranscriptLine) -> ActionNote:
-    """A task that pastes its line, marked with the line's speaker (``quoted_from``)."""
-    return item.model_copy(update={"quoted_from": segment.speaker or ""})
-
-
-def _quoted(decision: Decision, segment: TranscriptLine) -> Decision:
-    """A decision that pastes its line, as that line and its speaker: the model's ``by``
-    for a pasted line is a guess (it named the wrong person in the tune meetings)."""
-    return decision.model_copy(update={"decision": segment.text, "by": segment.speaker or ""})
-
-
 def ground(notes: ChunkNotes, segments: Sequence[TranscriptLine]) -> ChunkNotes:
-    """The model's notes that come from a segment of their chunk, with that segment's time
-    (numbers and dates, read off the segments, are kept as they are).
+    """The model's notes that say more than a name and come from a segment of their chunk,
+    with that segment's time (numbers and dates, read off the segments, are kept as
+    they are).
 
     Without timed segments (a transcript sent as ``full_text``) nothing can be located,
     and the notes are kept as written.
@@ -236,13 +243,22 @@ def ground(notes: ChunkNotes, segments: Sequence[TranscriptLine]) -> ChunkNotes:
         return notes
     known = " ".join(s.text for s in segments).lower()
     people = [p for p in notes.people if p.name.strip() and p.name.lower() in known]
-    items = _grounded(notes.action_items, lambda a: f"{a.task} {a.due}", segments, _quoted_task)
+    names = {w for p in people for w in content_words(p.name)}
+
+    def says(text: str) -> bool:  # more than names: "Jason" alone is not a decision
+        return bool(set(content_words(text)) - names)
+
+    items = _grounded(
+        [a for a in notes.action_items if says(a.task)], lambda a: f"{a.task} {a.due}", segments
+    )
+    decisions = [d for d in notes.decisions if says(d.decision)]
+    questions = [q for q in notes.open_questions if says(q.question)]
     return notes.model_copy(
         update={
             "people": people,
-            "decisions": _grounded(notes.decisions, lambda d: d.decision, segments, _quoted),
+            "decisions": _grounded(decisions, lambda d: d.decision, segments),
             "action_items": [_real_owner(a, people, known, segments) for a in items],
-            "open_questions": _grounded(notes.open_questions, lambda q: q.question, segments),
+            "open_questions": _grounded(questions, lambda q: q.question, segments),
         }
     )
 
@@ -318,16 +334,29 @@ def points(notes: ChunkNotes, max_words: int | None = None) -> list[str]:
         return f"{who(by)}: {text}" if who(by) else text
 
     point = selection.Point
+
+    def quote(time: str, q: Quote, label: str = "") -> selection.Point:
+        return point(
+            time, sentence(label + (said(q.speaker, q.text) if not label else q.text)), q.text
+        )
+
     kinds = [
-        [point(d.time, sentence(said(d.by, d.decision)), d.decision) for d in notes.decisions],
         [
-            point(a.time, sentence(said(a.quoted_from, a.task)), a.task)
-            if a.quoted_from is not None
+            quote(d.time, d.quote)
+            if d.quote
+            else point(d.time, sentence(said(d.by, d.decision)), d.decision)
+            for d in notes.decisions
+        ],
+        [
+            quote(a.time, a.quote)
+            if a.quote
             else point(a.time, sentence(f"{who(a.owner)}: {a.task}{due(a)}"), a.task)
             for a in notes.action_items
         ],
         [
-            point(q.time, sentence(f"Open question: {q.question}"), q.question)
+            quote(q.time, q.quote, "Open question: ")
+            if q.quote
+            else point(q.time, sentence(f"Open question: {q.question}"), q.question)
             for q in notes.open_questions
         ],
         [point(n.time, sentence(said(n.by, n.meaning)), n.meaning) for n in notes.numbers],

@@ -44,15 +44,17 @@ class Point(NamedTuple):
 
 
 def specificity(text: str) -> int:
-    """Specific words in a point: figures, date words, and capitalised words after the
-    first (names, places, products)."""
+    """Specific words in a point: figures, date words, and capitalised words that do not
+    start a sentence or follow a colon (names, places, products)."""
+    tokens = text.split()
 
     def specific(i: int, token: str) -> bool:
         bare = token.strip(".,;:!?()[]\"'")
         figure_or_date = any(c.isdigit() for c in bare) or bare.lower() in DATE_WORDS
-        return figure_or_date or (i > 0 and bare[:1].isupper())
+        starts = i == 0 or tokens[i - 1].endswith((".", "!", "?", ":"))
+        return figure_or_date or (not starts and bare[:1].isupper())
 
-    return sum(specific(i, t) for i, t in enumerate(text.split()))
+    return sum(specific(i, t) for i, t in enumerate(tokens))
 
 
 def said_words(text: str) -> frozenset[str]:

@@ -1,7 +1,8 @@
 """Number and date notes read off the transcript: every figure and day as said, the
 sentence that says it as the meaning, the speaker and the segment's time."""
 
-from serve_app.llm.figures import dates_in, figure_notes, numbers_in, sentences
+from serve_app.llm.context import sentences
+from serve_app.llm.figures import dates_in, figure_notes, numbers_in
 from serve_app.llm.schemas import TranscriptLine
 
 

@@ -13,7 +13,9 @@ from serve_app.llm.notes import (
     ActionNote,
     ChunkNotes,
     Decision,
+    OpenQuestion,
     Person,
+    Quote,
     action_items,
     ground,
     kind_schema,
@@ -21,6 +23,7 @@ from serve_app.llm.notes import (
     merge,
     parse_items,
     points,
+    quoted,
 )
 from serve_app.llm.prompts import format_line
 from serve_app.llm.schemas import SummaryRequest, TranscriptLine
@@ -171,10 +174,10 @@ def test_a_summary_is_each_kind_of_note_per_chunk_then_one_point_per_note():
     assert draft.info.strategy == "map_reduce" and draft.info.chunks == 3
     # The model takes four kinds; numbers and dates are read off the transcript.
     assert len(llm.prompts) == 3 * len(MODEL_KINDS) and all(s for _, s in llm.prompts)
-    # Speakers called by name; the points in the order they were said. The decision
-    # "ship Thursday" says nothing its line's date note does not, so the line is shown.
+    # Each note shown as what its line says, by who said it (named where known); in the
+    # order they were said. The decision's line also has a date note: shown once.
     assert draft.text.splitlines() == [
-        "- Bob: fix the export.",
+        "- SPEAKER_2: Bob will fix the export.",
         "- Alice: Decided: we ship Thursday.",
     ]
     assert [(a.owner, a.source.start if a.source else None) for a in draft.action_items] == [
@@ -207,24 +210,49 @@ def test_a_note_is_tied_to_the_line_it_words_not_to_a_wrong_time_it_cites():
     assert segment is not None and segment.start == 65.2
 
 
-def test_a_pasted_line_is_shown_as_said_by_its_speaker_not_by_a_guessed_owner():
+def test_a_note_is_shown_as_what_its_line_says_by_who_said_it_not_as_the_model_words_it():
     notes = ChunkNotes(
         people=[Person(name="Alice", speaker="SPEAKER_1"), Person(name="Bob", speaker="SPEAKER_2")],
-        decisions=[Decision(time="00:01:20", decision="Decided: we ship Thursday", by="Bob")],
-        action_items=[
-            ActionNote(time="00:01:20", owner="Bob", task="Decided: we ship Thursday."),
-            ActionNote(time="00:01:05", owner="Bob", task="fix the export"),
-        ],
+        # The model guessed Bob decided, and worded the task its own way.
+        decisions=[Decision(time="00:01:20", decision="we ship on Thursday", by="Bob")],
+        action_items=[ActionNote(time="00:01:05", owner="Bob", task="export fix, rejected")],
     )
     grounded = ground(notes, SEGMENTS)
-    assert [(d.decision, d.by) for d in grounded.decisions] == [
-        ("Decided: we ship Thursday.", "SPEAKER_1")
+    assert [(d.decision, d.by) for d in grounded.decisions] == [("we ship on Thursday", "Bob")]
+    assert [(d.quote.speaker, d.quote.text) for d in grounded.decisions if d.quote] == [
+        ("SPEAKER_1", "Decided: we ship Thursday.")
     ]
-    assert [a.quoted_from for a in grounded.action_items] == ["SPEAKER_1", None]
-    # The line once, by Alice who said it; Bob's own task as his.
-    assert points(grounded) == ["Bob: fix the export.", "Alice: Decided: we ship Thursday."]
+    assert points(grounded) == [
+        "Bob: Bob will fix the export.",
+        "Alice: Decided: we ship Thursday.",
+    ]
     # The action items list names owners, labels mapped with the whole transcript's people.
     labelled = grounded.model_copy(
         update={"action_items": [ActionNote(time="00:01:05", owner="SPEAKER_2", task="fix it")]}
     )
     assert [i.owner for i in action_items(labelled, SEGMENTS)] == ["Bob"]
+
+
+def test_a_quote_is_the_sentences_of_the_line_the_note_draws_on():
+    line = TranscriptLine(
+        start=0,
+        end=9,
+        speaker="SPEAKER_3",
+        text="Helen here, from product. Lovely weather. Dark mode stays out. It is rejected.",
+    )
+    assert quoted("rejected: dark mode", line).text == "Dark mode stays out. It is rejected."
+    # The speaker's introduction is not what a note is about.
+    assert (
+        quoted("Helen decided", line).text == "Lovely weather. Dark mode stays out. It is rejected."
+    )
+    assert quoted("Helen: the weather", line) == Quote(speaker="SPEAKER_3", text="Lovely weather.")
+
+
+def test_a_note_that_only_names_someone_is_dropped():
+    notes = ChunkNotes(
+        people=[Person(name="Alice", speaker="SPEAKER_1")],
+        decisions=[Decision(time="00:01:20", decision="Alice", by="Bob")],
+        open_questions=[OpenQuestion(time="00:00:00", question="Alice?")],
+    )
+    grounded = ground(notes, SEGMENTS)
+    assert grounded.decisions == [] and grounded.open_questions == []

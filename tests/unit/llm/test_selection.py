@@ -9,6 +9,8 @@ def test_specific_words_are_figures_dates_and_names():
     assert specificity("Let us keep it short.") == 0
     assert specificity("Ship the Atlas build on Friday for 3 clients.") == 3
     assert specificity("Alice: call the vendor.") == 0  # the first word is not counted
+    # Nor a word that starts a sentence or follows a colon; a name inside one is.
+    assert specificity("Alice: Call Bob. Then ship it.") == 1
 
 
 def test_each_kind_gives_its_most_specific_first_and_kinds_take_turns():
