@@ -42,8 +42,8 @@ class Quote(BaseModel):
     speaker: str = ""
     """Who said it (the segment's speaker label), when known."""
     text: str
-    """The sentences of the segment that share a word with the note (the whole segment
-    when none does)."""
+    """The sentences of the segment that share a word with the note (all of them when
+    none does), the speaker's introduction left out (:func:`quoted`)."""
 
 
 class Decision(BaseModel):
@@ -336,9 +336,9 @@ def points(notes: ChunkNotes, max_words: int | None = None) -> list[str]:
     point = selection.Point
 
     def quote(time: str, q: Quote, label: str = "") -> selection.Point:
-        return point(
-            time, sentence(label + (said(q.speaker, q.text) if not label else q.text)), q.text
-        )
+        """What was said, after who said it (or after ``label``)."""
+        text = f"{label}: {q.text}" if label else said(q.speaker, q.text)
+        return point(time, sentence(text), q.text)
 
     kinds = [
         [
@@ -354,7 +354,7 @@ def points(notes: ChunkNotes, max_words: int | None = None) -> list[str]:
             for a in notes.action_items
         ],
         [
-            quote(q.time, q.quote, "Open question: ")
+            quote(q.time, q.quote, "Open question")
             if q.quote
             else point(q.time, sentence(f"Open question: {q.question}"), q.question)
             for q in notes.open_questions
