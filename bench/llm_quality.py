@@ -115,6 +115,8 @@ def measure(http: Any, meeting: mt.Meeting, model: str, fmt: str, max_length: in
 
 
 def totals(rows: list[dict[str, Any]], meetings: list[mt.Meeting]) -> dict[str, Any]:
+    if not rows:
+        return {}
     by_name = {m.name: m for m in meetings}
     facts = sum(len(by_name[r["meeting"]].facts) for r in rows)
     questions = sum(len(by_name[r["meeting"]].questions) for r in rows)
@@ -164,15 +166,21 @@ def main() -> int:
         httpx.Client(base_url=app["url"], timeout=1800) as http,
     ):
         report["startup_s"] = app["startup_s"]
-        rows = []
+        rows, failed = [], []
         for meeting in meetings:
-            rows.append(measure(http, meeting, args.model, args.format, args.max_length))
+            try:
+                rows.append(measure(http, meeting, args.model, args.format, args.max_length))
+            except (RuntimeError, httpx.HTTPError) as exc:  # a failed summary or chat
+                failed.append({"meeting": meeting.name, "error": str(exc)})
+                log(f"{meeting.name}: FAILED: {exc}")
+                continue
             r = rows[-1]
             log(
                 f"{meeting.name}: recall {r['recall']:.0%} ({r['recall_with_items']:.0%} with "
                 f"items), answers {r['answers_found']:.0%}, summary {r['summary_s']} s"
             )
         report["meetings"] = rows
+        report["failed"] = failed  # the totals are of the measured meetings only
         report["total"] = totals(rows, meetings)
     text = json.dumps(report, indent=2)
     print(text)
@@ -188,12 +196,15 @@ def main() -> int:
             f"{r['citations_with_fact']:6.0%} {r['summary_s']:10.1f}"
         )
     t = report["total"]
-    print(
-        f"{args.split}: recall {t['recall']:.0%}, answers {t['answers_found']:.0%}, "
-        f"citations real: {t['citations_real']}, spans real: {t['spans_real']}, "
-        f"invented names: {t['invented_names'] or 'none'}"
-    )
-    return 0
+    if t:
+        print(
+            f"{args.split}: recall {t['recall']:.0%}, answers {t['answers_found']:.0%}, "
+            f"citations real: {t['citations_real']}, spans real: {t['spans_real']}, "
+            f"invented names: {t['invented_names'] or 'none'}"
+        )
+    for f in failed:
+        print(f"FAILED {f['meeting']}: {f['error']}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
