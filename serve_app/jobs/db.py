@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -179,6 +181,28 @@ class JobDatabase:
         except BaseException:
             self._engine.dispose()
             raise
+        self._open = threading.local()
+
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        """The connection of the transaction open on this thread, or a new transaction."""
+        conn: Connection | None = getattr(self._open, "conn", None)
+        if conn is not None:
+            yield conn
+            return
+        with self._engine.begin() as conn:
+            self._open.conn = conn
+            try:
+                yield conn
+            finally:
+                self._open.conn = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Every write made on this thread inside the block commits together, or none does
+        (a store that dies half-way through a change leaves no half of it behind)."""
+        with self._begin():
+            yield
 
     # ---- jobs ------------------------------------------------------------------------------
 
@@ -201,7 +225,7 @@ class JobDatabase:
         # No conflict target: a clash on the primary key or on the idempotency key index
         # both leave the stored row alone.
         stmt = self._insert(_jobs).values(row).on_conflict_do_nothing()
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             if conn.execute(stmt).rowcount == 1:
                 return job
             stored = conn.execute(
@@ -223,11 +247,11 @@ class JobDatabase:
             index_elements=[_jobs.c.job_id],
             set_={name: stmt.excluded[name] for name in row if name != "job_id"},
         )
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(stmt)
 
     def get_job(self, job_id: str) -> Job | None:
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             data = conn.execute(
                 select(_jobs.c.data).where(_jobs.c.job_id == job_id)
             ).scalar_one_or_none()
@@ -235,7 +259,7 @@ class JobDatabase:
 
     def load_jobs(self) -> list[Job]:
         """Every job, oldest created first."""
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             rows = conn.execute(
                 select(_jobs.c.data).order_by(_jobs.c.created_at, _jobs.c.job_id)
             ).scalars()
@@ -243,7 +267,7 @@ class JobDatabase:
 
     def delete_job(self, job_id: str) -> None:
         """The job and its events, segments and chunk results, in one transaction."""
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             for table in (_events, _chunk_results, _segments, _jobs):
                 conn.execute(delete(table).where(table.c.job_id == job_id))
 
@@ -254,12 +278,12 @@ class JobDatabase:
         if not events:
             return
         rows = [{"job_id": job_id, "seq": seq, "data": json.dumps(e)} for seq, e in events]
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(self._insert(_events).on_conflict_do_nothing(), rows)
 
     def load_events(self, job_id: str) -> list[tuple[int, dict[str, Any]]]:
         """The job's events, ordered by ``seq``."""
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             rows = conn.execute(
                 select(_events.c.seq, _events.c.data)
                 .where(_events.c.job_id == job_id)
@@ -269,7 +293,7 @@ class JobDatabase:
 
     def delete_events(self, job_id: str, seqs: list[int]) -> None:
         """Drop events the store has compacted away."""
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             for start in range(0, len(seqs), _DELETE_BATCH):
                 batch = seqs[start : start + _DELETE_BATCH]
                 conn.execute(
@@ -279,11 +303,11 @@ class JobDatabase:
     def save_chunk_result(self, job_id: str, chunk_index: int, data: dict[str, Any]) -> None:
         """Keep a chunk's result; the first one stored for a chunk wins."""
         row = {"job_id": job_id, "chunk_index": chunk_index, "data": json.dumps(data)}
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(self._insert(_chunk_results).values(row).on_conflict_do_nothing())
 
     def load_chunk_results(self, job_id: str) -> dict[int, dict[str, Any]]:
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             rows = conn.execute(
                 select(_chunk_results.c.chunk_index, _chunk_results.c.data).where(
                     _chunk_results.c.job_id == job_id
@@ -312,17 +336,17 @@ class JobDatabase:
     def upsert_segments(self, job_id: str, first_index: int, segments: list[Segment]) -> None:
         """Store ``segments`` at positions ``first_index, first_index + 1, …``, replacing
         what was there."""
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             self._upsert_segments(conn, job_id, first_index, segments)
 
     def replace_segments(self, job_id: str, segments: list[Segment]) -> None:
         """Make ``segments`` the job's whole transcript, in one transaction."""
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(delete(_segments).where(_segments.c.job_id == job_id))
             self._upsert_segments(conn, job_id, 0, segments)
 
     def load_segments(self, job_id: str) -> list[Segment]:
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             rows = conn.execute(
                 select(_segments.c.data)
                 .where(_segments.c.job_id == job_id)

@@ -42,7 +42,7 @@ class TranscriptEdits:
 
         async def _save(self, entry: JobEntry, *events: dict[str, Any]) -> None: ...
 
-        async def _publish_all(self, entry: JobEntry, segments: list[Segment]) -> None: ...
+        def _publish_all(self, entry: JobEntry, segments: list[Segment]) -> None: ...
 
     async def edit_segment(
         self,
@@ -90,7 +90,7 @@ class TranscriptEdits:
             raise SegmentNotFoundError(str(exc)) from exc
         except edits.EditError as exc:
             raise InvalidRequestError(str(exc)) from exc
-        await self._publish_all(entry, segments)
+        self._publish_all(entry, segments)
         job.transcript_version += 1
         job.updated_at = time.time()
         await self._save(entry)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from serve_app.jobs.db import JobDatabase
 from serve_app.jobs.events import EventLog
 from serve_app.jobs.model import Job
@@ -11,7 +14,7 @@ from serve_app.transcript.segments import Segment
 class JobEntry:
     """A job, its published transcript, its event log and its chunk results."""
 
-    __slots__ = ("events", "job", "results", "segments", "view")
+    __slots__ = ("events", "job", "results", "segments", "unsaved", "view")
 
     def __init__(
         self,
@@ -26,6 +29,8 @@ class JobEntry:
         self.results: dict[int, list[Segment]] = results or {}
         self.view: list[Segment] | None = None
         """The segments with live speakers (``serve_app.jobs.speakers``), built on demand."""
+        self.unsaved: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+        """Database writes of the change being made, committed with the job's row."""
 
 
 def load_entries(db: JobDatabase) -> dict[str, JobEntry]:

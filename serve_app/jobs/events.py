@@ -33,10 +33,16 @@ class EventLog:
         self.events: list[dict[str, Any]] = [{**e, "seq": s} for s, e in events or []]
         self._seqs = [e["seq"] for e in self.events]
         self._signal: asyncio.Event | None = None
+        self.saved_seq = self.last_seq
+        """Events up to this ``seq`` are persisted: subscribers get no later ones."""
 
     @property
     def last_seq(self) -> int:
         return self._seqs[-1] if self._seqs else 0
+
+    @property
+    def all_saved(self) -> bool:
+        return self.saved_seq >= self.last_seq
 
     def append(self, event: dict[str, Any]) -> dict[str, Any]:
         """Number ``event`` and add it; returns it with its ``seq``."""
@@ -46,7 +52,9 @@ class EventLog:
         return numbered
 
     def after(self, cursor: int) -> list[dict[str, Any]]:
-        return self.events[bisect.bisect_right(self._seqs, cursor) :]
+        """The saved events numbered above ``cursor``."""
+        first = bisect.bisect_right(self._seqs, cursor)
+        return self.events[first : bisect.bisect_right(self._seqs, self.saved_seq)]
 
     def compact(self) -> list[int]:
         """Drop every status event but the last (a finished job's history is its segments,
@@ -57,6 +65,11 @@ class EventLog:
             self.events = [e for e in self.events if e["seq"] not in dropped]
             self._seqs = [e["seq"] for e in self.events]
         return sorted(dropped)
+
+    def saved(self, seq: int) -> None:
+        """Events up to ``seq`` are persisted: wake the subscribers waiting for them."""
+        self.saved_seq = max(self.saved_seq, seq)
+        self.notify()
 
     def notify(self) -> None:
         if self._signal is not None:

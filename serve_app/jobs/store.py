@@ -64,15 +64,37 @@ class JobStore(Leases, TranscriptEdits):
         if self._db is not None:
             await asyncio.get_running_loop().run_in_executor(self._io, fn, *args)
 
-    async def _save(self, entry: JobEntry, *events: dict[str, Any]) -> None:
-        """Persist the job row and ``events``, then wake its subscribers."""
+    def _stage(self, entry: JobEntry, fn: Callable[..., Any], *args: Any) -> None:
+        """A write of the change being made to ``entry``, committed by :meth:`_save`."""
         if self._db is not None:
-            await self._write(self._db.save_job, entry.job)
+            entry.unsaved.append((fn, args))
+
+    async def _save(self, entry: JobEntry, *events: dict[str, Any]) -> None:
+        """Commit the staged writes, the job row and ``events`` in one transaction, then
+        let subscribers see the events: a store killed part-way through a change leaves
+        none of it, and the retried call makes it whole."""
+        upto = entry.events.last_seq
+        if self._db is not None:
+            db = self._db
             if events:
-                await self._write(
-                    self._db.append_events, entry.job.job_id, [(e["seq"], e) for e in events]
+                self._stage(
+                    entry, db.append_events, entry.job.job_id, [(e["seq"], e) for e in events]
                 )
-        entry.events.notify()
+            writes, entry.unsaved = entry.unsaved, []
+
+            def commit() -> None:
+                with db.transaction():
+                    for fn, args in writes:
+                        fn(*args)
+                    db.save_job(entry.job)
+
+            try:
+                await self._write(commit)
+            except BaseException:
+                # Not committed (the database is away): the job's next change retries them.
+                entry.unsaved[:0] = writes
+                raise
+        entry.events.saved(upto)
 
     def _published(self, count: int) -> None:
         """Hook: ``count`` segments went out on a live stream (metrics, in a subclass)."""
@@ -98,10 +120,9 @@ class JobStore(Leases, TranscriptEdits):
         self._jobs[job.job_id] = entry
         if job.idempotency_key:
             self._keys[job.idempotency_key] = job.job_id
-        event = entry.events.append(job.status_event())
         if self._db is not None:
-            await self._write(self._db.insert_job, job, job.idempotency_key)
-            await self._write(self._db.append_events, job.job_id, [(event["seq"], event)])
+            self._stage(entry, self._db.insert_job, job, job.idempotency_key)
+        await self._save(entry, entry.events.append(job.status_event()))
         return job
 
     async def update_job(
@@ -154,27 +175,27 @@ class JobStore(Leases, TranscriptEdits):
             refresh_progress(job)
         events: list[dict[str, Any]] = []
         if segments is not None:
-            await self._publish_all(entry, segments)
+            self._publish_all(entry, segments)
             events = self._segment_events(entry, segments)
         job.updated_at = time.time()
         events.append(entry.events.append(job.status_event()))
         if job.finished:
             if segments is None and settle(entry):
-                await self._publish_all(entry, entry.segments)
+                self._publish_all(entry, entry.segments)
             job.lease_owner, job.lease_expires_at = None, 0.0
             dropped = entry.events.compact()
             events = [e for e in events if e["seq"] not in dropped]
             if dropped and self._db is not None:
-                await self._write(self._db.delete_events, job_id, dropped)
+                self._stage(entry, self._db.delete_events, job_id, dropped)
         await self._save(entry, *events)
         return job
 
-    async def _publish_all(self, entry: JobEntry, segments: list[Segment]) -> None:
+    def _publish_all(self, entry: JobEntry, segments: list[Segment]) -> None:
         """Make ``segments`` the transcript (those without an id take their position)."""
         entry.segments = [s if s.id else with_ids([s], i)[0] for i, s in enumerate(segments)]
         entry.view = None
         if self._db is not None:
-            await self._write(self._db.replace_segments, entry.job.job_id, entry.segments)
+            self._stage(entry, self._db.replace_segments, entry.job.job_id, entry.segments)
 
     async def add_chunks(
         self, job_id: str, chunks: list[ChunkRecord], planning_done: bool = False
@@ -219,13 +240,13 @@ class JobStore(Leases, TranscriptEdits):
         record.state, record.finished_at, record.error = ChunkState.DONE, time.time(), None
         if self._db is not None:
             data = {"segments": [s.model_dump() for s in segments]}
-            await self._write(self._db.save_chunk_result, job_id, index, data)
+            self._stage(entry, self._db.save_chunk_result, job_id, index, data)
         first = len(entry.segments)
         final = with_ids(publishable(job, entry.results), first)
         pieces = extend_view(entry, final)
         entry.segments.extend(final)
         if self._db is not None and final:
-            await self._write(self._db.upsert_segments, job_id, first, final)
+            self._stage(entry, self._db.upsert_segments, job_id, first, final)
         events = self._segment_events(entry, pieces)
         if events and "first_segment_s" not in job.timings:
             job.timings["first_segment_s"] = round(time.time() - job.created_at, 3)
@@ -259,7 +280,7 @@ class JobStore(Leases, TranscriptEdits):
         entry = self._jobs.get(job_id)
         if entry is None:
             return False
-        await self._publish_all(entry, segments)
+        self._publish_all(entry, segments)
         if entry.job.finished:
             entry.job.transcript_version += 1
         entry.job.updated_at = time.time()
@@ -309,11 +330,14 @@ class JobStore(Leases, TranscriptEdits):
         entry = self._jobs.get(job_id)
         if entry is None:
             return None
-        if cursor >= entry.events.last_seq and not entry.job.finished:
-            await entry.events.wait(timeout_s)
+        log = entry.events
+        # Only committed events go out: a store killed before its commit leaves no event
+        # that a subscriber has seen and the restarted store does not hold.
+        if cursor >= log.saved_seq and not (entry.job.finished and log.all_saved):
+            await log.wait(timeout_s)
             if self._jobs.get(job_id) is not entry:
                 return None  # expired while waiting
-        events = (cursor == 0 and snapshot(entry)) or entry.events.after(cursor)
+        events = (cursor == 0 and log.all_saved and snapshot(entry)) or log.after(cursor)
         new_cursor = events[-1]["seq"] if events else cursor
         return EventBatch(
             events=events,

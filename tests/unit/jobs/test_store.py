@@ -2,11 +2,13 @@
 event sequence numbers across restarts and compaction, leases, expiry."""
 
 import asyncio
+import threading
 import time
 
 import pytest
 
 from serve_app.client.transcript import apply_events
+from serve_app.jobs.db import JobDatabase
 from serve_app.jobs.model import (
     ChunkRecord,
     InvalidTransitionError,
@@ -249,6 +251,89 @@ def test_restart_loses_and_repeats_nothing(tmp_path):
 
     run(write())
     run(read())
+
+
+def test_a_store_killed_mid_change_leaves_none_of_it(tmp_path, monkeypatch):
+    """The chunk result, its segments, the job row and the events commit together: a store
+    that dies before the job row is written leaves nothing, so the retried call and the next
+    chunk publish each segment once (the fault drill's duplicate, in-process)."""
+    url = f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
+    save_job = JobDatabase.save_job
+
+    async def killed_mid_change():
+        store = JobStore(url)
+        await store.create_job(new_job())
+        await store.add_chunks("j1", chunks((0, 10), (10, 20)), planning_done=True)
+
+        def dies(self, job):
+            raise SystemExit("killed")
+
+        monkeypatch.setattr(JobDatabase, "save_job", dies)
+        with pytest.raises(SystemExit):
+            await store.complete_chunk("j1", 0, [seg(0, 1, "a")])
+        monkeypatch.setattr(JobDatabase, "save_job", save_job)
+
+    async def restarted():
+        store = JobStore(url)
+        assert await store.chunk_results("j1") == {}
+        await store.complete_chunk("j1", 0, [seg(0, 1, "a")])  # Ray's retry
+        await store.complete_chunk("j1", 1, [seg(0, 1, "b")])
+        assert [s.text for s in await store.get_segments("j1")] == ["a", "b"]
+        assert texts((await store.wait_events("j1", 0, 0.01)).events) == ["a", "b"]
+
+    run(killed_mid_change())
+    run(restarted())
+
+
+def test_a_failed_commit_is_retried_with_the_jobs_next_change(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
+    save_job = JobDatabase.save_job
+
+    def away(self, job):
+        raise ConnectionError("database restarting")
+
+    async def scenario():
+        store = JobStore(url)
+        await store.create_job(new_job())
+        await store.add_chunks("j1", chunks((0, 10), (10, 20)), planning_done=True)
+        monkeypatch.setattr(JobDatabase, "save_job", away)
+        with pytest.raises(ConnectionError):
+            await store.complete_chunk("j1", 0, [seg(0, 1, "a")])
+        monkeypatch.setattr(JobDatabase, "save_job", save_job)
+        await store.complete_chunk("j1", 0, [seg(0, 1, "a")])  # the runner's retry
+        await store.complete_chunk("j1", 1, [seg(0, 1, "b")])
+
+    async def restarted():
+        store = JobStore(url)
+        assert [s.text for s in await store.get_segments("j1")] == ["a", "b"]
+        assert texts((await store.wait_events("j1", 0, 0.01)).events) == ["a", "b"]
+
+    run(scenario())
+    run(restarted())
+
+
+def test_subscribers_get_only_committed_events(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
+    save_job, release = JobDatabase.save_job, threading.Event()
+
+    def slow(self, job):
+        release.wait(5)
+        save_job(self, job)
+
+    async def scenario():
+        store = JobStore(url)
+        await store.create_job(new_job())
+        await store.add_chunks("j1", chunks((0, 10)), planning_done=True)
+        monkeypatch.setattr(JobDatabase, "save_job", slow)
+        writing = asyncio.create_task(store.complete_chunk("j1", 0, [seg(0, 1, "a")]))
+        await asyncio.sleep(0.05)
+        during = await store.wait_events("j1", 0, 0.05)
+        release.set()
+        await writing
+        after = await store.wait_events("j1", during.cursor, 0.01)
+        assert texts(during.events) == [] and texts(after.events) == ["a"]
+
+    run(scenario())
 
 
 def test_leases_claim_renew_release_and_dispatch():
