@@ -2,7 +2,10 @@
 
 The chat prompt asks the model to end its answer with the ``[HH:MM:SS]`` times of the
 lines it used. A cited time is kept only when a segment of the request's transcript starts
-then; a time that matches no segment is dropped, never shown. An answer that cites nothing
+then; a time that matches no segment is dropped, never shown. A cited segment that shares
+no content word with the answer does not support it (a small model misreads a time by a
+line or two): it is dropped when another cited one does, and replaced when none does and
+some segment shares at least two words with the answer. An answer that cites nothing
 usable gets the segments that share the most content words with it (at least two), so a
 citation is always a real segment and never made up.
 """
@@ -50,16 +53,21 @@ def citations(answer: str, transcript: Sequence[TranscriptLine]) -> list[Citatio
     for segment in timed:
         by_time.setdefault(format_timestamp(segment.start), []).append(segment)
     chosen = [s for t in cited_times(answer) for s in by_time.get(t, [])]
-    if not chosen:
-        chosen = _best_matches(answer, timed)
+    wanted = _words(answer)
+    supported = [s for s in chosen if wanted & set(content_words(s.text))]
+    chosen = supported or _best_matches(answer, timed) or chosen
     return [
         Citation(start=s.start, end=s.end, speaker=s.speaker, text=s.text.strip())
         for s in chosen[:MAX_CITATIONS]
     ]
 
 
+def _words(answer: str) -> set[str]:
+    return set(content_words(_TIME.sub(" ", answer)))
+
+
 def _best_matches(answer: str, segments: Sequence[TranscriptLine]) -> list[TranscriptLine]:
-    wanted = set(content_words(_TIME.sub(" ", answer)))
+    wanted = _words(answer)
     scored = [(len(wanted & set(content_words(s.text))), i) for i, s in enumerate(segments)]
     top = max((n for n, _ in scored), default=0)
     if top < 2:

@@ -30,5 +30,16 @@ def test_an_answer_without_times_is_matched_by_its_words():
     assert citations("I do not know.", TRANSCRIPT) == []
 
 
+def test_a_cited_line_that_does_not_support_the_answer_gives_way_to_one_that_does():
+    # The time is Alice's greeting; the answer's words are Bob's line.
+    cited = citations("Bob owns the export fix [00:00:03].", TRANSCRIPT)
+    assert [c.start for c in cited] == [65.4]
+    # Two cited, one supports it: only that one.
+    cited = citations("Bob owns the export fix [00:00:03] [00:01:05].", TRANSCRIPT)
+    assert [c.start for c in cited] == [65.4]
+    # Nothing shares two words with a bare answer: the cited line stays.
+    assert [c.start for c in citations("Yes [00:00:03].", TRANSCRIPT)] == [3.0]
+
+
 def test_an_untimed_transcript_has_nothing_to_cite():
     assert citations("[00:00:00] yes", [TranscriptLine(text="full text only")]) == []
