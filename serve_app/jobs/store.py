@@ -64,10 +64,11 @@ class JobStore(Leases, TranscriptEdits):
         if self._db is not None:
             await asyncio.get_running_loop().run_in_executor(self._io, fn, *args)
 
-    def _stage(self, entry: JobEntry, fn: Callable[..., Any], *args: Any) -> None:
-        """A write of the change being made to ``entry``, committed by :meth:`_save`."""
-        if self._db is not None:
-            entry.unsaved.append((fn, args))
+    @staticmethod
+    def _stage(entry: JobEntry, fn: Callable[..., Any], *args: Any) -> None:
+        """A database write of the change being made to ``entry``, committed by
+        :meth:`_save`."""
+        entry.unsaved.append((fn, args))
 
     async def _save(self, entry: JobEntry, *events: dict[str, Any]) -> None:
         """Commit the staged writes, the job row and ``events`` in one transaction, then

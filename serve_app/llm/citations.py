@@ -53,21 +53,16 @@ def citations(answer: str, transcript: Sequence[TranscriptLine]) -> list[Citatio
     for segment in timed:
         by_time.setdefault(format_timestamp(segment.start), []).append(segment)
     chosen = [s for t in cited_times(answer) for s in by_time.get(t, [])]
-    wanted = _words(answer)
+    wanted = set(content_words(_TIME.sub(" ", answer)))
     supported = [s for s in chosen if wanted & set(content_words(s.text))]
-    chosen = supported or _best_matches(answer, timed) or chosen
+    chosen = supported or _best_matches(wanted, timed) or chosen
     return [
         Citation(start=s.start, end=s.end, speaker=s.speaker, text=s.text.strip())
         for s in chosen[:MAX_CITATIONS]
     ]
 
 
-def _words(answer: str) -> set[str]:
-    return set(content_words(_TIME.sub(" ", answer)))
-
-
-def _best_matches(answer: str, segments: Sequence[TranscriptLine]) -> list[TranscriptLine]:
-    wanted = _words(answer)
+def _best_matches(wanted: set[str], segments: Sequence[TranscriptLine]) -> list[TranscriptLine]:
     scored = [(len(wanted & set(content_words(s.text))), i) for i, s in enumerate(segments)]
     top = max((n for n, _ in scored), default=0)
     if top < 2:

@@ -253,6 +253,20 @@ def test_restart_loses_and_repeats_nothing(tmp_path):
     run(read())
 
 
+async def planned(url, *bounds):
+    """A store on ``url`` with job j1 planned into chunks of ``bounds``."""
+    store = JobStore(url)
+    await store.create_job(new_job())
+    await store.add_chunks("j1", chunks(*bounds), planning_done=True)
+    return store
+
+
+async def published_once(store):
+    """j1's chunks "a" and "b" are in its transcript and its event log, each once."""
+    assert [s.text for s in await store.get_segments("j1")] == ["a", "b"]
+    assert texts((await store.wait_events("j1", 0, 0.01)).events) == ["a", "b"]
+
+
 def test_a_store_killed_mid_change_leaves_none_of_it(tmp_path, monkeypatch):
     """The chunk result, its segments, the job row and the events commit together: a store
     that dies before the job row is written leaves nothing, so the retried call and the next
@@ -261,9 +275,7 @@ def test_a_store_killed_mid_change_leaves_none_of_it(tmp_path, monkeypatch):
     save_job = JobDatabase.save_job
 
     async def killed_mid_change():
-        store = JobStore(url)
-        await store.create_job(new_job())
-        await store.add_chunks("j1", chunks((0, 10), (10, 20)), planning_done=True)
+        store = await planned(url, (0, 10), (10, 20))
 
         def dies(self, job):
             raise SystemExit("killed")
@@ -278,8 +290,7 @@ def test_a_store_killed_mid_change_leaves_none_of_it(tmp_path, monkeypatch):
         assert await store.chunk_results("j1") == {}
         await store.complete_chunk("j1", 0, [seg(0, 1, "a")])  # Ray's retry
         await store.complete_chunk("j1", 1, [seg(0, 1, "b")])
-        assert [s.text for s in await store.get_segments("j1")] == ["a", "b"]
-        assert texts((await store.wait_events("j1", 0, 0.01)).events) == ["a", "b"]
+        await published_once(store)
 
     run(killed_mid_change())
     run(restarted())
@@ -293,9 +304,7 @@ def test_a_failed_commit_is_retried_with_the_jobs_next_change(tmp_path, monkeypa
         raise ConnectionError("database restarting")
 
     async def scenario():
-        store = JobStore(url)
-        await store.create_job(new_job())
-        await store.add_chunks("j1", chunks((0, 10), (10, 20)), planning_done=True)
+        store = await planned(url, (0, 10), (10, 20))
         monkeypatch.setattr(JobDatabase, "save_job", away)
         with pytest.raises(ConnectionError):
             await store.complete_chunk("j1", 0, [seg(0, 1, "a")])
@@ -303,13 +312,8 @@ def test_a_failed_commit_is_retried_with_the_jobs_next_change(tmp_path, monkeypa
         await store.complete_chunk("j1", 0, [seg(0, 1, "a")])  # the runner's retry
         await store.complete_chunk("j1", 1, [seg(0, 1, "b")])
 
-    async def restarted():
-        store = JobStore(url)
-        assert [s.text for s in await store.get_segments("j1")] == ["a", "b"]
-        assert texts((await store.wait_events("j1", 0, 0.01)).events) == ["a", "b"]
-
     run(scenario())
-    run(restarted())
+    run(published_once(JobStore(url)))
 
 
 def test_subscribers_get_only_committed_events(tmp_path, monkeypatch):
@@ -321,9 +325,7 @@ def test_subscribers_get_only_committed_events(tmp_path, monkeypatch):
         save_job(self, job)
 
     async def scenario():
-        store = JobStore(url)
-        await store.create_job(new_job())
-        await store.add_chunks("j1", chunks((0, 10)), planning_done=True)
+        store = await planned(url, (0, 10))
         monkeypatch.setattr(JobDatabase, "save_job", slow)
         writing = asyncio.create_task(store.complete_chunk("j1", 0, [seg(0, 1, "a")]))
         await asyncio.sleep(0.05)
