@@ -13,10 +13,14 @@ meetings), number of speakers and style, so a prompt that overfits the tune meet
 carry over:
 
 - tune: ``release-planning`` (software release, 3 speakers, 5 min) and ``hiring-sync``
-  (hiring pipeline, 4 speakers, 15 min), terse tech-team speech.
+  (hiring pipeline, 4 speakers, 15 min), terse tech-team speech; ``newsroom-planning``
+  (``llm_meetings_tune_long``: a local paper's planning meeting, 5 speakers, 40 min, with
+  small talk that sounds like tasks), for tuning on a long meeting.
 - report: ``clinic-rota`` (veterinary clinic rota and an equipment purchase, 2 speakers,
   10 min), ``festival-logistics`` (town music festival committee, 5 speakers, 30 min) and
-  ``lab-budget`` (research lab budget review, 3 speakers, 60 min).
+  ``lab-budget`` (research lab budget review, 3 speakers, 60 min); and one meeting in
+  ``llm_meetings_heldout``, written by someone else after the prompts were last tuned and
+  not read by whoever tunes them (4 speakers, 35 min).
 
 Matching (``found``): a fact or question carries groups of lower-case substrings; the text
 matches when every group matches, and a group matches when any of its substrings occurs in
@@ -137,8 +141,12 @@ def split(name: str) -> list[Meeting]:
     return [m for m in MEETINGS if m.split == name]
 
 
-# The data module imports the dataclasses above, so it is imported last.
-from llm_meetings_data import MEETINGS  # type: ignore[import-not-found]  # noqa: E402
+# The data modules import the dataclasses above, so they are imported last.
+from llm_meetings_data import MEETINGS as _WRITTEN  # type: ignore[import-not-found]  # noqa: E402
+from llm_meetings_heldout import MEETING as _HELDOUT  # type: ignore[import-not-found]  # noqa: E402
+from llm_meetings_tune_long import MEETING as _TUNE_LONG  # type: ignore[import-not-found]  # noqa: E402
+
+MEETINGS: tuple[Meeting, ...] = (*_WRITTEN, _TUNE_LONG, _HELDOUT)
 
 __all__ = [
     "COMMON_FIRST_NAMES",
