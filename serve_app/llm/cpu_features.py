@@ -1,11 +1,13 @@
 """Whether this CPU runs bfloat16 matrix maths natively (the CPU engine's ``dtype: auto``).
 
-vLLM's CPU kernels and oneDNN use AMX tiles for bfloat16 where the CPU lists ``amx_bf16``.
-A listed flag is not enough: the hypervisor must enable the tile state (XCR0), and Linux
-hands it to a process only after ``arch_prctl(ARCH_REQ_XCOMP_PERM, XTILEDATA)``. A kernel
-that executes a tile instruction without it dies with SIGILL, which is how bfloat16 can
-crash on one VM and run on another with the same CPU model. So bfloat16 is chosen only
-when the flags are there *and* the kernel grants the tile state; otherwise float32.
+bfloat16 needs AVX-512 BF16 (``avx512_bf16``). Where the CPU also lists AMX
+(``amx_bf16``, ``amx_tile``), vLLM's CPU kernels and oneDNN use AMX tiles, and a listed
+flag is not enough: the hypervisor must enable the tile state (XCR0), and Linux hands it
+to a process only after ``arch_prctl(ARCH_REQ_XCOMP_PERM, XTILEDATA)``. A kernel that
+executes a tile instruction without it dies with SIGILL, which is how bfloat16 can crash
+on one VM and run on another with the same CPU model. So with AMX listed, bfloat16 is
+chosen only when the kernel grants the tile state; a CPU with AVX-512 BF16 and no AMX
+(AMD Zen 4 and later) runs it on AVX-512; otherwise float32.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 _SYS_ARCH_PRCTL = 158  # x86-64
 _ARCH_REQ_XCOMP_PERM = 0x1023
 _XFEATURE_XTILEDATA = 18
-BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16", "amx_tile"})
+AMX_FLAGS = frozenset({"amx_bf16", "amx_tile"})
 
 
 def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
@@ -42,5 +44,8 @@ def amx_granted() -> bool:
 
 
 def native_bfloat16() -> bool:
-    """The CPU lists AVX-512 BF16 and AMX-BF16, and the kernel grants the AMX state."""
-    return cpu_flags() >= BF16_FLAGS and amx_granted()
+    """The CPU lists AVX-512 BF16, and either no AMX or AMX with the state granted."""
+    flags = cpu_flags()
+    if "avx512_bf16" not in flags:
+        return False
+    return amx_granted() if flags & AMX_FLAGS else True

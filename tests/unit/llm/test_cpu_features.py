@@ -1,4 +1,5 @@
-"""The CPU engine's dtype choice: bfloat16 only with the flags and the AMX state granted."""
+"""The CPU engine's dtype choice: bfloat16 with AVX-512 BF16, and with AMX only where its
+state is granted."""
 
 from __future__ import annotations
 
@@ -15,11 +16,11 @@ def _cpuinfo(tmp_path: Path, flags: str) -> Path:
 
 def test_flags_are_read_from_cpuinfo(tmp_path):
     flags = cpu_features.cpu_flags(_cpuinfo(tmp_path, "avx512f avx512_bf16 amx_tile amx_bf16"))
-    assert flags >= cpu_features.BF16_FLAGS and "sse2" in flags
+    assert flags >= cpu_features.AMX_FLAGS | {"avx512_bf16", "sse2"}
     assert cpu_features.cpu_flags(tmp_path / "missing") == frozenset()
 
 
-def test_bfloat16_needs_the_flags_and_the_granted_tile_state(monkeypatch, tmp_path):
+def test_bfloat16_needs_avx512_bf16_and_a_listed_amx_granted(monkeypatch, tmp_path):
     read = cpu_features.cpu_flags
     listed = read(_cpuinfo(tmp_path, "avx512_bf16 amx_tile amx_bf16"))
     monkeypatch.setattr(cpu_features, "cpu_flags", lambda: listed)
@@ -27,6 +28,12 @@ def test_bfloat16_needs_the_flags_and_the_granted_tile_state(monkeypatch, tmp_pa
     assert cpu_features.native_bfloat16() is False
     monkeypatch.setattr(cpu_features, "amx_granted", lambda: True)
     assert cpu_features.native_bfloat16() is True
+    # AVX-512 BF16 without AMX (AMD Zen 4): bfloat16 on AVX-512, no tile state needed.
+    monkeypatch.setattr(cpu_features, "amx_granted", lambda: False)
     no_amx = read(_cpuinfo(tmp_path, "avx512f avx512_bf16"))
     monkeypatch.setattr(cpu_features, "cpu_flags", lambda: no_amx)
+    assert cpu_features.native_bfloat16() is True
+    no_bf16 = read(_cpuinfo(tmp_path, "avx512f amx_tile amx_bf16"))
+    monkeypatch.setattr(cpu_features, "cpu_flags", lambda: no_bf16)
+    monkeypatch.setattr(cpu_features, "amx_granted", lambda: True)
     assert cpu_features.native_bfloat16() is False
