@@ -50,6 +50,19 @@ def page(chromium, base_url) -> Iterator[Any]:
     assert not errors, f"uncaught errors or refused content in the page: {errors}"
 
 
+FIRST_SEGMENT_WATCH = """() => {
+  const observer = new MutationObserver(() => {
+    if (!document.querySelector("#segments .segment")) return;
+    window.firstSegmentSeen = {
+      status: document.getElementById("job-view").dataset.status,
+      progress: document.getElementById("job-progress").value,
+    };
+    observer.disconnect();
+  });
+  observer.observe(document.body, {childList: true, subtree: true});
+}"""
+
+
 @pytest.fixture(scope="module")
 def job(page, conversation) -> dict[str, Any]:
     """The person's upload: two speakers, diarized, watched live."""
@@ -63,12 +76,16 @@ def job(page, conversation) -> dict[str, Any]:
     page.set_input_files(
         "#file-input", {"name": "dialog.wav", "mimeType": "audio/wav", "buffer": conversation}
     )
+    # The job's status and progress as the first segment appears, read in the page at that
+    # moment: a short job can finish between the segment appearing and a look from here.
+    page.evaluate(FIRST_SEGMENT_WATCH)
     page.click("#upload-button")
     page.wait_for_selector("#job-view:not([hidden])")
     # The first segment arrives while the job still runs (from the WebSocket).
     page.wait_for_selector("#segments .segment", timeout=JOB_TIMEOUT_MS)
-    status_at_first = page.get_attribute("#job-view", "data-status")
-    progress_at_first = page.eval_on_selector("#job-progress", "p => p.value")
+    wait_until(page, "window.firstSegmentSeen !== undefined")
+    first = page.evaluate("window.firstSegmentSeen")
+    status_at_first, progress_at_first = first["status"], first["progress"]
     screenshot(page, "1-live")
     page.wait_for_selector("#job-view[data-status='completed']", timeout=JOB_TIMEOUT_MS)
     wait_until(page, "document.getElementById('audio').readyState >= 1")
