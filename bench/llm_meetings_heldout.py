@@ -9,9 +9,15 @@ names; no first name is shared with another meeting.
 from __future__ import annotations
 
 from llm_meetings import Fact, Meeting, Question  # type: ignore[import-not-found]
-from llm_meetings_data import NO, OPEN, REJECTED  # type: ignore[import-not-found]
-
-S1, S2, S3, S4 = (f"SPEAKER_{i}" for i in range(1, 5))
+from llm_meetings_data import (  # type: ignore[import-not-found]
+    NO,
+    OPEN,
+    REJECTED,
+    S1,
+    S2,
+    S3,
+    S4,
+)
 
 GBP6400 = ("6,400", "6400", "6.4k", "6 400")
 GBP18500 = ("18,500", "18500", "18.5k", "18 500")

@@ -10,9 +10,16 @@ holds chatter without facts, numbers or names.
 from __future__ import annotations
 
 from llm_meetings import Fact, Meeting, Question  # type: ignore[import-not-found]
-from llm_meetings_data import NO, OPEN, REJECTED  # type: ignore[import-not-found]
-
-S1, S2, S3, S4, S5 = (f"SPEAKER_{i}" for i in range(1, 6))
+from llm_meetings_data import (  # type: ignore[import-not-found]
+    NO,
+    OPEN,
+    REJECTED,
+    S1,
+    S2,
+    S3,
+    S4,
+    S5,
+)
 
 MAY14 = ("14 may", "14th may", "14th of may", "may 14")
 PCT12 = ("12%", "12 %", "12 percent", "12 per cent", "twelve")

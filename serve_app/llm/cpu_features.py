@@ -46,6 +46,4 @@ def amx_granted() -> bool:
 def native_bfloat16() -> bool:
     """The CPU lists AVX-512 BF16, and either no AMX or AMX with the state granted."""
     flags = cpu_flags()
-    if "avx512_bf16" not in flags:
-        return False
-    return amx_granted() if flags & AMX_FLAGS else True
+    return "avx512_bf16" in flags and (not flags & AMX_FLAGS or amx_granted())

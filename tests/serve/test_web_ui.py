@@ -82,8 +82,7 @@ def job(page, conversation) -> dict[str, Any]:
     page.click("#upload-button")
     page.wait_for_selector("#job-view:not([hidden])")
     # The first segment arrives while the job still runs (from the WebSocket).
-    page.wait_for_selector("#segments .segment", timeout=JOB_TIMEOUT_MS)
-    wait_until(page, "window.firstSegmentSeen !== undefined")
+    page.wait_for_function("() => window.firstSegmentSeen !== undefined", timeout=JOB_TIMEOUT_MS)
     first = page.evaluate("window.firstSegmentSeen")
     status_at_first, progress_at_first = first["status"], first["progress"]
     screenshot(page, "1-live")
