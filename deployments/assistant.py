@@ -25,9 +25,11 @@ from serve_app.errors import (
     LLMUnavailableError,
 )
 from serve_app.jobs.model import Job, JobOptions, JobStatus
+from serve_app.llm import introductions
 from serve_app.llm.chat import fit_chat_prompt
 from serve_app.llm.citations import citations
 from serve_app.llm.output import count_words, extract_topics, shape_summary
+from serve_app.llm.pattern_notes import key_notes
 from serve_app.llm.prompts import timed_lines
 from serve_app.llm.schemas import (
     ChatMessage,
@@ -93,9 +95,11 @@ class TranscriptAssistant:
     async def _chat_prompt(
         self, req: ChatRequest, model: LLMModel, llm: _LLMReplica
     ) -> tuple[list[dict[str, str]], ContextInfo]:
-        _, lines = await self._lines(req)
-        counts = await llm.count([*lines, "\n".join(m.content for m in req.messages)])
-        conversation_tokens = counts.pop()
+        segments, lines = await self._lines(req)
+        key = key_notes(segments, introductions.speakers(segments))
+        conversation = "\n".join(m.content for m in req.messages)
+        counts = await llm.count([*lines, "\n".join(key), conversation])
+        conversation_tokens, key_tokens = counts.pop(), counts.pop()
         return fit_chat_prompt(
             req,
             lines,
@@ -104,6 +108,8 @@ class TranscriptAssistant:
             model.max_model_len,
             self._cfg.context_margin_tokens,
             model.name,
+            key_lines=key,
+            key_tokens=key_tokens,
         )
 
     async def chat(self, req: ChatRequest) -> ChatResponse:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from serve_app.llm.cues import MONTHS, WEEKDAYS
 from serve_app.llm.schemas import TranscriptLine
-from serve_app.llm.selection import MONTHS, WEEKDAYS
 
 _NAME = r"([A-Z][a-z]+(?:-[A-Z][a-z]+)?)"
 _GREETING = r"(?:hi|hello|hey|morning|afternoon|evening|good (?:morning|afternoon|evening))"

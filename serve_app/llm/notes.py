@@ -1,8 +1,9 @@
 """Structured meeting notes: what the map step takes from each chunk of a transcript
 (people, decisions, action items and open questions from the model, one kind per prompt,
-decoded against :func:`kind_schema`, so always that JSON shape; numbers and dates read off
-the transcript by :mod:`serve_app.llm.figures`), how the notes are tied to segments and
-merged, and the summary points they give.
+decoded against :func:`kind_schema`, so always that JSON shape; more read off the
+transcript by :mod:`serve_app.llm.pattern_notes`), how the notes are tied to segments and
+merged, and the action items they give (the summary's points are chosen by
+:mod:`serve_app.llm.selection`).
 
 Each note carries the ``[HH:MM:SS]`` time of the line it comes from; :func:`locate` turns
 it into the span of a real transcript segment, and a note that points nowhere in its chunk
@@ -23,7 +24,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, Field, ValidationError
 from pydantic.json_schema import SkipJsonSchema
 
-from serve_app.llm import introductions, selection
+from serve_app.llm import cues, introductions
 from serve_app.llm.context import content_words, sentences
 from serve_app.llm.prompts import format_timestamp
 from serve_app.llm.schemas import ActionItem, SourceSpan, TranscriptLine
@@ -108,7 +109,7 @@ MODEL_KINDS = ("people", "decisions", "action_items", "open_questions")
 """The kinds the model takes, each by a prompt of its own (one simple question at a time is
 what a small model answers well; the transcript comes first, so the prompts of one chunk
 share their prefix in vLLM's cache). Numbers and dates are read off the transcript
-(:mod:`serve_app.llm.figures`)."""
+(:mod:`serve_app.llm.pattern_notes`)."""
 
 
 def kind_schema(kind: str) -> dict[str, Any]:
@@ -243,7 +244,8 @@ def ground(notes: ChunkNotes, segments: Sequence[TranscriptLine]) -> ChunkNotes:
         return notes
     known = " ".join(s.text for s in segments).lower()
     people = [p for p in notes.people if p.name.strip() and p.name.lower() in known]
-    names = {w for p in people for w in content_words(p.name)}
+    # Every name given counts here, a speaker's whose name this chunk does not say too.
+    names = {w for p in notes.people for w in content_words(p.name)}
 
     def says(text: str) -> bool:  # more than names: "Jason" alone is not a decision
         return bool(set(content_words(text)) - names)
@@ -309,74 +311,33 @@ def merge(chunks: Sequence[ChunkNotes]) -> ChunkNotes:
     return merged
 
 
-def points(notes: ChunkNotes, max_words: int | None = None) -> list[str]:
-    """The summary's points, one sentence per note, speakers called by name: the most
-    specific of each kind in turn, within ``max_words``, in the order they were said
-    (``serve_app.llm.selection``)."""
-    names = speaker_names(notes.people)
-
-    def who(label: str) -> str:
-        return names.get(label.strip(), label.strip())
-
-    def sentence(text: str) -> str:
-        text = text.strip().rstrip(".")
-        end = "" if text.endswith(("?", "!")) else "."
-        return text[:1].upper() + text[1:] + end if text else ""
-
-    def due(a: ActionNote) -> str:
-        return (
-            f", due {a.due.strip()}"
-            if a.due.strip() and a.due.lower() not in a.task.lower()
-            else ""
-        )
-
-    def said(by: str, text: str) -> str:
-        return f"{who(by)}: {text}" if who(by) else text
-
-    point = selection.Point
-
-    def quote(time: str, q: Quote, label: str = "") -> selection.Point:
-        """What was said, after who said it (or after ``label``)."""
-        text = f"{label}: {q.text}" if label else said(q.speaker, q.text)
-        return point(time, sentence(text), q.text)
-
-    kinds = [
-        [
-            quote(d.time, d.quote)
-            if d.quote
-            else point(d.time, sentence(said(d.by, d.decision)), d.decision)
-            for d in notes.decisions
-        ],
-        [
-            quote(a.time, a.quote)
-            if a.quote
-            else point(a.time, sentence(f"{who(a.owner)}: {a.task}{due(a)}"), a.task)
-            for a in notes.action_items
-        ],
-        [
-            quote(q.time, q.quote, "Open question")
-            if q.quote
-            else point(q.time, sentence(f"Open question: {q.question}"), q.question)
-            for q in notes.open_questions
-        ],
-        [point(n.time, sentence(said(n.by, n.meaning)), n.meaning) for n in notes.numbers],
-        [point(d.time, sentence(said(d.by, d.meaning)), d.meaning) for d in notes.dates],
-    ]
-    return selection.select([[p for p in kind if p.text] for kind in kinds], max_words)
-
-
 def action_items(notes: ChunkNotes, segments: Sequence[TranscriptLine]) -> list[ActionItem]:
-    """The merged notes' action items, each with the span of the segment it comes from."""
+    """The merged notes' action items, each with the span of the segment it comes from,
+    one per segment (the first: a task read off the line comes before the model's).
+    With timed segments, only the items whose
+    segment sets a deadline or asks someone by name: on a long meeting the model also
+    filed small talk as tasks ("grab some coffee", "close the window"), 79 of them in
+    40 minutes (see the README)."""
     by_time: dict[str, TranscriptLine] = {}
     for s in segments:
         by_time.setdefault(format_timestamp(s.start), s)
+    timed = any(s.end > 0 for s in segments)
     names = speaker_names(notes.people)  # of the whole transcript: a chunk may lack them
-    out = []
+    out: list[ActionItem] = []
+    seen: set[str] = set()
     for item in notes.action_items:
-        segment = by_time.get(item.time) if any(s.end > 0 for s in segments) else None
+        segment = by_time.get(item.time) if timed else None
+        owner = names.get(item.owner.strip(), item.owner.strip())
+        if timed and (
+            segment is None
+            or not (cues.due_in(segment.text) or cues.asks(segment.text))
+            or item.time in seen
+        ):
+            continue
+        seen.add(item.time)
         out.append(
             ActionItem(
-                owner=names.get(item.owner.strip(), item.owner.strip()),
+                owner=owner,
                 task=item.task.strip(),
                 due=item.due.strip() or None,
                 source=SourceSpan(start=segment.start, end=segment.end) if segment else None,

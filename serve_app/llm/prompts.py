@@ -130,13 +130,22 @@ def notes_messages(lines: Sequence[str], part: int, parts: int, kind: str) -> li
 
 
 def chat_messages(
-    lines: Sequence[str], conversation: Sequence[dict[str, str]], note: str | None = None
+    lines: Sequence[str],
+    conversation: Sequence[dict[str, str]],
+    note: str | None = None,
+    key_lines: Sequence[str] = (),
 ) -> list[dict[str, str]]:
-    """System prompt with the transcript, then the client's conversation unchanged.
+    """System prompt with the transcript (and its ``key_lines``: the decisions, open
+    questions and tasks read off it), then the client's conversation unchanged.
 
     A client ``system`` message is kept, after ours (it may set tone or language).
     """
     context = "Transcript:\n" + "\n".join(lines)
+    if key_lines:
+        context += (
+            "\n\nDecisions, open questions and tasks with a deadline, as said in the "
+            "transcript:\n" + "\n".join(key_lines)
+        )
     if note:
         context += f"\n\n({note})"
     return [{"role": "system", "content": f"{CHAT_SYSTEM}\n\n{context}"}, *conversation]

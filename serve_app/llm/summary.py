@@ -2,13 +2,14 @@
 
 Map: the transcript in chunks that fit the notes budget (one chunk when it is short), and
 structured notes on each chunk in parallel, decoded against the notes' JSON schema
-(:mod:`serve_app.llm.notes`), each note tied to the segment it comes from; numbers and
-dates are read off the chunk (:mod:`serve_app.llm.figures`). Reduce: the notes of every
-chunk merged, and the summary written from them: one point per note, speakers called by
-name, chosen by :mod:`serve_app.llm.selection` (``serve_app.llm.output`` then shapes the
-points into the requested format and length). Letting the model write prose from the
-notes was tried and lost facts (see the README); ``action_items`` is the notes' action
-items.
+(:mod:`serve_app.llm.notes`), each note tied to the segment it comes from; numbers, dates,
+and the sentences that state a decision, leave a question open or ask someone by name to
+do something by a deadline are read off the chunk (:mod:`serve_app.llm.pattern_notes`).
+Reduce: the notes of every chunk merged, and the summary written from them: one point per
+note, speakers called by name, chosen by :mod:`serve_app.llm.selection`
+(``serve_app.llm.output`` then shapes the points into the requested format and length).
+Letting the model write prose from the notes was tried and lost facts (see the README);
+``action_items`` is the notes' action items.
 
 Pure: the LLM is reached through :class:`LLMCalls`, which the assistant deployment
 implements over the LLM replica's handle (and a test can implement in-process).
@@ -21,7 +22,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from serve_app.llm import figures, introductions
+from serve_app.llm import introductions, pattern_notes, selection
 from serve_app.llm import notes as notes_
 from serve_app.llm.context import chunk_by_budget, split_long_line
 from serve_app.llm.prompts import notes_messages, summary_messages
@@ -147,6 +148,9 @@ class Summariser:
             for label, name in introductions.speakers(segments).items()
         ]
         merged = notes_.merge(await self._notes(chunks, speakers))
+        merged = pattern_notes.without_acceptances(
+            merged, segments, notes_.speaker_names(merged.people)
+        )
         items = notes_.action_items(merged, segments)
         if self.req.format == "action_items":
             return Draft(notes_.action_items_text(items), items, info, merged)
@@ -158,7 +162,7 @@ class Summariser:
             messages = summary_messages(lines, self.req.format, self.req.max_length)
             text = await self.llm.generate(messages, self.budget.final_tokens)
             return Draft(text, items, info, merged)
-        chosen = notes_.points(merged, self.req.max_length)
+        chosen = selection.points(merged, self.req.max_length)
         return Draft("\n".join(f"- {p}" for p in chosen), items, info, merged)
 
     async def _notes(
@@ -167,8 +171,8 @@ class Summariser:
         speakers: list[notes_.Person],
     ) -> list[notes_.ChunkNotes]:
         """Notes on every chunk: one model call per kind the model takes
-        (``max_parallel_calls`` at a time), numbers and dates read off the chunk
-        (:mod:`serve_app.llm.figures`), the ``speakers`` who introduced themselves
+        (``max_parallel_calls`` at a time), the notes read off the chunk
+        (:mod:`serve_app.llm.pattern_notes`), the ``speakers`` who introduced themselves
         anywhere in the transcript first among the people; in chunk order."""
         calls = [(c, kind) for c in range(len(chunks)) for kind in notes_.MODEL_KINDS]
         done = 0
@@ -194,8 +198,17 @@ class Summariser:
             per_chunk[c][kind] = found
         out = []
         for fields, (_, segments) in zip(per_chunk, chunks, strict=True):
-            numbers, dates = figures.figure_notes(segments)
+            numbers, dates = pattern_notes.figure_notes(segments)
             fields["people"] = [*speakers, *fields.get("people", [])]
-            notes = notes_.ChunkNotes(**fields, numbers=numbers, dates=dates)
-            out.append(notes_.ground(notes, segments))
+            notes = notes_.ground(
+                notes_.ChunkNotes(**fields, numbers=numbers, dates=dates), segments
+            )
+            decisions, questions = pattern_notes.cue_notes(segments)
+            update = {
+                "decisions": [*notes.decisions, *decisions],
+                "open_questions": [*notes.open_questions, *questions],
+                # first, so that a task read off its line wins over the model's there
+                "action_items": [*pattern_notes.asked_tasks(segments), *notes.action_items],
+            }
+            out.append(notes.model_copy(update=update))
         return out

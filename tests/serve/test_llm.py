@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from serve_app.llm.pattern_notes import key_notes
 from serve_app.llm.prompts import chat_messages, transcript_lines
 from serve_app.llm.schemas import TranscriptLine
 from tests.serve.helpers import ADMIN_KEY
@@ -24,7 +25,7 @@ TRANSCRIPT = [
     {"start": 15.0, "end": 22.0, "speaker": "SPEAKER_3",
      "text": "I propose we ship the release on Thursday and Bob owns the export fix."},
     {"start": 23.0, "end": 27.0, "speaker": "SPEAKER_1",
-     "text": "Agreed. Release on Thursday, Bob fixes the export, Dan helps."},
+     "text": "Agreed. Release on Thursday. Bob, can you fix the export by Wednesday?"},
 ]  # fmt: skip
 TRANSCRIPT_TEXT = " ".join(s["text"] for s in TRANSCRIPT).lower()
 
@@ -113,9 +114,19 @@ def test_chat_usage_is_the_engines_count(http):
     from ray import serve
 
     llm = serve.get_deployment_handle(f"TranscriptLLMServer:{MODEL}", app_name="transcribe")
-    lines = transcript_lines([TranscriptLine(**s) for s in TRANSCRIPT])
+    segments = [TranscriptLine(**s) for s in TRANSCRIPT]
+    lines = transcript_lines(segments)
     assert lines[0].startswith("[00:00:00] SPEAKER_1: ")  # timestamps and speakers in context
-    engine = llm.chat_text.remote(chat_messages(lines, question), max_tokens=24, temperature=0)
+    # After the transcript, the decision and the task read off it.
+    key = key_notes(segments, {})
+    assert key == [
+        "Decisions made:",
+        "[00:00:23] (SPEAKER_1): Agreed. Release on Thursday.",
+        "Tasks given (who, due, asked by whom: what):",
+        "[00:00:23] Bob, due Wednesday, asked by SPEAKER_1: fix the export by Wednesday",
+    ]
+    prompt = chat_messages(lines, question, key_lines=key)
+    engine = llm.chat_text.remote(prompt, max_tokens=24, temperature=0)
     engine_usage = engine.result(timeout_s=120)["usage"]
     assert usage["prompt"] == engine_usage["prompt_tokens"]
     assert usage["completion"] == engine_usage["completion_tokens"]
@@ -191,6 +202,10 @@ def test_action_items_come_with_real_source_spans(http):
     result, _ = _summarise(http, format="action_items", max_length=60)
     assert result["format"] == "action_items"
     items = result["action_items"]
+    # The task asked by name with a deadline is read off its line, whatever the model says.
+    assert {"owner": "Bob", "due": "Wednesday", "source": {"start": 23.0, "end": 27.0}} in [
+        {k: i[k] for k in ("owner", "due", "source")} for i in items
+    ], items
     assert all(item["source"] is not None for item in items)
     assert all((i["source"]["start"], i["source"]["end"]) in SPANS for i in items), items
     assert result["summary"].splitlines() == [

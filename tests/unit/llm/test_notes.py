@@ -22,16 +22,18 @@ from serve_app.llm.notes import (
     locate,
     merge,
     parse_items,
-    points,
     quoted,
 )
 from serve_app.llm.prompts import format_line
 from serve_app.llm.schemas import SummaryRequest, TranscriptLine
+from serve_app.llm.selection import points
 from serve_app.llm.summary import Summariser, SummaryBudget
 
 SEGMENTS = [
     TranscriptLine(start=0.0, end=7.0, speaker="SPEAKER_1", text="Hi, Alice here."),
-    TranscriptLine(start=65.2, end=72.0, speaker="SPEAKER_2", text="Bob will fix the export."),
+    TranscriptLine(
+        start=65.2, end=72.0, speaker="SPEAKER_2", text="Bob will fix the export by Wednesday."
+    ),
     TranscriptLine(start=80.0, end=88.0, speaker="SPEAKER_1", text="Decided: we ship Thursday."),
 ]
 
@@ -177,7 +179,7 @@ def test_a_summary_is_each_kind_of_note_per_chunk_then_one_point_per_note():
     # Each note shown as what its line says, by who said it (named where known); in the
     # order they were said. The decision's line also has a date note: shown once.
     assert draft.text.splitlines() == [
-        "- SPEAKER_2: Bob will fix the export.",
+        "- SPEAKER_2: Bob will fix the export by Wednesday.",
         "- Alice: Decided: we ship Thursday.",
     ]
     assert [(a.owner, a.source.start if a.source else None) for a in draft.action_items] == [
@@ -223,7 +225,7 @@ def test_a_note_is_shown_as_what_its_line_says_by_who_said_it_not_as_the_model_w
         ("SPEAKER_1", "Decided: we ship Thursday.")
     ]
     assert points(grounded) == [
-        "Bob: Bob will fix the export.",
+        "Bob: Bob will fix the export by Wednesday.",
         "Alice: Decided: we ship Thursday.",
     ]
     # The action items list names owners, labels mapped with the whole transcript's people.
@@ -231,6 +233,29 @@ def test_a_note_is_shown_as_what_its_line_says_by_who_said_it_not_as_the_model_w
         update={"action_items": [ActionNote(time="00:01:05", owner="SPEAKER_2", task="fix it")]}
     )
     assert [i.owner for i in action_items(labelled, SEGMENTS)] == ["Bob"]
+
+
+def test_action_items_are_the_tasks_whose_line_sets_a_deadline_or_asks_by_name_once_each():
+    segments = [
+        *SEGMENTS,
+        TranscriptLine(start=90, end=96, speaker="SPEAKER_2", text="I'll grab us some coffee."),
+        TranscriptLine(start=98, end=104, speaker="SPEAKER_1", text="Bob, can you ask Dana?"),
+    ]
+    notes = ChunkNotes(
+        action_items=[
+            ActionNote(time="00:01:05", owner="Bob", task="fix the export"),
+            ActionNote(time="00:01:05", owner="Alice", task="export fix"),  # the same line
+            ActionNote(time="00:01:30", owner="Bob", task="grab coffee"),
+            ActionNote(time="00:01:38", owner="Bob", task="ask Dana"),
+        ]
+    )
+    assert [(i.owner, i.task) for i in action_items(notes, segments)] == [
+        ("Bob", "fix the export"),
+        ("Bob", "ask Dana"),
+    ]
+    # A transcript without times (full_text) cannot be checked: the items as written.
+    untimed = [TranscriptLine(text=s.text) for s in segments]
+    assert len(action_items(notes, untimed)) == 4
 
 
 def test_a_quote_is_the_sentences_of_the_line_the_note_draws_on():

@@ -1,8 +1,17 @@
-"""Choosing a summary's points: specific first within a kind, kinds in turn, the word
-budget, then time order."""
+"""Choosing a summary's points: those their line backs first, then figures, then the
+rest; specific first within a kind, kinds in turn, the word budget, then time order."""
 
 from serve_app.llm.output import count_words
-from serve_app.llm.selection import Point, repeats, select, specificity
+from serve_app.llm.selection import (
+    FIGURE,
+    KIND_CUE,
+    Point,
+    keepers,
+    ranked,
+    repeats,
+    select,
+    specificity,
+)
 
 
 def test_specific_words_are_figures_dates_and_names():
@@ -30,9 +39,41 @@ def test_no_budget_keeps_everything_in_time_order():
     assert select(kinds, None) == ["A.", "B.", "C 3."]
 
 
-def test_a_long_point_is_skipped_for_shorter_ones_that_fit():
-    kinds = [[("00:00:01", "One two three four five six 7.")], [("00:00:02", "Tiny 8.")]]
-    assert select(kinds, 4) == ["Tiny 8."]
+def test_a_long_point_is_skipped_for_shorter_supported_ones_that_fit():
+    long = ("00:00:01", "One two three four five six 7.")
+    tiny = Point("00:00:02", "Tiny 8.", support=FIGURE)
+    aside = Point("00:00:03", "Thanks, Nicola.")  # the model's only
+    assert select([[long], [tiny]], 4) == ["Tiny 8."]
+    # Once a point has not fitted, only a supported one may fill the gap.
+    assert select([[long], [aside]], 4) == ["One two three four five six 7."]  # cut later
+    assert select([[aside], [long]], 4) == ["Thanks, Nicola."]
+
+
+def test_points_their_line_backs_come_first_then_figures_then_the_rest():
+    decisions = [
+        Point("00:00:10", "Keep Atlas and Bob on the June plan.", support=0),
+        Point("00:00:20", "Decided: ship it.", support=KIND_CUE),
+    ]
+    numbers = [Point("00:00:30", "Bugs: 7.", support=FIGURE)]
+    actions = [Point("00:00:40", "Dana: email Bob by Monday.", support=KIND_CUE)]
+    order = [p.text for p in ranked([decisions, actions, numbers])]
+    assert order == [
+        "Decided: ship it.",
+        "Dana: email Bob by Monday.",
+        "Bugs: 7.",
+        "Keep Atlas and Bob on the June plan.",
+    ]
+
+
+def test_the_point_kept_of_two_that_say_the_same_has_the_support_of_both():
+    said = "Fine, book Keith. Gemma, confirm with Keith by Thursday."
+    asked = Point("00:01:00", "Gemma: confirm with Keith.", "confirm with Keith", KIND_CUE)
+    decided = Point("00:01:00", f"Nicola: {said}", said)  # the model's, unsupported
+    order = ranked([[decided], [asked]])
+    assert [(p.body, p.support) for p in order] == [(said, KIND_CUE)]
+    # Of two equal ones, the better supported stays whatever its kind.
+    same = [Point("t", "Ship Atlas."), Point("t", "Ship Atlas.", support=FIGURE)]
+    assert keepers(same) == {0: 1}
 
 
 def test_when_nothing_fits_the_first_point_is_kept_for_the_format_step_to_cut():
