@@ -202,8 +202,9 @@ def key_notes(segments: Sequence[TranscriptLine], names: Mapping[str, str]) -> l
             if a.time not in taken
         ],
     }  # fmt: skip
+    timed = any(s.end > 0 for s in segments)  # a full_text transcript has no times
     out: list[str] = []
     for heading, lines in groups.items():
         if lines:
-            out += [heading, *(f"[{time}] {text}" for time, text in sorted(lines))]
+            out += [heading, *(f"[{t}] {text}" if timed else text for t, text in sorted(lines))]
     return out

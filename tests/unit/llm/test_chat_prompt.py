@@ -41,3 +41,15 @@ def test_decisions_questions_and_tasks_read_off_it_are_listed_after_the_transcri
 def test_key_lines_that_would_crowd_out_the_transcript_are_left_out():
     prompt = _prompt(window=400, key_tokens=300)
     assert "tasks with a deadline" not in prompt and all(line in prompt for line in LINES)
+
+
+def test_a_transcript_without_times_lists_its_notes_without_times():
+    untimed = [TranscriptLine(text=s.text, speaker=s.speaker) for s in SEGMENTS]
+    assert key_notes(untimed, {}) == [
+        "Decisions made:",
+        "(SPEAKER_2): The paywall is rejected.",
+        "Questions left open (not decided):",
+        "(SPEAKER_2): Whether we keep it stays open.",
+        "Tasks given (who, due, asked by whom: what):",
+        "Gemma, due Friday, asked by SPEAKER_1: call by Friday",
+    ]
