@@ -19,6 +19,15 @@ MONTHS = (
     "January February March April May June July August September October November December"
 ).split()
 
+NOT_NAMES = frozenset(
+    [d.capitalize() for d in WEEKDAYS]
+    + MONTHS
+    + "Everyone All Team Folks Guys Here Back Done Sorry Fine Ready Good Great Just Not Also "
+    "Still Only Really Today Tomorrow Tonight Yes No Okay Right Well So Thanks Anyone Someone "
+    "Somebody Nobody Everybody Please Then Now Sure Oh".split()
+)
+"""Capitalised words that open a sentence or a phrase like a name does and are not names."""
+
 _NUMBER_WORDS = (
     "two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
     "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty "
@@ -90,8 +99,18 @@ def due_in(text: str) -> str:
 def asks(text: str) -> str:
     """The person a text asks to do something by name ("Angela, can you send...",
     "Jason, please post..."), or empty."""
-    match = _ASKS.search(text)
-    return match.group(1) if match else ""
+    return request(text)[0]
+
+
+def request(text: str) -> tuple[str, str]:
+    """Whom a text asks to do something by name, and what it asks (the words after the
+    asking: "Angela, can you send the rate card?" -> ("Angela", "send the rate card")),
+    or two empty strings."""
+    for match in _ASKS.finditer(text):
+        if match.group(1) not in NOT_NAMES:
+            what = text[match.end() :].strip().removeprefix("please ").rstrip("?.! ")
+            return match.group(1), what
+    return "", ""
 
 
 def leaves_open(sentence: str) -> bool:

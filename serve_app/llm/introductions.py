@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from serve_app.llm.cues import MONTHS, WEEKDAYS
+from serve_app.llm.cues import NOT_NAMES
 from serve_app.llm.schemas import TranscriptLine
 
 _NAME = r"([A-Z][a-z]+(?:-[A-Z][a-z]+)?)"
@@ -28,14 +28,6 @@ _INTRODUCTIONS = [
     re.compile(rf"^(?i:{_GREETING})(?: (?i:everyone|all|team|folks|there))?,? {_NAME},? from\b"),
     re.compile(rf"^(?:[Aa]nd |[Ss]o )?{_NAME}, from\b"),
 ]
-# Capitalised words an introduction pattern can catch that are not names.
-_NOT_NAMES = frozenset(
-    [d.capitalize() for d in WEEKDAYS]
-    + MONTHS
-    + "Everyone All Team Folks Guys Here Back Done Sorry Fine Ready Good Great Just Not Also "
-    "Still Only Really Today Tomorrow Tonight Yes No Okay Right Well So Thanks Anyone Someone "
-    "Somebody Nobody Everybody".split()
-)
 
 
 def introduced(text: str) -> str | None:
@@ -43,7 +35,7 @@ def introduced(text: str) -> str | None:
     for pattern in _INTRODUCTIONS:
         for match in pattern.finditer(text.strip()):
             name = match.group(1)
-            if name[:1].isupper() and name.capitalize() not in _NOT_NAMES:
+            if name[:1].isupper() and name.capitalize() not in NOT_NAMES:
                 return name
     return None
 

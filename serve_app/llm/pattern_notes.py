@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 
 from serve_app.llm.context import content_words, sentences
-from serve_app.llm.cues import asks, dates_in, decides, due_in, leaves_open, numbers_in
+from serve_app.llm.cues import asks, dates_in, decides, due_in, leaves_open, numbers_in, request
 from serve_app.llm.notes import (
     ActionNote,
     ChunkNotes,
@@ -43,10 +43,6 @@ __all__ = [
     "numbers_in",
     "without_acceptances",
 ]
-
-_ASKED = re.compile(
-    r"^.*?\b[A-Z][a-z]+(?:-[A-Z][a-z]+)?, (?:(?:can|could|would|will) you |please )(?:please )?"
-)
 
 
 def figure_notes(segments: Sequence[TranscriptLine]) -> tuple[list[NumberNote], list[DateNote]]:
@@ -124,10 +120,9 @@ def asked_tasks(segments: Sequence[TranscriptLine]) -> list[ActionNote]:
     out: list[ActionNote] = []
     for segment in segments:
         for sentence in sentences(segment.text):
-            owner, due = asks(sentence), due_in(sentence)
+            (owner, task), due = request(sentence), due_in(sentence)
             if not (owner and due):
                 continue
-            task = _ASKED.sub("", sentence).rstrip("?.! ")
             out.append(
                 ActionNote(
                     time=format_timestamp(segment.start),

@@ -49,3 +49,6 @@ def test_asked_by_name():
     assert asks("Fine. Mary-Jane, could you chase it?") == "Mary-Jane"
     assert asks("Can you all hear me?") == ""
     assert asks("Could someone close that window?") == ""
+    # A word that opens a sentence like a name does is not one.
+    assert asks("Okay, can you send it by Friday?") == ""
+    assert asks("So, please, Dana, can you send it?") == "Dana"
