@@ -314,10 +314,9 @@ def merge(chunks: Sequence[ChunkNotes]) -> ChunkNotes:
 def action_items(notes: ChunkNotes, segments: Sequence[TranscriptLine]) -> list[ActionItem]:
     """The merged notes' action items, each with the span of the segment it comes from,
     one per segment (the first: a task read off the line comes before the model's).
-    With timed segments, only the items whose
-    segment sets a deadline or asks someone by name: on a long meeting the model also
-    filed small talk as tasks ("grab some coffee", "close the window"), 79 of them in
-    40 minutes (see the README)."""
+    With timed segments, only the items whose segment sets a deadline or asks someone by
+    name: on a long meeting the model also filed small talk as tasks ("grab some coffee",
+    "close the window"), 79 of them in 40 minutes (see the README)."""
     by_time: dict[str, TranscriptLine] = {}
     for s in segments:
         by_time.setdefault(format_timestamp(s.start), s)

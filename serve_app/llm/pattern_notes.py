@@ -1,5 +1,7 @@
-"""The notes of a chunk read off the transcript by their wording (pure, no model): its
-numbers and dates, and the sentences that state a decision or leave a question open.
+"""The notes read off a transcript by their wording (pure, no model): its numbers and
+dates, the sentences that state a decision or leave a question open, and the tasks asked
+of someone by name with a deadline; which lines only take on a task already asked; and
+the chat prompt's list of these notes (:func:`key_notes`).
 
 Asked for "every number said" in a chunk, the 1.5B model returned nothing; asked what
 each number of the lines that hold one means, it pasted the prompt's example figures
@@ -20,7 +22,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 
 from serve_app.llm.context import content_words, sentences
-from serve_app.llm.cues import asks, dates_in, decides, due_in, leaves_open, numbers_in, request
+from serve_app.llm.cues import dates_in, decides, due_in, leaves_open, numbers_in, request
 from serve_app.llm.notes import (
     ActionNote,
     ChunkNotes,
@@ -32,17 +34,6 @@ from serve_app.llm.notes import (
 )
 from serve_app.llm.prompts import format_timestamp
 from serve_app.llm.schemas import TranscriptLine
-
-__all__ = [
-    "acceptances",
-    "asked_tasks",
-    "cue_notes",
-    "dates_in",
-    "figure_notes",
-    "key_notes",
-    "numbers_in",
-    "without_acceptances",
-]
 
 
 def figure_notes(segments: Sequence[TranscriptLine]) -> tuple[list[NumberNote], list[DateNote]]:
@@ -142,19 +133,19 @@ def _day(due: str) -> str:
 
 def acceptances(segments: Sequence[TranscriptLine], names: Mapping[str, str]) -> set[str]:
     """The times of the segments in which someone takes on a task asked of them earlier
-    with the same deadline ("Yes, I'll file it by Wednesday." after "Lewis, can you
-    file the library story by Wednesday?"): the task asked says it all. ``names`` maps
-    speaker labels to names."""
-    asked: set[tuple[str, str]] = set()
+    (:func:`asked_tasks`) with the same deadline ("Yes, I'll file it by Wednesday." after
+    "Lewis, can you file the library story by Wednesday?"): the task asked says it all.
+    ``names`` maps speaker labels to names."""
+    asked: dict[tuple[str, str], str] = {}  # (owner, day) -> when first asked
+    for task in asked_tasks(segments):
+        asked.setdefault((task.owner.lower(), _day(task.due)), task.time)
     out: set[str] = set()
     for segment in segments:
+        time = format_timestamp(segment.start)  # HH:MM:SS, so it sorts as text
         speaker = names.get(segment.speaker or "", "").lower()
-        for sentence in sentences(segment.text):
-            day = _day(due_in(sentence))
-            if speaker and day and (speaker, day) in asked:
-                out.add(format_timestamp(segment.start))
-            if (owner := asks(sentence)) and day:
-                asked.add((owner.lower(), day))
+        days = {_day(due_in(sentence)) for sentence in sentences(segment.text)} - {""}
+        if any(asked.get((speaker, day), time) < time for day in days):
+            out.add(time)
     return out
 
 

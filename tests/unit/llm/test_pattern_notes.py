@@ -3,14 +3,13 @@ as the meaning, the speaker and the segment's time; the sentences that state a d
 leave a question open; tasks asked of someone by name with a deadline."""
 
 from serve_app.llm.context import sentences
+from serve_app.llm.cues import dates_in, numbers_in
 from serve_app.llm.notes import ActionNote, ChunkNotes, DateNote
 from serve_app.llm.pattern_notes import (
     acceptances,
     asked_tasks,
     cue_notes,
-    dates_in,
     figure_notes,
-    numbers_in,
     without_acceptances,
 )
 from serve_app.llm.schemas import TranscriptLine
@@ -63,33 +62,26 @@ def test_one_note_per_sentence_that_says_a_figure_with_its_speaker_and_time():
     ]
 
 
+def _line(start: float, speaker: str, text: str) -> TranscriptLine:
+    """A seven-second segment."""
+    return TranscriptLine(start=start, end=start + 7, speaker=speaker, text=text)
+
+
 def test_sentences_that_decide_or_leave_open_are_notes_by_their_speaker():
     segments = [
-        TranscriptLine(
-            start=656,
-            end=663,
-            speaker="SPEAKER_1",
-            text="That's our front page. Decided: the library closure leads. Agreed, all?",
+        _line(
+            656,
+            "SPEAKER_1",
+            "That's our front page. Decided: the library closure leads. Agreed, all?",
         ),
-        TranscriptLine(
-            start=1560,
-            end=1567,
-            speaker="SPEAKER_1",
-            text="I agree with Lewis. No paywall. That proposal is rejected. Next, print.",
+        _line(
+            1560,
+            "SPEAKER_1",
+            "I agree with Lewis. No paywall. That proposal is rejected. Next, print.",
         ),
-        TranscriptLine(
-            start=1568,
-            end=1575,
-            speaker="SPEAKER_2",
-            text="Agreed. The print run drops to 8,000. Thanks.",
-        ),
-        TranscriptLine(
-            start=2392,
-            end=2399,
-            speaker="SPEAKER_3",
-            text="We can't settle that today. It stays open until the survey.",
-        ),
-        TranscriptLine(start=2400, end=2405, speaker="SPEAKER_2", text="Shall I open a window?"),
+        _line(1568, "SPEAKER_2", "Agreed. The print run drops to 8,000. Thanks."),
+        _line(2392, "SPEAKER_3", "We can't settle that today. It stays open until the survey."),
+        _line(2400, "SPEAKER_2", "Shall I open a window?"),
     ]
     decisions, questions = cue_notes(segments)
     # Consecutive sentences that decide make one note; a question decides nothing.
@@ -108,14 +100,11 @@ def test_sentences_that_decide_or_leave_open_are_notes_by_their_speaker():
 
 def test_a_task_asked_of_someone_by_name_with_a_deadline_is_an_action_item():
     segments = [
-        TranscriptLine(
-            start=736,
-            end=743,
-            speaker="SPEAKER_1",
-            text="Good. Lewis, can you file the library story by Wednesday lunchtime?",
+        _line(
+            736, "SPEAKER_1", "Good. Lewis, can you file the library story by Wednesday lunchtime?"
         ),
-        TranscriptLine(start=744, end=750, speaker="SPEAKER_2", text="Angela, can you hear me?"),
-        TranscriptLine(start=752, end=760, speaker="SPEAKER_3", text="I'll grab coffee by noon."),
+        _line(744, "SPEAKER_2", "Angela, can you hear me?"),
+        _line(752, "SPEAKER_3", "I'll grab coffee by noon."),
     ]
     assert [(a.time, a.owner, a.task, a.due) for a in asked_tasks(segments)] == [
         ("00:12:16", "Lewis", "file the library story by Wednesday lunchtime", "Wednesday")
@@ -124,17 +113,11 @@ def test_a_task_asked_of_someone_by_name_with_a_deadline_is_an_action_item():
 
 def test_taking_on_a_task_already_asked_is_not_a_second_note():
     segments = [
-        TranscriptLine(
-            start=736, end=743, speaker="SPEAKER_1", text="Lewis, can you file it by Wednesday?"
-        ),
-        TranscriptLine(
-            start=824, end=831, speaker="SPEAKER_2", text="Yes, I'll file it by Wednesday."
-        ),
+        _line(736, "SPEAKER_1", "Lewis, can you file it by Wednesday?"),
+        _line(824, "SPEAKER_2", "Yes, I'll file it by Wednesday."),
         # Another day, or someone else: new.
-        TranscriptLine(
-            start=832, end=839, speaker="SPEAKER_2", text="And the court list by Friday."
-        ),
-        TranscriptLine(start=840, end=847, speaker="SPEAKER_3", text="Mine's due by Wednesday."),
+        _line(832, "SPEAKER_2", "And the court list by Friday."),
+        _line(840, "SPEAKER_3", "Mine's due by Wednesday."),
     ]
     names = {"SPEAKER_1": "Nicola", "SPEAKER_2": "Lewis", "SPEAKER_3": "Gemma"}
     assert acceptances(segments, names) == {"00:13:44"}
