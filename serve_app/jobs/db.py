@@ -2,8 +2,8 @@
 or PostgreSQL (clusters), chosen by URL.
 
 SQLAlchemy Core with JSON kept as TEXT, so both backends store identical rows. The schema
-is versioned (``schema_version``) and brought up to date when the database is opened, by
-an ordered list of migrations run in one transaction. Every write is idempotent: a retried
+is brought up to date when the database is opened, by its Alembic revisions
+(``serve_app.jobs.schema``) run in one transaction. Every write is idempotent: a retried
 call neither duplicates a row nor raises.
 """
 
@@ -36,13 +36,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
 
 from serve_app.jobs.model import Job
-from serve_app.jobs.schema import SCHEMA_VERSION, SchemaVersionError, migrate
+from serve_app.jobs.schema import SCHEMA_REVISION, SCHEMA_VERSION, SchemaVersionError, migrate
 from serve_app.transcript.segments import Segment
 
-__all__ = ["SCHEMA_VERSION", "JobDatabase", "SchemaVersionError"]
+__all__ = ["SCHEMA_REVISION", "SCHEMA_VERSION", "JobDatabase", "SchemaVersionError"]
 
 # Query-only descriptions of the current tables: the schema itself is made by the
-# migrations in serve_app.jobs.schema, for fresh and old databases alike.
+# Alembic revisions in serve_app/jobs/migrations, for fresh and old databases alike.
 _metadata = MetaData()
 _jobs = Table(
     "jobs",
@@ -160,7 +160,7 @@ class JobDatabase:
     """Jobs, events, chunk results and segments in SQLite or PostgreSQL, chosen by URL.
 
     Synchronous: the job store calls it from one worker thread (not necessarily the one
-    that constructed it). Opening brings the schema to :data:`SCHEMA_VERSION`.
+    that constructed it). Opening brings the schema to :data:`SCHEMA_REVISION`.
     """
 
     def __init__(self, url: str) -> None:
@@ -177,7 +177,7 @@ class JobDatabase:
             self._insert = postgresql.insert
         try:
             with self._engine.begin() as conn:
-                self.schema_version = migrate(conn, self.url)
+                self.schema_revision = migrate(conn, self.url)
         except BaseException:
             self._engine.dispose()
             raise

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from sqlalchemy import create_engine, inspect
 
-from serve_app.jobs.db import SCHEMA_VERSION, JobDatabase, SchemaVersionError
+from serve_app.jobs.db import SCHEMA_REVISION, SCHEMA_VERSION, JobDatabase, SchemaVersionError
 from serve_app.jobs.model import Job, JobOptions, JobStatus
 from serve_app.transcript.segments import Segment
 from tests.services import create_database
@@ -71,7 +71,9 @@ def db(url):
 
 
 def test_a_fresh_database_is_at_the_current_version(db, url):
-    assert db.schema_version == SCHEMA_VERSION == 2
+    assert db.schema_revision == SCHEMA_REVISION == "0002" and SCHEMA_VERSION == 2
+    assert raw(url, "SELECT version_num FROM alembic_version") == [("0002",)]
+    # Kept for releases from before Alembic, which read it and refuse a newer database.
     assert raw(url, "SELECT version FROM schema_version") == [(2,)]
 
 
@@ -191,7 +193,7 @@ def test_reopening_keeps_everything(url):
     first.close()
     again = JobDatabase(url)
     try:
-        assert again.schema_version == SCHEMA_VERSION
+        assert again.schema_revision == SCHEMA_REVISION
         assert again.load_jobs() == [job]
         assert again.load_events("a1") == [(1, {"n": 1})]
         assert again.load_chunk_results("a1") == {0: {"c": 0}}
@@ -221,7 +223,7 @@ def test_a_version_1_database_is_migrated_in_place(url):
     )
     db = JobDatabase(url)
     try:
-        assert db.schema_version == 2
+        assert db.schema_revision == "0002"
         assert db.get_job("a1") == job
         assert db.load_segments("a1") == [seg(0, "kept")]
         assert [j.job_id for j in db.load_jobs()] == ["b2", "a1"]  # created 3.0, then 1.5e9
@@ -230,6 +232,7 @@ def test_a_version_1_database_is_migrated_in_place(url):
     finally:
         db.close()
     assert raw(url, "SELECT version FROM schema_version") == [(2,)]
+    assert raw(url, "SELECT version_num FROM alembic_version") == [("0002",)]
     rows = raw(url, "SELECT job_id, kind, status, created_at, updated_at FROM jobs ORDER BY job_id")
     assert rows == [
         ("a1", "summary", "completed", 1.5e9, job.updated_at),  # not rounded to float4
@@ -283,7 +286,14 @@ def test_migrated_and_fresh_databases_have_the_same_schema(backend):
     JobDatabase(migrated).close()
     JobDatabase(fresh).close()
     assert _schema(migrated) == _schema(fresh)
-    assert set(_schema(fresh)) == {"chunk_results", "events", "jobs", "schema_version", "segments"}
+    assert set(_schema(fresh)) == {
+        "alembic_version",
+        "chunk_results",
+        "events",
+        "jobs",
+        "schema_version",
+        "segments",
+    }
 
 
 def test_a_newer_schema_is_refused(url):
@@ -295,6 +305,56 @@ def test_a_newer_schema_is_refused(url):
         JobDatabase(url)
     assert raw(url, "SELECT version FROM schema_version") == [(3,)]
     assert raw(url, "SELECT job_id FROM jobs") == [("a1",)]
+
+
+def test_a_newer_revision_is_refused(url):
+    JobDatabase(url).close()
+    raw(url, "UPDATE alembic_version SET version_num = '0003'")
+    with pytest.raises(SchemaVersionError, match="revision 0003, newer than this code's 2"):
+        JobDatabase(url)
+    assert raw(url, "SELECT version_num FROM alembic_version") == [("0003",)]
+
+
+def _version_2_database(url: str) -> None:
+    """A database as the store wrote it before Alembic: version 2 in ``schema_version``,
+    no ``alembic_version`` (the statements that release ran, copied here)."""
+    raw(
+        url,
+        *V1_SCHEMA,
+        ("INSERT INTO jobs VALUES (?, ?, ?)", ("a1", make_job("a1").model_dump_json(), 1.0)),
+    )
+    # Upgrade it with the revisions, then drop what Alembic added: what is left is exactly
+    # what the pre-Alembic code's v1 -> v2 step left behind.
+    JobDatabase(url).close()
+    raw(url, "DROP TABLE alembic_version")
+
+
+def test_a_database_from_before_alembic_is_stamped_and_kept(backend):
+    url = backend()
+    _version_2_database(url)
+    before = _schema(url)
+    db = JobDatabase(url)
+    try:
+        assert db.schema_revision == SCHEMA_REVISION
+        assert [j.job_id for j in db.load_jobs()] == ["a1"]
+    finally:
+        db.close()
+    assert raw(url, "SELECT version_num FROM alembic_version") == [("0002",)]
+    assert raw(url, "SELECT version FROM schema_version") == [(2,)]
+    after = _schema(url)
+    assert after.pop("alembic_version") and after == before
+
+
+def test_replicas_opening_one_new_database_at_once_migrate_it_once(url):
+    # Four replicas start together: one migrates (advisory lock on PostgreSQL, BEGIN
+    # IMMEDIATE on SQLite), the others wait, then find it current.
+    with ThreadPoolExecutor(4) as pool:
+        opened = list(pool.map(lambda _: JobDatabase(url), range(4)))
+    for db in opened:
+        assert db.schema_revision == SCHEMA_REVISION
+        db.close()
+    assert raw(url, "SELECT version_num FROM alembic_version") == [("0002",)]
+    assert raw(url, "SELECT version FROM schema_version") == [(2,)]
 
 
 def test_usable_from_a_thread_other_than_the_constructing_one(db):
