@@ -103,7 +103,7 @@ class ServeBackend:
             raise
         finally:
             self._count_waiting(-1)
-        run = asyncio.create_task(self._follow(job.job_id, stream))
+        run = asyncio.create_task(self._follow(job, stream))
         self._runs.add(run)
         run.add_done_callback(self._runs.discard)
         return job
@@ -117,15 +117,19 @@ class ServeBackend:
         self._waiting += change
         self._metrics.queued.set(self._waiting)
 
-    async def _follow(self, job_id: str, stream: Any) -> None:
+    async def _follow(self, job: Job, stream: Any) -> None:
+        job_id = job.job_id
         try:
             async for _ in stream:
                 pass
         except (RayActorError, ActorUnavailableError):
-            # The chunker replica died: hand its lease back so a resume starts now.
+            # The chunker replica died: hand back the lease it was created with, so a
+            # resume starts now. Under that runner and fencing token only: if another
+            # runner took the job meanwhile, its lease stays.
             logger.warning("chunker running job %s died; releasing it for resume", job_id)
-            with contextlib.suppress(Exception):
-                await self._store.release.remote(job_id)
+            if job.lease_owner is not None:
+                with contextlib.suppress(Exception):
+                    await self._store.release.remote(job_id, job.lease_owner, job.lease_fence)
         except Exception:
             logger.warning("job %s: run request ended with an error", job_id, exc_info=True)
 

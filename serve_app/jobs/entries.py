@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from serve_app.jobs.commits import CommitQueue
 from serve_app.jobs.db import JobDatabase
 from serve_app.jobs.events import EventLog
 from serve_app.jobs.model import Job
@@ -14,7 +15,7 @@ from serve_app.transcript.segments import Segment
 class JobEntry:
     """A job, its published transcript, its event log and its chunk results."""
 
-    __slots__ = ("events", "job", "results", "segments", "unsaved", "view")
+    __slots__ = ("commits", "events", "job", "results", "segments", "unsaved", "view")
 
     def __init__(
         self,
@@ -31,6 +32,8 @@ class JobEntry:
         """The segments with live speakers (``serve_app.jobs.speakers``), built on demand."""
         self.unsaved: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
         """Database writes of the change being made, committed with the job's row."""
+        self.commits = CommitQueue()
+        """Changes made and not yet committed (``serve_app.jobs.commits``)."""
 
 
 def load_entries(db: JobDatabase) -> dict[str, JobEntry]:

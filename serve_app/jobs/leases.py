@@ -1,5 +1,13 @@
 """Leases on running jobs: which runner (chunker replica and request) may work on a job,
-and handing the jobs whose runner stopped renewing to a dispatcher (``JobStore``'s part)."""
+and handing the jobs whose runner stopped renewing to a dispatcher (``JobStore``'s part).
+
+Each lease carries a *fencing token* (``Job.lease_fence``), a number that grows every time
+the job changes hands: at each claim by a runner other than the holder, and at each hand-out
+to a dispatcher. A runner passes the token its claim returned with every write; the store
+refuses a write whose token is not the job's current one (``LeaseLostError``), so a runner
+that lost its lease (it stalled past the lease, and another runner took the job) can no
+longer change the job, and stops.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +20,19 @@ from serve_app.jobs.model import Job, JobStatus
 
 DISPATCH_TIMEOUT_S = 120.0
 """A lapsed job handed to a dispatcher is offered again if no runner claimed it by then."""
+
+
+class LeaseLostError(RuntimeError):
+    """A write carried a fencing token that is no longer the job's: another runner holds it."""
+
+
+def check_fence(job: Job, fence: int | None) -> None:
+    """Refuse a runner's write made under a superseded lease (``fence`` None: not a runner's
+    write, e.g. an edit or the sweeper)."""
+    if fence is not None and fence != job.lease_fence:
+        raise LeaseLostError(
+            f"job {job.job_id}: lease {fence} was superseded by lease {job.lease_fence}"
+        )
 
 
 class Leases:
@@ -45,6 +66,7 @@ class Leases:
         if not (mine or free):
             return None
         if not mine:
+            job.lease_fence += 1
             job.attempts += 1
             if job.attempts > self._max_attempts:
                 reason = f"{self._max_attempts} runs were interrupted by replica failures"
@@ -55,22 +77,26 @@ class Leases:
         await self._save(entry)
         return job
 
-    async def renew(self, job_id: str, runner: str) -> bool:
+    async def renew(self, job_id: str, runner: str, fence: int | None = None) -> bool:
         """Extend ``runner``'s lease; False when the job is no longer its to run."""
         entry = self._jobs.get(job_id)
         if entry is None or entry.job.finished or entry.job.lease_owner != runner:
+            return False
+        if fence is not None and fence != entry.job.lease_fence:
             return False
         entry.job.lease_expires_at = time.time() + self._lease_s
         await self._save(entry)
         return True
 
-    async def release(self, job_id: str, runner: str | None = None) -> None:
-        """Hand the job back at once (``runner`` None: whoever holds it, e.g. a replica that
-        is known to have died) so the next dispatch resumes it without waiting."""
+    async def release(self, job_id: str, runner: str, fence: int | None = None) -> None:
+        """``runner`` hands the job back at once (its replica stopped, or is known to have
+        died) so the next dispatch resumes it without waiting. Only the holder of the
+        current lease can: a successor's lease is never dropped by its predecessor."""
         entry = self._jobs.get(job_id)
         if entry is None or entry.job.finished:
             return
-        if runner is None or entry.job.lease_owner == runner:
+        job = entry.job
+        if job.lease_owner == runner and (fence is None or fence == job.lease_fence):
             entry.job.lease_owner, entry.job.lease_expires_at = None, 0.0
             await self._save(entry)
 
@@ -85,6 +111,7 @@ class Leases:
                 continue
             token = uuid.uuid4().hex
             job.lease_owner, job.lease_expires_at = f"dispatch:{token}", now + DISPATCH_TIMEOUT_S
+            job.lease_fence += 1  # the stalled runner's writes are refused from now on
             await self._save(entry)
             out.append((job.job_id, token))
             if len(out) >= limit:

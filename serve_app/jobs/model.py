@@ -116,6 +116,10 @@ class Job(BaseModel):
     lease_owner: str | None = None
     """The runner (chunker replica and request) working on the job; see ``JobStore.claim``."""
     lease_expires_at: float = 0.0
+    lease_fence: int = 0
+    """The fencing token of the current lease: raised at every claim by another runner and at
+    every hand-out to a dispatcher. A runner's writes carry the token its claim returned;
+    the store refuses one that is no longer current (``serve_app.jobs.leases``)."""
     attempts: int = 0
     """Runs started: the first, plus one per resume on another (or a restarted) replica."""
 

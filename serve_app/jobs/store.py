@@ -12,21 +12,27 @@ died, and chunk runners retry calls that failed. Audio never enters it.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
 from serve_app.diarization.revisions import with_ids
+from serve_app.jobs.commits import frozen_args
 from serve_app.jobs.db import JobDatabase
 from serve_app.jobs.edits import TranscriptEdits
 from serve_app.jobs.entries import JobEntry, load_entries
 from serve_app.jobs.events import EventBatch
-from serve_app.jobs.leases import Leases
+from serve_app.jobs.leases import Leases, check_fence
 from serve_app.jobs.model import ChunkInfo, ChunkRecord, ChunkState, Job, JobPage, JobStatus
 from serve_app.jobs.progress import publishable, refresh_progress
 from serve_app.jobs.speakers import current_view, extend_view, revise, settle, snapshot
 from serve_app.transcript.segments import Segment
+
+logger = logging.getLogger(__name__)
 
 SUMMARY_STALE_S = 900.0
 """A summary job (not resumable) with no update for this long failed with its replica."""
@@ -43,11 +49,14 @@ class JobStore(Leases, TranscriptEdits):
         max_attempts: int = 5,
         sweep_interval_s: float = 2.0,
         fingerprint: str = "",
+        commit_attempts: int = 4,
+        commit_backoff_s: float = 0.25,
     ) -> None:
         self._db = JobDatabase(database_url) if database_url else None
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="job-db")
         self._ttl_s, self._lease_s, self._max_attempts = job_ttl_s, lease_s, max_attempts
         self._sweep_interval_s = sweep_interval_s
+        self._commit_attempts, self._commit_backoff_s = commit_attempts, commit_backoff_s
         self._fingerprint = fingerprint
         self._jobs: dict[str, JobEntry] = {}
         self._keys: dict[str, str] = {}
@@ -67,35 +76,66 @@ class JobStore(Leases, TranscriptEdits):
     @staticmethod
     def _stage(entry: JobEntry, fn: Callable[..., Any], *args: Any) -> None:
         """A database write of the change being made to ``entry``, committed by
-        :meth:`_save`."""
-        entry.unsaved.append((fn, args))
+        :meth:`_save` (its arguments as they are now)."""
+        entry.unsaved.append((fn, frozen_args(args)))
 
     async def _save(self, entry: JobEntry, *events: dict[str, Any]) -> None:
-        """Commit the staged writes, the job row and ``events`` in one transaction, then
-        let subscribers see the events: a store killed part-way through a change leaves
-        none of it, and the retried call makes it whole."""
+        """Commit the change just made to ``entry`` (staged writes, the job row as it is now,
+        ``events``) as one unit, after the job's earlier changes, then let subscribers see
+        its events: a store killed part-way through a change leaves none of it, and the
+        retried call makes it whole (``serve_app.jobs.commits``)."""
         upto = entry.events.last_seq
-        if self._db is not None:
-            db = self._db
-            if events:
-                self._stage(
-                    entry, db.append_events, entry.job.job_id, [(e["seq"], e) for e in events]
-                )
-            writes, entry.unsaved = entry.unsaved, []
+        if self._db is None:
+            entry.events.saved(upto)
+            return
+        if events:
+            self._stage(
+                entry, self._db.append_events, entry.job.job_id, [(e["seq"], e) for e in events]
+            )
+        writes, entry.unsaved = entry.unsaved, []
+        unit = entry.commits.add(entry.job, writes, upto)
+        await self._flush(entry, unit.number)
 
-            def commit() -> None:
-                with db.transaction():
-                    for fn, args in writes:
-                        fn(*args)
-                    db.save_job(entry.job)
+    async def _flush(self, entry: JobEntry, upto: int | None = None) -> None:
+        """Commit the job's waiting units, oldest first, up to number ``upto`` (None: all);
+        each is tried ``commit_attempts`` times before the error is raised (it then stays
+        waiting, for the next call or the sweeper)."""
+        if self._db is None:
+            return
+        queue = entry.commits
+        async with queue.lock:
+            while (unit := queue.waiting(upto)) is not None:
+                async for attempt in AsyncRetrying(
+                    stop=stop_after_attempt(self._commit_attempts),
+                    wait=wait_exponential(multiplier=self._commit_backoff_s, max=5.0),
+                    retry=retry_if_exception_type(Exception),
+                    reraise=True,
+                ):
+                    with attempt:
+                        await self._write(unit.apply, self._db)
+                queue.pending.popleft()
+                entry.events.saved(unit.upto)
 
-            try:
-                await self._write(commit)
-            except BaseException:
-                # Not committed (the database is away): the job's next change retries them.
-                entry.unsaved[:0] = writes
-                raise
-        entry.events.saved(upto)
+    async def _flush_all(self) -> None:
+        """The sweeper's round: commit what earlier calls could not (the database was away)."""
+        for job_id, entry in list(self._jobs.items()):
+            if entry.commits.pending:
+                try:
+                    await self._flush(entry)
+                except Exception:
+                    logger.warning("job %s: commit still failing", job_id, exc_info=True)
+
+    async def _entry(self, job_id: str, fence: int | None = None) -> JobEntry | None:
+        """The job's entry for a change (``None``: no such job), once its earlier changes
+        are committed, so a retried call returns only when its first try is stored.
+        ``fence``: the caller's lease token; a stale one raises ``LeaseLostError``."""
+        entry = self._jobs.get(job_id)
+        if entry is None:
+            return None
+        check_fence(entry.job, fence)
+        if entry.commits.pending:
+            await self._flush(entry, entry.commits.made)
+        return entry
 
     def _published(self, count: int) -> None:
         """Hook: ``count`` segments went out on a live stream (metrics, in a subclass)."""
@@ -115,8 +155,11 @@ class JobStore(Leases, TranscriptEdits):
         """Add a job; the existing one when its id or ``idempotency_key`` is known."""
         self._started()
         existing = self._keys.get(job.idempotency_key or "") or job.job_id
-        if existing in self._jobs:
-            return self._jobs[existing].job
+        known = await self._entry(existing)
+        if known is not None:
+            return known.job
+        if job.lease_owner is not None and job.lease_fence == 0:
+            job.lease_fence = 1  # created by its first runner: the job's first lease
         entry = JobEntry(job)
         self._jobs[job.job_id] = entry
         if job.idempotency_key:
@@ -142,11 +185,12 @@ class JobStore(Leases, TranscriptEdits):
         timings: dict[str, float] | None = None,
         segments: list[Segment] | None = None,
         result: dict[str, Any] | None = None,
+        fence: int | None = None,
     ) -> Job | None:
         """Apply one change (``segments``: the whole transcript, published before the new
         status; ``no_diarization``: diarization failed); the job, ``None`` if it expired.
         A finished job accepts no change, so a late writer cannot resurrect it."""
-        entry = self._jobs.get(job_id)
+        entry = await self._entry(job_id, fence)
         if entry is None:
             return None
         job = entry.job
@@ -199,10 +243,14 @@ class JobStore(Leases, TranscriptEdits):
             self._stage(entry, self._db.replace_segments, entry.job.job_id, entry.segments)
 
     async def add_chunks(
-        self, job_id: str, chunks: list[ChunkRecord], planning_done: bool = False
+        self,
+        job_id: str,
+        chunks: list[ChunkRecord],
+        planning_done: bool = False,
+        fence: int | None = None,
     ) -> Job | None:
         """Extend the job's chunk plan (chunks already in it are left as they are)."""
-        entry = self._jobs.get(job_id)
+        entry = await self._entry(job_id, fence)
         if entry is None or entry.job.finished:
             return entry.job if entry else None
         job = entry.job
@@ -215,22 +263,25 @@ class JobStore(Leases, TranscriptEdits):
         await self._save(entry)
         return job
 
-    async def update_chunk(self, job_id: str, chunk: ChunkRecord) -> None:
+    async def update_chunk(self, job_id: str, chunk: ChunkRecord, fence: int | None = None) -> None:
         """Record a chunk's state (running, failed attempt) for the debug view."""
-        entry = self._jobs.get(job_id)
+        entry = await self._entry(job_id, fence)
         if entry is None or entry.job.finished or not 0 <= chunk.index < len(entry.job.chunks):
             return
         stored = entry.job.chunks[chunk.index]
         if stored.state != ChunkState.DONE:
             for name in ("state", "started_at", "error", "attempts"):
                 setattr(stored, name, getattr(chunk, name))
+            entry.job.updated_at = time.time()
             await self._save(entry)
 
-    async def complete_chunk(self, job_id: str, index: int, segments: list[Segment]) -> Job | None:
+    async def complete_chunk(
+        self, job_id: str, index: int, segments: list[Segment], fence: int | None = None
+    ) -> Job | None:
         """Store one chunk's segments (chunk-relative) once; publish every chunk that is now
         final, in time order, with the speakers known so far. A repeated call changes
         nothing."""
-        entry = self._jobs.get(job_id)
+        entry = await self._entry(job_id, fence)
         if entry is None or entry.job.finished:
             return entry.job if entry else None
         job = entry.job
@@ -258,12 +309,16 @@ class JobStore(Leases, TranscriptEdits):
         return job
 
     async def update_speakers(
-        self, job_id: str, turns: list[dict[str, Any]], final: bool = False
+        self,
+        job_id: str,
+        turns: list[dict[str, Any]],
+        final: bool = False,
+        fence: int | None = None,
     ) -> Job | None:
         """A diarization pass over the audio so far (``final``: the consistent pass over all
         of it): speakers renamed onto the ones shown, and a revision event for the segments
         whose speaker (or split) changed."""
-        entry = self._jobs.get(job_id)
+        entry = await self._entry(job_id, fence)
         if entry is None or entry.job.finished:
             return entry.job if entry else None
         event = revise(entry, turns, final)
@@ -334,7 +389,9 @@ class JobStore(Leases, TranscriptEdits):
         log = entry.events
         # Only committed events go out: a store killed before its commit leaves no event
         # that a subscriber has seen and the restarted store does not hold.
-        if cursor >= log.saved_seq and not (entry.job.finished and log.all_saved):
+        # A cursor below the saved seq may still have nothing to get (those events were
+        # compacted away): it waits too, rather than coming straight back.
+        if not log.after(cursor) and not (entry.job.finished and log.all_saved):
             await log.wait(timeout_s)
             if self._jobs.get(job_id) is not entry:
                 return None  # expired while waiting
@@ -358,7 +415,11 @@ class JobStore(Leases, TranscriptEdits):
     async def _sweep_forever(self) -> None:
         while True:
             await asyncio.sleep(self._sweep_interval_s)
-            await self.sweep(time.time())
+            await self._flush_all()
+            try:
+                await self.sweep(time.time())
+            except Exception:
+                logger.warning("job sweep failed", exc_info=True)
 
     async def sweep(self, now: float) -> None:
         """Delete jobs past their TTL; fail summary jobs whose assistant stopped reporting."""

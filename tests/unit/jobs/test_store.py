@@ -9,6 +9,7 @@ import pytest
 
 from serve_app.client.transcript import apply_events
 from serve_app.jobs.db import JobDatabase
+from serve_app.jobs.leases import LeaseLostError
 from serve_app.jobs.model import (
     ChunkRecord,
     InvalidTransitionError,
@@ -356,7 +357,7 @@ def test_leases_claim_renew_release_and_dispatch():
         await store.release("j1", "r2")
         ((_, token),) = await store.lapsed_jobs()  # released: offered at once
         assert await store.claim("j1", "r4", token) is not None
-        await store.release("j1")
+        await store.release("j1", "r4")
         ((_, token),) = await store.lapsed_jobs()
         assert await store.claim("j1", "r5", token) is None  # a fourth run: exhausted
         job = await store.get_job("j1")
@@ -389,3 +390,126 @@ def test_sweep_expires_old_jobs_and_fails_stale_summaries(tmp_path):
 
     run(scenario())
     run(stale())
+
+
+class Killed(BaseException):
+    """The store's process dying mid-call (not an error anything retries)."""
+
+
+def test_a_commit_saves_its_own_change_and_not_a_later_one(tmp_path, monkeypatch):
+    """Two changes of one job in flight at once: the first commit writes the job row as
+    the first change left it. Before, it serialised the live job, so a store killed before
+    the second commit left a row that said chunk 0 was published while its result and
+    segments were gone: the retried call could never publish them again."""
+    url = f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
+    save_job, release, calls = JobDatabase.save_job, threading.Event(), []
+
+    def first_slow_then_killed(self, job):
+        calls.append(job)
+        if len(calls) == 1:
+            release.wait(5)
+            return save_job(self, job)
+        raise Killed()
+
+    async def two_changes_then_killed():
+        store = await planned(url, (0, 10), (10, 20))
+        monkeypatch.setattr(JobDatabase, "save_job", first_slow_then_killed)
+        first = asyncio.create_task(store.update_job("j1", message="working"))
+        await asyncio.sleep(0.05)  # the first commit is in its transaction
+        second = asyncio.create_task(store.complete_chunk("j1", 0, [seg(0, 1, "a")]))
+        await asyncio.sleep(0.05)
+        release.set()
+        await first
+        with pytest.raises(Killed):
+            await second
+        monkeypatch.setattr(JobDatabase, "save_job", save_job)
+
+    async def restarted():
+        store = JobStore(url)
+        await store.complete_chunk("j1", 0, [seg(0, 1, "a")])  # Ray's retry
+        await store.complete_chunk("j1", 1, [seg(0, 1, "b")])
+        await published_once(store)
+
+    run(two_changes_then_killed())
+    run(restarted())
+
+
+def test_a_failed_final_commit_is_flushed_when_the_database_returns(tmp_path, monkeypatch):
+    """The COMPLETED write fails (database away) and no further change comes: the store
+    commits it on its own once the database is back, and subscribers then see the end."""
+    url = f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
+    save_job = JobDatabase.save_job
+
+    def away(self, job):
+        raise ConnectionError("database restarting")
+
+    async def scenario():
+        store = JobStore(url, sweep_interval_s=0.05, commit_attempts=2, commit_backoff_s=0.01)
+        await store.create_job(new_job())
+        await store.add_chunks("j1", chunks((0, 10)), planning_done=True)
+        await store.complete_chunk("j1", 0, [seg(0, 1, "a")])
+        monkeypatch.setattr(JobDatabase, "save_job", away)
+        with pytest.raises(ConnectionError):
+            await store.update_job("j1", status=JobStatus.COMPLETED)
+        monkeypatch.setattr(JobDatabase, "save_job", save_job)
+        batch, events = await store.wait_events("j1", 0, 0.1), []
+        for _ in range(30):
+            events += batch.events
+            if batch.finished:
+                break
+            batch = await store.wait_events("j1", batch.cursor, 0.1)
+        assert batch.finished and events[-1]["status"] == "completed"
+
+    run(scenario())
+    job = run(JobStore(url).get_job("j1"))
+    assert job.status == JobStatus.COMPLETED
+
+
+def test_a_runner_whose_lease_was_taken_over_can_change_nothing():
+    """Fencing: r1 stalls past its lease, the job goes to r2 under a new token; every write
+    r1 makes with its old token is refused (and r1 stops), and r1 cannot drop r2's lease
+    (the ingress releases a dead runner's job under that runner's identity and token)."""
+
+    async def scenario():
+        store = JobStore(lease_s=0.05)
+        await store.create_job(new_job())
+        await store.add_chunks("j1", chunks((0, 10), (10, 20)), planning_done=True)
+        old = (await store.claim("j1", "r1")).lease_fence
+        await store.complete_chunk("j1", 0, [seg(0, 1, "a")], fence=old)
+        await asyncio.sleep(0.06)  # r1 stalls
+        ((_, token),) = await store.lapsed_jobs()
+        with pytest.raises(LeaseLostError):  # handed out: r1 is fenced off already
+            await store.complete_chunk("j1", 1, [seg(0, 1, "stale")], fence=old)
+        new = (await store.claim("j1", "r2", token)).lease_fence
+        assert new > old
+        for write in (
+            store.complete_chunk("j1", 1, [seg(0, 1, "stale")], fence=old),
+            store.update_job("j1", status=JobStatus.FAILED, fence=old),
+            store.add_chunks("j1", chunks((0, 10), (10, 20), (20, 30)), fence=old),
+            store.update_chunk("j1", ChunkRecord(index=1, start=10, end=20), fence=old),
+            store.update_speakers("j1", [], final=True, fence=old),
+        ):
+            with pytest.raises(LeaseLostError):
+                await write
+        assert not await store.renew("j1", "r1", old)
+        await store.release("j1", "r1", old)
+        job = await store.get_job("j1")
+        assert job.lease_owner == "r2" and job.status == JobStatus.PROCESSING
+        assert len(job.chunks) == 2 and not job.speakers_final
+        await store.complete_chunk("j1", 1, [seg(0, 1, "b")], fence=new)
+        assert [s.text for s in await store.get_segments("j1")] == ["a", "b"]
+        await store.release("j1", "r2", new)  # the holder can
+        assert (await store.get_job("j1")).lease_owner is None
+
+    run(scenario())
+
+
+def test_the_first_runner_holds_the_first_token():
+    async def scenario():
+        store = JobStore()
+        created = await store.create_job(new_job(lease_owner="r1", attempts=1))
+        assert created.lease_fence == 1
+        claimed = await store.claim("j1", "r1")
+        assert claimed.lease_fence == 1 and claimed.attempts == 1  # the same lease
+
+    run(scenario())
