@@ -18,20 +18,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from tenacity import RetryCallState
 
 from deployments.metrics import ChunkerMetrics
 from serve_app.asr.decoding import ChunkTranscript, DecodeOptions
 from serve_app.audio.chunking import Chunk, IncrementalPlanner
 from serve_app.audio.vad import detect_speech
 from serve_app.config import ChunkerConfig
-from serve_app.errors import AppError
 from serve_app.jobs.model import ChunkRecord, ChunkState, Job
+from serve_app.retrying import replica_calls
 from serve_app.transcript.timefmt import format_display
 
 logger = logging.getLogger("ray.serve")
 
 DIARIZATION_DISABLED = "speaker diarization is disabled on this server"
-MAX_BACKOFF_S = 8.0
 
 
 @dataclass(frozen=True)
@@ -150,38 +150,45 @@ class JobRun:
     async def _transcribe(self, record: ChunkRecord) -> None:
         """One chunk, retried with backoff when its replica fails (died, removed,
         unavailable, pushing back); an error in the input (``AppError``) is not retried."""
-        attempts = self.config.chunk_attempts
+
+        async def retrying(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            logger.warning("job %s chunk %d: %s; retrying", self.job_id, record.index, exc)
+            self.metrics.retries.inc()
+            await self.store.update_chunk.remote(self.job_id, record)
+
         planned = time.perf_counter()
+        failure: Exception | None = None  # the ASR call's (a store error is not retried)
         async with self.semaphore:
-            for attempt in range(1, attempts + 1):
-                record.state, record.started_at, record.attempts = (
-                    ChunkState.RUNNING,
-                    time.time(),
-                    attempt,
-                )
-                await self.store.update_chunk.remote(self.job_id, record)
-                try:
-                    result: ChunkTranscript = await self.asr.transcribe_chunk.remote(
-                        self._slice(record), self.language, self.decode
+            try:
+                async for attempt in replica_calls(
+                    self.config.chunk_attempts, self.config.retry_backoff_s, retrying
+                ):
+                    number = attempt.retry_state.attempt_number
+                    record.state, record.started_at, record.attempts = (
+                        ChunkState.RUNNING,
+                        time.time(),
+                        number,
                     )
-                    break
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    span = f"{format_display(record.start)}-{format_display(record.end)}"
-                    record.error = f"attempt {attempt}: {type(exc).__name__}: {exc}"[:500]
-                    if isinstance(exc, AppError) or attempt == attempts:
-                        record.state = ChunkState.FAILED
-                        await self.store.update_chunk.remote(self.job_id, record)
-                        raise RuntimeError(
-                            f"chunk {record.index + 1} ({span}) after {attempt} attempt(s): {exc}"
-                        ) from exc
-                    logger.warning("job %s chunk %d: %s; retrying", self.job_id, record.index, exc)
-                    self.metrics.retries.inc()
                     await self.store.update_chunk.remote(self.job_id, record)
-                    await asyncio.sleep(
-                        min(MAX_BACKOFF_S, self.config.retry_backoff_s * 2 ** (attempt - 1))
-                    )
+                    with attempt:
+                        try:
+                            result: ChunkTranscript = await self.asr.transcribe_chunk.remote(
+                                self._slice(record), self.language, self.decode
+                            )
+                        except Exception as exc:
+                            failure = exc
+                            record.error = f"attempt {number}: {type(exc).__name__}: {exc}"[:500]
+                            raise
+            except Exception as exc:
+                if exc is not failure:
+                    raise
+                span = f"{format_display(record.start)}-{format_display(record.end)}"
+                record.state = ChunkState.FAILED
+                await self.store.update_chunk.remote(self.job_id, record)
+                raise RuntimeError(
+                    f"chunk {record.index + 1} ({span}) after {record.attempts} attempt(s): {exc}"
+                ) from exc
         answered = time.perf_counter()
         # The ASR pass itself, and the rest of the wait: semaphore, Serve's queue, batching.
         self.metrics.chunk("asr", result.transcribe_s)
