@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator
-from typing import Any
-
 from fastapi import APIRouter
 from fastapi.responses import Response
 
@@ -23,11 +19,6 @@ async def chat_models(assistant: AssistantDep) -> ChatModelList:
     return ChatModelList(models=assistant.list_models())
 
 
-async def _sse(events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[str]:
-    async for event in events:
-        yield f"data: {json.dumps(event)}\n\n"
-
-
 @router.post(
     "/",
     response_model=ChatResponse,
@@ -43,5 +34,5 @@ async def chat(
     last ``{"done": true, "usage": {...}, "model_used", "context"}``."""
     check_chat(req, settings.limits)
     if req.stream:
-        return await event_stream(_sse(assistant.chat_stream(req)))
+        return await event_stream(assistant.chat_stream(req))
     return await assistant.chat(req)
