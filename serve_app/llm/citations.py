@@ -3,11 +3,11 @@
 The chat prompt asks the model to end its answer with the ``[HH:MM:SS]`` times of the
 lines it used. A cited time is kept only when a segment of the request's transcript starts
 then; a time that matches no segment is dropped, never shown. A cited segment that shares
-no content word with the answer does not support it (a small model misreads a time by a
-line or two): it is dropped when another cited one does, and replaced when none does and
-some segment shares at least two words with the answer. An answer that cites nothing
-usable gets the segments that share the most content words with it (at least two), so a
-citation is always a real segment and never made up.
+no content word with the answer (matched by :mod:`serve_app.llm.matching`) does not support
+it (a small model misreads a time by a line or two): it is dropped when another cited one
+does, and replaced when none does and some segment shares at least two words with the
+answer. An answer that cites nothing usable gets the segments that share the most content
+words with it (at least two), so a citation is always a real segment and never made up.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from serve_app.llm.context import content_words
+from serve_app.llm.matching import WordMatcher
 from serve_app.llm.prompts import format_timestamp
 from serve_app.llm.schemas import Citation, TranscriptLine
 
@@ -53,8 +53,8 @@ def citations(answer: str, transcript: Sequence[TranscriptLine]) -> list[Citatio
     for segment in timed:
         by_time.setdefault(format_timestamp(segment.start), []).append(segment)
     chosen = [s for t in cited_times(answer) for s in by_time.get(t, [])]
-    wanted = set(content_words(_TIME.sub(" ", answer)))
-    supported = [s for s in chosen if wanted & set(content_words(s.text))]
+    wanted = WordMatcher(_TIME.sub(" ", answer))
+    supported = [s for s in chosen if wanted.shared(s.text)]
     chosen = supported or _best_matches(wanted, timed) or chosen
     return [
         Citation(start=s.start, end=s.end, speaker=s.speaker, text=s.text.strip())
@@ -62,8 +62,8 @@ def citations(answer: str, transcript: Sequence[TranscriptLine]) -> list[Citatio
     ]
 
 
-def _best_matches(wanted: set[str], segments: Sequence[TranscriptLine]) -> list[TranscriptLine]:
-    scored = [(len(wanted & set(content_words(s.text))), i) for i, s in enumerate(segments)]
+def _best_matches(wanted: WordMatcher, segments: Sequence[TranscriptLine]) -> list[TranscriptLine]:
+    scored = [(wanted.shared(s.text), i) for i, s in enumerate(segments)]
     top = max((n for n, _ in scored), default=0)
     if top < 2:
         return []

@@ -24,7 +24,9 @@ STOPWORDS = frozenset(
     speaker""".split()
 )
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'\-]*")
+# A letter of any script, then letters, digits, apostrophes and hyphens ("don't", "café",
+# "четверг", "e-mail"); on ASCII text the same words as [A-Za-z][A-Za-z0-9'-]*.
+_WORD = re.compile(r"[^\W\d_](?:[^\W_]|['\-])*")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 

@@ -26,6 +26,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from serve_app.llm import cues, introductions
 from serve_app.llm.context import content_words, sentences
+from serve_app.llm.matching import WordMatcher
 from serve_app.llm.prompts import format_timestamp
 from serve_app.llm.schemas import ActionItem, SourceSpan, TranscriptLine
 
@@ -178,11 +179,11 @@ def locate(time: str, words_of: str, segments: Sequence[TranscriptLine]) -> Tran
     is cited; else the cited one; else None. ``segments`` is the chunk the note was
     written on. Words win over the cited time: the model often pastes one line and cites
     the time of the line next to it."""
-    wanted = set(content_words(words_of))
+    wanted = WordMatcher(words_of)
     stamp = time.strip("[] ")
 
     def overlap(segment: TranscriptLine) -> int:
-        return len(wanted & set(content_words(segment.text)))
+        return wanted.shared(segment.text)
 
     def cited(segment: TranscriptLine) -> bool:
         return format_timestamp(segment.start) == stamp
@@ -203,9 +204,9 @@ def quoted(note: str, segment: TranscriptLine) -> Quote:
     (all of them when none does), and its speaker. A speaker's introduction ("Marcus
     here, from QA.") is not what a note is about, and is left out (unless it is all the
     segment says)."""
-    wanted = set(content_words(note))
+    wanted = WordMatcher(note)
     said = [s for s in sentences(segment.text) if not introductions.introduced(s)]
-    said = [s for s in said if wanted & set(content_words(s))] or said
+    said = [s for s in said if wanted.shared(s)] or said
     return Quote(speaker=segment.speaker or "", text=" ".join(said) or segment.text.strip())
 
 
