@@ -35,6 +35,7 @@ from serve_app.audio.decode import decode_audio, probe_audio
 from serve_app.audio.settings import open_audio_store
 from serve_app.config import AppConfig
 from serve_app.errors import AppError, InvalidAudioError
+from serve_app.jobs.leases import LeaseLostError
 from serve_app.jobs.model import Job, JobOptions, JobStatus, idempotency_scope
 from serve_app.jobs.progress import DECODED_AT
 from serve_app.priority import lower_priority
@@ -167,36 +168,46 @@ class Chunker:
         assert task is not None
         self._runs[job_id] = task
         self._metrics.running.set(len(self._runs))
-        renewal = asyncio.create_task(self._keep_lease(job_id, runner, task))
+        fence = job.lease_fence
+        renewal = asyncio.create_task(self._keep_lease(job_id, runner, fence, task))
         try:
             await self._execute(job)
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):  # best effort: the store may be gone too
-                await asyncio.wait_for(asyncio.shield(self._release(job_id, runner)), 3)
+                await asyncio.wait_for(asyncio.shield(self._release(job_id, runner, fence)), 3)
             raise
         except Exception as exc:
             while isinstance(exc, ExceptionGroup) and exc.exceptions:
                 exc = exc.exceptions[0]  # a TaskGroup wraps the first chunk failure
+            if isinstance(exc, LeaseLostError):
+                logger.warning("job %s: another runner holds it now; stopping (%s)", job_id, exc)
+                return
             reason = exc.message if isinstance(exc, AppError) else f"{type(exc).__name__}: {exc}"
             logger.exception("job %s failed", job_id)
-            await self._store.update_job.remote(
-                job_id, status=JobStatus.FAILED, message=f"Transcription failed: {reason}"
-            )
-            self._metrics.finished.inc(tags={"status": "failed"})
+            with contextlib.suppress(LeaseLostError):  # failed here, not for its new runner
+                await self._store.update_job.remote(
+                    job_id,
+                    status=JobStatus.FAILED,
+                    message=f"Transcription failed: {reason}",
+                    fence=fence,
+                )
+                self._metrics.finished.inc(tags={"status": "failed"})
         finally:
             renewal.cancel()
             self._runs.pop(job_id, None)
             self._metrics.running.set(len(self._runs))
 
-    async def _release(self, job_id: str, runner: str) -> None:
-        await self._store.release.remote(job_id, runner)
+    async def _release(self, job_id: str, runner: str, fence: int) -> None:
+        await self._store.release.remote(job_id, runner, fence)
 
-    async def _keep_lease(self, job_id: str, runner: str, run: asyncio.Task[Any]) -> None:
+    async def _keep_lease(
+        self, job_id: str, runner: str, fence: int, run: asyncio.Task[Any]
+    ) -> None:
         """Renew the lease every third of it; stop the run if the job is no longer ours."""
         while True:
             await asyncio.sleep(self._lease_s / 3)
             try:
-                ours = await self._store.renew.remote(job_id, runner)
+                ours = await self._store.renew.remote(job_id, runner, fence)
             except Exception:  # store restarting: the lease has slack for a few misses
                 logger.warning("could not renew the lease of job %s", job_id, exc_info=True)
                 continue
@@ -207,8 +218,10 @@ class Chunker:
 
     async def _execute(self, job: Job) -> None:
         started = time.perf_counter()
-        job_id = job.job_id
-        await self._store.update_job.remote(job_id, message="Decoding audio", progress=1.0)
+        job_id, fence = job.job_id, job.lease_fence
+        await self._store.update_job.remote(
+            job_id, message="Decoding audio", progress=1.0, fence=fence
+        )
         upload = await asyncio.to_thread(self._audio.open, job_id)
         if upload is None:
             raise InvalidAudioError("The job's audio is no longer kept (audio_store.ttl_s)")
@@ -217,7 +230,7 @@ class Chunker:
         if (job.audio_codec or "").startswith("pcm_"):
             # Keep PCM uploads as FLAC of what every later step decodes anyway.
             await asyncio.to_thread(self._audio.save_flac, job_id, audio)
-            await self._store.update_job.remote(job_id, audio_codec="flac")
+            await self._store.update_job.remote(job_id, audio_codec="flac", fence=fence)
         decoded = time.perf_counter()
         self._metrics.stage("decode", decoded - started)
         await self._store.update_job.remote(
@@ -226,6 +239,7 @@ class Chunker:
             progress=DECODED_AT,
             audio_duration=audio.shape[0] / self._config.sample_rate,
             timings={"decode_s": decoded - started},
+            fence=fence,
         )
         context = JobContext(self._store, self._asr, self._diarizer, self._config, self._metrics)
         resumed = bool(job.chunks)
@@ -242,6 +256,7 @@ class Chunker:
             status=JobStatus.COMPLETED,
             message=message,
             timings={"transcribe_s": finished - decoded, "total_s": finished - started},
+            fence=fence,
         )
         self._metrics.finished.inc(tags={"status": "completed"})
         self._metrics.stage("total", finished - started)

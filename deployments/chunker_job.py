@@ -52,6 +52,9 @@ class JobRun:
     def __init__(self, context: JobContext, job: Job, audio: np.ndarray, t0: float) -> None:
         self.store, self.config, self.metrics = context.store, context.config, context.metrics
         self.job, self.job_id, self.audio, self.t0 = job, job.job_id, audio, t0
+        # Every write carries the run's lease token: once another runner holds the job,
+        # the store refuses them (LeaseLostError, never retried) and this run stops.
+        self.fence = job.lease_fence
         self.sr = self.config.sample_rate
         options = job.options
         self.asr = context.asr.options(multiplexed_model_id=options.model_name)
@@ -112,9 +115,11 @@ class JobRun:
         await self._add(group, planner.finish(), done=True)
         self.metrics.stage("vad", vad_s)
         if not self.planned:
-            await self.store.update_job.remote(self.job_id, message="No speech detected")
+            await self.store.update_job.remote(
+                self.job_id, message="No speech detected", fence=self.fence
+            )
         await self.store.update_job.remote(
-            self.job_id, timings={"vad_s": time.perf_counter() - self.t0}
+            self.job_id, timings={"vad_s": time.perf_counter() - self.t0}, fence=self.fence
         )
 
     async def _add(self, group: asyncio.TaskGroup, chunks: list[Chunk], done: bool) -> None:
@@ -129,18 +134,25 @@ class JobRun:
             for c in chunks
         ]
         if records or done:
-            await self.store.add_chunks.remote(self.job_id, records, done)
+            await self.store.add_chunks.remote(self.job_id, records, done, fence=self.fence)
         for record in records:
             self.planned.append(record)
             await self._dispatch(group, record)
 
     async def _dispatch(self, group: asyncio.TaskGroup, record: ChunkRecord) -> None:
         if self.language is None:
-            # Detect once, on the first chunk, so every chunk is decoded in one language.
-            self.language, _ = await self.asr.detect_language.remote(self._slice(record))
+            # Detect once, on the first chunk, so every chunk is decoded in one language;
+            # retried like a chunk when its replica fails.
+            async for attempt in replica_calls(
+                self.config.chunk_attempts, self.config.retry_backoff_s
+            ):
+                with attempt:
+                    self.language, _ = await self.asr.detect_language.remote(self._slice(record))
         if self.job.language != self.language:
             self.job.language = self.language
-            await self.store.update_job.remote(self.job_id, language=self.language)
+            await self.store.update_job.remote(
+                self.job_id, language=self.language, fence=self.fence
+            )
         group.create_task(self._transcribe(record))
 
     def _slice(self, record: ChunkRecord) -> np.ndarray:
@@ -155,7 +167,7 @@ class JobRun:
             exc = state.outcome.exception() if state.outcome else None
             logger.warning("job %s chunk %d: %s; retrying", self.job_id, record.index, exc)
             self.metrics.retries.inc()
-            await self.store.update_chunk.remote(self.job_id, record)
+            await self.store.update_chunk.remote(self.job_id, record, fence=self.fence)
 
         planned = time.perf_counter()
         failure: Exception | None = None  # the ASR call's (a store error is not retried)
@@ -170,7 +182,7 @@ class JobRun:
                         time.time(),
                         number,
                     )
-                    await self.store.update_chunk.remote(self.job_id, record)
+                    await self.store.update_chunk.remote(self.job_id, record, fence=self.fence)
                     with attempt:
                         try:
                             result: ChunkTranscript = await self.asr.transcribe_chunk.remote(
@@ -185,7 +197,7 @@ class JobRun:
                     raise
                 span = f"{format_display(record.start)}-{format_display(record.end)}"
                 record.state = ChunkState.FAILED
-                await self.store.update_chunk.remote(self.job_id, record)
+                await self.store.update_chunk.remote(self.job_id, record, fence=self.fence)
                 raise RuntimeError(
                     f"chunk {record.index + 1} ({span}) after {record.attempts} attempt(s): {exc}"
                 ) from exc
@@ -193,7 +205,9 @@ class JobRun:
         # The ASR pass itself, and the rest of the wait: semaphore, Serve's queue, batching.
         self.metrics.chunk("asr", result.transcribe_s)
         self.metrics.chunk("queue", answered - planned - result.transcribe_s)
-        await self.store.complete_chunk.remote(self.job_id, record.index, result.segments)
+        await self.store.complete_chunk.remote(
+            self.job_id, record.index, result.segments, fence=self.fence
+        )
         self.metrics.chunk("publish", time.perf_counter() - answered)
 
     async def _diarize(self) -> None:
@@ -209,7 +223,7 @@ class JobRun:
             )
             async for item in stream:
                 await self.store.update_speakers.remote(
-                    self.job_id, item.exclusive_turns, item.final
+                    self.job_id, item.exclusive_turns, item.final, fence=self.fence
                 )
                 if item.final:
                     self.metrics.stage("diarization", item.diarize_s)
@@ -218,16 +232,18 @@ class JobRun:
                         diarization_progress=100.0,
                         message=f"Speaker diarization found {len(item.speakers)} speakers",
                         timings={"diarize_s": item.diarize_s},
+                        fence=self.fence,
                     )
                     return
                 await self.store.update_job.remote(
                     self.job_id,
                     diarization_progress=round(min(99.0, 100 * item.covered_s / duration), 1),
                     message=f"Diarizing speakers ({item.covered_s:.0f} s of {duration:.0f} s)",
+                    fence=self.fence,
                 )
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             logger.exception("diarization of job %s failed", self.job_id)
             self.diarization_note = f"speaker diarization failed: {exc}"[:300]
-        await self.store.update_job.remote(self.job_id, no_diarization=True)
+        await self.store.update_job.remote(self.job_id, no_diarization=True, fence=self.fence)

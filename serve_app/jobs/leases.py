@@ -15,6 +15,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from serve_app.errors import AppError
 from serve_app.jobs.entries import JobEntry
 from serve_app.jobs.model import Job, JobStatus
 
@@ -22,8 +23,12 @@ DISPATCH_TIMEOUT_S = 120.0
 """A lapsed job handed to a dispatcher is offered again if no runner claimed it by then."""
 
 
-class LeaseLostError(RuntimeError):
-    """A write carried a fencing token that is no longer the job's: another runner holds it."""
+class LeaseLostError(AppError):
+    """A write carried a fencing token that is no longer the job's: another runner holds it.
+    An ``AppError`` so that no retry policy tries the write again: the runner stops."""
+
+    status_code = 409
+    code = "lease_lost"
 
 
 def check_fence(job: Job, fence: int | None) -> None:

@@ -75,10 +75,12 @@ class FakeStore:
         self.update_chunk = SimpleNamespace(remote=self._update_chunk)
         self.complete_chunk = SimpleNamespace(remote=self._complete_chunk)
 
-    async def _update_chunk(self, job_id: str, record: ChunkRecord) -> None:
+    async def _update_chunk(self, job_id: str, record: ChunkRecord, fence: int = 0) -> None:
         self.chunk_updates.append((record.state.value, record.attempts, record.error or ""))
 
-    async def _complete_chunk(self, job_id: str, index: int, segments: list) -> None:
+    async def _complete_chunk(
+        self, job_id: str, index: int, segments: list, fence: int = 0
+    ) -> None:
         self.completed.append(index)
 
 
@@ -151,7 +153,7 @@ def test_a_chunk_with_bad_input_fails_at_once():
 def test_a_store_error_is_not_taken_for_a_replica_failure():
     store, asr = FakeStore(), FakeAsr(failures=0)
 
-    async def store_away(job_id: str, record: ChunkRecord) -> None:
+    async def store_away(job_id: str, record: ChunkRecord, fence: int = 0) -> None:
         raise OSError("store unreachable")
 
     store.update_chunk = SimpleNamespace(remote=store_away)
