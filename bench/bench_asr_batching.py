@@ -10,7 +10,8 @@ does. A variant is ``REPLICASxTHREADS:BATCH``: ``1x2:1`` is one replica with 2 C
 threads decoding one chunk at a time, ``1x2:4`` the same replica batching up to 4 chunks.
 Variants alternate ``--repeat`` times; prints medians of the total wall time, per-chunk
 latency (dispatch -> result: queueing included) and the word error rate against the text
-that was synthesised. Model loading is excluded.
+that was synthesised, and writes the table to ``bench/results/asr_batching.json``
+(bench/report.py). Model loading is excluded.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 
+from bench.report import command_line, table, write_results
 from serve_app.config import AppConfig, load_config
 
 SAMPLE_RATE = 16000
@@ -113,6 +115,7 @@ def main() -> None:
     parser.add_argument("--variants", default="2x1:1,2x1:2,1x2:1,1x2:4")
     parser.add_argument("--inflight", type=int, default=8, help="chunks in flight at once")
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--name", default="asr_batching", help="results name (bench/results/)")
     args = parser.parse_args()
     config = load_config({"config": args.config})
     variants = [Variant.parse(v) for v in args.variants.split(",")]
@@ -145,18 +148,39 @@ def main() -> None:
 
         ray.shutdown()
 
-    print()
-    print("variant (replicas x threads : batch)   total s    RTF   chunk p50 s  p95 s   WER")
+    rows = []
     for variant, done in runs.items():
         total = statistics.median(r.total_s for r in done)
         latencies = sorted(x for r in done for x in r.latencies_s)
         p50 = latencies[len(latencies) // 2]
         p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
         error = wer(reference, done[-1].text)
-        print(
-            f"{variant!s:38s} {total:8.1f} {total / duration:6.3f} "
-            f"{p50:12.2f} {p95:6.2f} {error:6.3f}"
-        )
+        rows.append(
+            [str(variant), round(total, 1), round(total / duration, 3), round(p50, 2),
+             round(p95, 2), round(error, 3)]
+        )  # fmt: skip
+    write_results(
+        args.name,
+        command=command_line(),
+        tables=[
+            table(
+                "ASR deployment alone: batched against one chunk per pass",
+                [
+                    "variant (replicas x threads : batch)",
+                    "total s",
+                    "RTF",
+                    "chunk p50 s",
+                    "chunk p95 s",
+                    "WER",
+                ],
+                rows,
+                caption=f"{duration:.0f} s of espeak speech in {len(chunks)} chunks, "
+                f"{args.inflight} in flight, {config.asr.default_model}; median of "
+                f"{args.repeat}.",
+            )
+        ],
+        notes=f"{args.config}; model loading and one 2-chunk warm-up per variant excluded.",
+    )
 
 
 if __name__ == "__main__":

@@ -15,7 +15,9 @@ of single-speaker reference speech whose exclusive hypothesis label is the right
 after the optimal one-to-one mapping (missed speech counts as wrong), ``attr_det`` the same
 over the detected speech, ``DER`` pyannote's (no collar, overlap scored), ``RTF`` wall time
 / audio duration. Aggregates are weighted by reference speech; breakdowns by condition and
-by number of speakers follow.
+by number of speakers follow. The tables are written to
+``bench/results/diarization_<split>[_quick|_long].json`` (bench/report.py); ``--json`` also
+writes every file's scores.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.report import Table, command_line, table, write_results
 from eval.corpus import FileSpec, load, select
 from eval.diarization_eval import FileScore, _parse_tuning, score_file
 
@@ -68,13 +71,40 @@ def breakdown(
     return {k: summarise(v) for k, v in sorted(groups.items())}
 
 
-def _agg_line(label: str, a: dict[str, float]) -> str:
-    return (
-        f"{label:18} files={a['files']:2.0f} {a['minutes']:5.1f} min"
-        f"  attribution={a['attribution']:.3f}  attr_det={a['attr_detected']:.3f}"
-        f"  DER={a['der']:.3f}"
-        f"  count right={a['count_right']:.0%}  RTF={a['rtf']:.3f}"
-    )
+def _agg_row(label: str, a: dict[str, float]) -> list[object]:
+    return [
+        label, int(a["files"]), round(a["minutes"], 1), round(a["attribution"], 3),
+        round(a["attr_detected"], 3), round(a["der"], 3), round(a["count_right"], 3),
+        round(a["rtf"], 3),
+    ]  # fmt: skip
+
+
+def tables(
+    rows: list[tuple[FileSpec, FileScore, float]],
+    total: dict[str, float],
+    by_condition: dict[str, dict[str, float]],
+    by_speakers: dict[str, dict[str, float]],
+    split: str,
+) -> list[Table]:
+    """The aggregates (total, by condition, by number of speakers), then every file."""
+    aggregates = table(
+        f"Diarization, {split} split",
+        ["files", "count", "minutes", "attribution", "attribution of detected", "DER",
+         "speaker count right", "RTF"],
+        [_agg_row("total", total)]
+        + [_agg_row(k, a) for k, a in by_condition.items()]
+        + [_agg_row(k, a) for k, a in by_speakers.items()],
+        caption="Weighted by reference speech; speaker count right is the share of files.",
+    )  # fmt: skip
+    files = table(
+        f"Diarization per file, {split} split",
+        ["file", "engines", "condition", "seconds", "speakers", "found", "attribution",
+         "attribution of detected", "DER", "RTF"],
+        [[spec.name, "+".join(spec.engines), spec.condition, round(s.duration, 1),
+          s.ref_speakers, s.hyp_speakers, round(s.attribution, 3), round(s.attr_detected, 3),
+          round(s.der, 3), round(s.rtf, 3)] for spec, s, _ in rows],
+    )  # fmt: skip
+    return [aggregates, files]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -87,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--oracle-count", action="store_true", help="pass num_speakers")
     p.add_argument("--cache", help="cache directory (default var/eval-cache)")
     p.add_argument("--json", help="write per-file scores and aggregates to this file")
+    p.add_argument("--name", help="results name (default diarization_<split>[_quick|_long])")
     args = p.parse_args(argv)
 
     specs = select(args.split, args.quick, args.long)
@@ -125,13 +156,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     total = summarise(rows)
     by_condition = breakdown(rows, lambda s: s.condition)
     by_speakers = breakdown(rows, lambda s: f"{s.speakers} speakers")
-    print(_agg_line("TOTAL", total))
-    print("by condition:")
-    for k, a in by_condition.items():
-        print(_agg_line("  " + k, a))
-    print("by number of speakers:")
-    for k, a in by_speakers.items():
-        print(_agg_line("  " + k, a))
+    subset = "_quick" if args.quick else "_long" if args.long else ""
+    write_results(
+        args.name or f"diarization_{args.split}{subset}",
+        command=command_line(),
+        tables=tables(rows, total, by_condition, by_speakers, args.split),
+        notes=f"backend {diarizer.backend}, tuning {diarizer.tuning}, model load {load_s:.1f} s"
+        + (", oracle speaker count" if args.oracle_count else ""),
+    )
     if args.json:
         out = {
             "split": args.split,

@@ -9,13 +9,13 @@ tests/services.py) the graph of configs/local-cpu.yaml (tiny.en, diarization and
 off) runs on a local Ray, and the same upload is transcribed ``--repeat`` times: upload to
 completed, medians. Then, on SQLite, the chunker replica is SIGKILLed mid-job ``--kills``
 times: the time from the kill to the first chunk started again (by the resumed job) and to
-completion. Prints a table and one JSON line.
+completion. Prints the tables and writes them to ``bench/results/durability.json``
+(bench/report.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
 
+from bench.report import command_line, table, write_results
 from eval.speech import encode, long_speech
 from serve_app.config import load_config
 from serve_app.launch import local_app
@@ -116,25 +117,30 @@ def main() -> int:
         postgres = wall_times(postgres_url, audio, args.repeat, tmp)
         kills = kill_to_running(audio, args.kills, tmp)
     med_sqlite, med_pg = statistics.median(sqlite), statistics.median(postgres)
-    print(f"audio: {len(speech) / 16000:.0f} s, {args.repeat} runs per database (medians)")
-    print(f"  SQLite      {med_sqlite:7.2f} s   runs {[round(t, 2) for t in sqlite]}")
-    print(f"  PostgreSQL  {med_pg:7.2f} s   runs {[round(t, 2) for t in postgres]}")
-    print(f"  PostgreSQL / SQLite: {med_pg / med_sqlite:.3f}")
-    for k in kills:
-        print(
-            f"  chunker SIGKILL -> running again {k['to_running_s']:5.1f} s, "
-            f"-> completed {k['to_completed_s']:5.1f} s"
-        )
-    print(
-        json.dumps(
-            {
-                "sqlite_s": sqlite,
-                "postgres_s": postgres,
-                "ratio": med_pg / med_sqlite,
-                "kills": kills,
-            }
-        )
-    )
+    seconds = len(speech) / 16000
+    write_results(
+        "durability",
+        command=command_line(),
+        tables=[
+            table(
+                f"Job database: upload to completed, median of {args.repeat}",
+                ["database", "median s", "runs s", "against SQLite"],
+                [
+                    ["SQLite", round(med_sqlite, 2), str([round(t, 2) for t in sqlite]), 1.0],
+                    ["PostgreSQL", round(med_pg, 2), str([round(t, 2) for t in postgres]),
+                     round(med_pg / med_sqlite, 3)],
+                ],
+                caption=f"{seconds:.0f} s of espeak speech, tiny.en, one warm-up run excluded.",
+            ),
+            table(
+                "Chunker replica SIGKILLed mid-job (SQLite)",
+                ["kill", "to running again s", "to completed s"],
+                [[i + 1, round(k["to_running_s"], 1), round(k["to_completed_s"], 1)]
+                 for i, k in enumerate(kills)],
+            ),
+        ],
+        notes="configs/local-cpu.yaml, diarization and the LLM off; PostgreSQL 15 on loopback.",
+    )  # fmt: skip
     return 0
 
 

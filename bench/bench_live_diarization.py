@@ -8,7 +8,8 @@ up with one job of each kind, then runs ``--rounds`` alternating pairs. For each
 follows the WebSocket from the moment of upload and records when the first segment arrived,
 when the first speaker appeared, how many revision events came, and when the job ended.
 Prints the medians and the ratios diarized / plain, and checks that applying every event
-gives the ``/result`` transcript.
+gives the ``/result`` transcript; the table is written to ``bench/results/live_diarization.json``
+(bench/report.py).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import httpx
 import websockets
 
 from bench.graph_common import add_graph_args, graph_config
+from bench.report import command_line, table, write_results
 from serve_app.client.transcript import apply_events
 from serve_app.launch import local_app
 
@@ -86,6 +88,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     add_graph_args(parser, minutes=4.0)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--name", default="live_diarization", help="results name")
     args = parser.parse_args()
     path = args.audio or conversation_file(args.synth_minutes)
     data = path.read_bytes()
@@ -106,19 +109,35 @@ def main() -> None:
 
     plain_first, plain_total = median(False, "first_segment_s"), median(False, "total_s")
     diar_first, diar_total = median(True, "first_segment_s"), median(True, "total_s")
-    print(f"\naudio {path.name}, medians of {args.rounds} round(s)")
-    print(
-        f"  first segment: plain {plain_first:.2f} s, diarized {diar_first:.2f} s "
-        f"({diar_first / plain_first:.2f}x)"
-    )
-    print(f"  first speaker: diarized {median(True, 'first_speaker_s'):.2f} s")
-    print(
-        f"  job total:     plain {plain_total:.2f} s, diarized {diar_total:.2f} s "
-        f"({diar_total / plain_total:.2f}x)"
-    )
-    print(
-        f"  revisions per diarized job: {median(True, 'revisions'):.0f}; "
-        f"events applied == /result: {all(r['consistent'] for r in runs[True])}"
+    diar_speaker = median(True, "first_speaker_s")
+    consistent = all(r["consistent"] for r in runs[True])
+    write_results(
+        args.name,
+        command=command_line(),
+        tables=[
+            table(
+                f"Live diarization cost, medians of {args.rounds} round(s)",
+                ["measure", "plain", "diarized", "diarized / plain"],
+                [
+                    [
+                        "first segment s",
+                        round(plain_first, 2),
+                        round(diar_first, 2),
+                        round(diar_first / plain_first, 2),
+                    ],
+                    ["first speaker s", None, round(diar_speaker, 2), None],
+                    [
+                        "job total s",
+                        round(plain_total, 2),
+                        round(diar_total, 2),
+                        round(diar_total / plain_total, 2),
+                    ],
+                    ["revision events per job", None, median(True, "revisions"), None],
+                ],
+                caption=f"Audio {path.name}; events applied == /result: {consistent}.",
+            )
+        ],
+        notes=f"{args.config}, LLM off.",
     )
 
 

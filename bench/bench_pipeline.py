@@ -10,7 +10,8 @@ to the engine); (2) faster-whisper's own batched mode (``BatchedInferencePipelin
 ``configs/local-cpu.yaml`` on a local Ray (loopback), timing upload -> final result and the
 time to the first segment on the WebSocket. Model loading and ``--warmup`` runs are
 excluded. Prints medians, both ratios, and the WER of each against the script when the
-speech is synthesised. ``--device cuda`` is the GPU mode.
+speech is synthesised, and writes them to ``bench/results/pipeline.json`` (bench/report.py;
+``--name`` changes the name). ``--device cuda`` is the GPU mode.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 
 from bench.graph_common import add_graph_args, bench_audio, graph_config
+from bench.report import command_line, table, write_results
 from serve_app.asr.registry import ModelRegistry
 from serve_app.launch import local_app
 from serve_app.paths import resolve_path
@@ -142,6 +144,7 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=3, help="alternating runs of each")
     parser.add_argument("--batch-size", type=int, default=8, help="for the batched engine")
+    parser.add_argument("--name", default="pipeline", help="results name (bench/results/)")
     parser.add_argument(
         "--threads",
         type=int,
@@ -194,35 +197,53 @@ def main() -> None:
     batched_s = statistics.median(batched_runs)
     ttfs = statistics.median(ttfs_runs) if ttfs_runs else None
 
-    print()
-    print(f"audio duration            {duration:8.1f} s")
-    print(
-        f"model / compute type      {config.asr.default_model} / "
-        f"{config.asr.resolved_compute_type('cpu')}"
-    )
-    print(
-        f"plain faster-whisper      {plain_s:8.1f} s  (RTF {plain_s / duration:.3f}, "
-        f"{args.threads} threads)"
-    )
-    print(
-        f"batched faster-whisper    {batched_s:8.1f} s  (RTF {batched_s / duration:.3f}, "
-        f"batch {args.batch_size})"
-    )
-    print(f"serve pipeline end to end {pipe_s:8.1f} s  (RTF {pipe_s / duration:.3f})")
-    print(f"diarization in pipeline   {'yes' if args.diarize else 'no':>8}")
-    print(f"ratio pipeline / plain    {pipe_s / plain_s:8.2f}x")
-    print(f"ratio pipeline / batched  {pipe_s / batched_s:8.2f}x")
-    print(f"time to first segment     {ttfs:8.2f} s" if ttfs is not None else "no segment seen")
-    print(f"text agreement (1 - WER)  {agreement(plain_text, pipe_text):8.3f}")
+    compute = config.asr.resolved_compute_type(args.device)
+    wers: dict[str, float | None] = {"plain": None, "batched": None, "pipeline": None}
     if reference is not None:
         from eval.speech import wer
 
-        for name, text in (
-            ("plain", plain_text),
-            ("batched", batched_text),
-            ("pipeline", pipe_text),
-        ):
-            print(f"WER {name:<9}             {wer(reference, text):8.3f}")
+        texts = {"plain": plain_text, "batched": batched_text, "pipeline": pipe_text}
+        wers = {name: round(wer(reference, text), 3) for name, text in texts.items()}
+    engines = [
+        ["plain faster-whisper", f"{args.threads} threads", plain_s, wers["plain"]],
+        ["batched faster-whisper", f"batch {args.batch_size}", batched_s, wers["batched"]],
+        ["serve pipeline, end to end", "diarized" if args.diarize else "not diarized",
+         pipe_s, wers["pipeline"]],
+    ]  # fmt: skip
+    write_results(
+        args.name,
+        command=command_line(),
+        tables=[
+            table(
+                f"One file through each engine, median of {args.repeat}",
+                ["engine", "setting", "seconds", "RTF", "WER"],
+                [
+                    [e, how, round(sec, 1), round(sec / duration, 3), w]
+                    for e, how, sec, w in engines
+                ],
+                caption=f"{duration:.0f} s of audio ({path.name}), {config.asr.default_model} / "
+                f"{compute} on {args.device}; WER against the script (synthesised speech only).",
+            ),
+            table(
+                "Pipeline against the engines",
+                [
+                    "pipeline / plain",
+                    "pipeline / batched",
+                    "first segment s",
+                    "text agreement with plain (1 - WER)",
+                ],
+                [
+                    [
+                        round(pipe_s / plain_s, 2),
+                        round(pipe_s / batched_s, 2),
+                        round(ttfs, 2) if ttfs is not None else None,
+                        round(agreement(plain_text, pipe_text), 3),
+                    ]
+                ],
+            ),
+        ],
+        notes=f"{args.config}; {args.warmup} warm-up run(s) of each excluded.",
+    )
 
 
 if __name__ == "__main__":

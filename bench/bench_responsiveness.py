@@ -7,7 +7,8 @@ Starts the graph of ``configs/local-cpu.yaml`` (LLM off unless ``--llm``) on a l
 (loopback). Polls ``/health``, ``/api/transcribe/status/{id}`` and ``/api/transcribe/jobs``
 in turn, one request every ``--interval`` seconds over one keep-alive connection: first
 idle, then while a ``diarize=true`` job on the file runs (``--jobs`` of them at once).
-Prints p50, p99 and max per endpoint for both phases.
+Prints p50, p99 and max per endpoint for both phases and writes them to
+``bench/results/responsiveness.json`` (bench/report.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 
 from bench.graph_common import add_graph_args, bench_audio, graph_config
+from bench.report import command_line, table, write_results
 from serve_app.launch import local_app
 
 
@@ -47,15 +49,18 @@ def poll(http: httpx.Client, paths: list[str], interval: float, until) -> dict[s
     return times
 
 
-def report(phase: str, times: dict[str, list[float]]) -> None:
+def rows(phase: str, times: dict[str, list[float]]) -> list[list[object]]:
+    """One row per endpoint: phase, endpoint, requests, p50, p99 and max in ms."""
+    out: list[list[object]] = []
     for path, values in times.items():
         name = path.split("?")[0]
         if "/status/" in name:
             name = "/api/transcribe/status/{id}"
-        print(
-            f"{phase:<6} {name:<30} n={len(values):<5} p50 {statistics.median(values):7.1f} ms"
-            f"  p99 {percentile(values, 0.99):7.1f} ms  max {max(values):7.1f} ms"
-        )
+        out.append(
+            [phase, name, len(values), round(statistics.median(values), 1),
+             round(percentile(values, 0.99), 1), round(max(values), 1)]
+        )  # fmt: skip
+    return out
 
 
 def main() -> None:
@@ -66,6 +71,7 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=0.02, help="seconds between requests")
     parser.add_argument("--idle-s", type=float, default=15.0)
     parser.add_argument("--settle-s", type=float, default=20.0)
+    parser.add_argument("--name", default="responsiveness", help="results name (bench/results/)")
     args = parser.parse_args()
     config = graph_config(args, {"llm": {"enabled": True}} if args.llm else None)
     path, _ = bench_audio(args)
@@ -111,9 +117,20 @@ def main() -> None:
         loaded = poll(http, paths, args.interval, done)
         elapsed = time.perf_counter() - started
 
-    print(f"\naudio {path.name}, {args.jobs} diarized job(s) took {elapsed:.1f} s")
-    report("idle", idle)
-    report("load", loaded)
+    write_results(
+        args.name,
+        command=command_line(),
+        tables=[
+            table(
+                "Light endpoints, idle and under load",
+                ["phase", "endpoint", "requests", "p50 ms", "p99 ms", "max ms"],
+                rows("idle", idle) + rows("load", loaded),
+                caption=f"Load: {args.jobs} diarized job(s) on {path.name}, {elapsed:.1f} s; "
+                f"LLM {'deployed' if args.llm else 'off'}.",
+            )
+        ],
+        notes=f"{args.config}, one request every {args.interval} s on one connection.",
+    )
 
 
 if __name__ == "__main__":

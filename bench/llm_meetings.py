@@ -1,11 +1,13 @@
-"""Written meeting transcripts with known facts, for the LLM quality bench (no model runs here).
+"""Written meetings with known facts for the LLM quality bench: the schema, the loader and the
+matching (no model runs here).
 
-Each ``Meeting`` holds the substantive turns of a meeting (``SPEAKER_N`` labels; speakers
-introduce themselves by first name early on), off-topic filler turns by the same speakers,
-the facts a correct summary must contain, questions whose answer is one fact, and every
-person name that occurs in the turns. ``transcript`` interleaves filler evenly between the
-turns until the segments span ``meeting.minutes``, so the same meeting can be measured short
-or long; the filler holds no facts, numbers or names.
+The meetings are data files, one per meeting, in ``bench/data/meetings/<name>.yaml``. Each holds
+the substantive turns of a meeting (``SPEAKER_N`` labels; speakers introduce themselves by
+first name early on), off-topic filler turns by the same speakers, the facts a correct
+summary must contain, questions whose answer is one fact, and every person name that occurs
+in the turns. ``transcript`` interleaves filler evenly between the turns until the segments
+span ``meeting.minutes``, so the same meeting can be measured short or long; the filler holds
+no facts, numbers or names.
 
 Splits: prompts are tuned on ``split("tune")`` and the numbers are reported on
 ``split("report")``. The two differ in topic, speakers' names (no first name occurs in two
@@ -13,31 +15,38 @@ meetings), number of speakers and style, so a prompt that overfits the tune meet
 carry over:
 
 - tune: ``release-planning`` (software release, 3 speakers, 5 min) and ``hiring-sync``
-  (hiring pipeline, 4 speakers, 15 min), terse tech-team speech; ``newsroom-planning``
-  (``llm_meetings_tune_long``: a local paper's planning meeting, 5 speakers, 40 min, with
-  small talk that sounds like tasks), for tuning on a long meeting.
+  (hiring pipeline, 4 speakers, 15 min), terse tech-team speech; ``newsroom-planning`` (a
+  local paper's planning meeting, 5 speakers, 40 min, with small talk that sounds like
+  tasks), for tuning on a long meeting.
 - report: ``clinic-rota`` (veterinary clinic rota and an equipment purchase, 2 speakers,
   10 min), ``festival-logistics`` (town music festival committee, 5 speakers, 30 min) and
-  ``lab-budget`` (research lab budget review, 3 speakers, 60 min); and one meeting in
-  ``llm_meetings_heldout``, written by someone else after the prompts were last tuned and
-  not read by whoever tunes them (4 speakers, 35 min).
+  ``lab-budget`` (research lab budget review, 3 speakers, 60 min); and ``coop-repairs``,
+  written by someone else after the prompts were last tuned and not read by whoever tunes
+  them (4 speakers, 35 min).
 
 Matching (``found``): a fact or question carries groups of lower-case substrings; the text
 matches when every group matches, and a group matches when any of its substrings occurs in
 the lower-cased text. Groups use stems and variants (``"reject"``, ``"4,500"``/``"4500"``).
-``invented_names`` lists the names of ``COMMON_FIRST_NAMES`` that occur as whole capitalised
-words in a text but not in the meeting: names the model made up.
-
-The meetings themselves live in ``llm_meetings_data`` (imported below); import this module.
+In a file, an item ``"$NAME"`` in a group stands for every word of the word group ``NAME``:
+the meeting's own ``words:`` first, then ``bench/data/meeting_words.yaml`` (``REJECTED``,
+``OPEN``, ``NO``). ``invented_names`` lists the names of ``COMMON_FIRST_NAMES``
+(``bench/data/first_names.txt``) that occur as whole capitalised words in a text but not in
+the meeting: names the model made up.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import yaml
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+MEETINGS_DIR = DATA_DIR / "meetings"
 SPLITS = ("tune", "report")
 
 
@@ -65,30 +74,106 @@ class Meeting:
     names: tuple[str, ...]  # every person name in the turns (speakers and people mentioned)
 
 
-# Common first names (English, plus every name used in a meeting). Names that are also
-# ordinary words at the start of a sentence (Will, May, Mark, Grace, Ray...) are left out.
-COMMON_FIRST_NAMES: tuple[str, ...] = (
-    "Aaron", "Abigail", "Adam", "Alan", "Alex", "Alexander", "Alice", "Alison", "Amanda", "Amy",
-    "Andrew", "Angela", "Anna", "Anne", "Anthony", "Ashley", "Barbara", "Ben", "Benjamin",
-    "Bethany", "Betty", "Bob", "Brandon", "Brenda", "Brian", "Callum", "Carol", "Caroline",
-    "Charles", "Charlotte", "Chloe", "Chris", "Christopher", "Claire", "Colin", "Connor",
-    "Cynthia", "Dan", "Daniel", "Dave", "David", "Deborah", "Derek", "Diana", "Donald", "Donna",
-    "Dorothy", "Duncan", "Dylan", "Edward", "Eleanor", "Elizabeth", "Ella", "Emily", "Emma",
-    "Eric", "Erin", "Ethan", "Eva", "Fiona", "Gary", "Gavin", "Gemma", "George", "Graham",
-    "Gregory", "Hannah", "Harriet", "Harry", "Helen", "Henry", "Holly", "Ian", "Isabella", "Jack",
-    "Jacob", "James", "Jane", "Jason", "Jeffrey", "Jennifer", "Jenny", "Jessica", "Jim", "Joanne",
-    "Joe", "John", "Jonathan", "Joseph", "Joshua", "Julia", "Justin", "Karen", "Kate", "Katie",
-    "Keith", "Kenneth", "Kevin", "Kimberly", "Larry", "Laura", "Lauren", "Lewis", "Liam", "Linda",
-    "Lisa", "Louise", "Lucas", "Lucy", "Lydia", "Marcus", "Margaret", "Maria", "Martin", "Mary",
-    "Matthew", "Megan", "Melissa", "Mia", "Michael", "Michelle", "Mike", "Nancy", "Natalie",
-    "Nathan", "Neil", "Nicholas", "Nick", "Nicola", "Noah", "Oliver", "Olivia", "Oscar", "Owen",
-    "Patricia", "Patrick", "Paul", "Peter", "Philip", "Priya", "Rachel", "Rebecca", "Rhys",
-    "Richard", "Robert", "Ronald", "Ruth", "Ryan", "Sam", "Samantha", "Samuel", "Sandra", "Sarah",
-    "Scott", "Sharon", "Simon", "Sophie", "Stephanie", "Stephen", "Steve", "Steven", "Stuart",
-    "Susan", "Thomas", "Timothy", "Tom", "Tyler", "Victor", "Wendy", "William", "Yasmin", "Zoe",
-)  # fmt: skip
+def _read_first_names(path: Path) -> tuple[str, ...]:
+    lines = (line.strip() for line in path.read_text().splitlines())
+    return tuple(line for line in lines if line and not line.startswith("#"))
+
+
+COMMON_FIRST_NAMES: tuple[str, ...] = _read_first_names(DATA_DIR / "first_names.txt")
 _FIRST_NAMES = frozenset(COMMON_FIRST_NAMES)
 _CAPITALISED = re.compile(r"\b[A-Z][a-z]+\b")
+_KEYS = {"name", "split", "minutes", "about", "names", "words", "turns", "filler", "facts"}
+_KEYS |= {"questions"}
+
+
+def _expand(
+    items: Sequence[str], words: Mapping[str, Sequence[str]], where: str, seen: tuple[str, ...] = ()
+) -> tuple[str, ...]:
+    """A group's words with every "$NAME" replaced by the words of NAME (recursively)."""
+    out: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise ValueError(f"{where}: {item!r} is not a string")
+        if not item.startswith("$"):
+            out.append(item)
+            continue
+        key = item[1:]
+        if key not in words:
+            raise ValueError(f"{where}: unknown word group {item!r}")
+        if key in seen:
+            raise ValueError(f"{where}: word group {item!r} refers to itself")
+        out.extend(_expand(words[key], words, where, (*seen, key)))
+    return tuple(out)
+
+
+def _groups(
+    raw: Any, words: Mapping[str, Sequence[str]], where: str
+) -> tuple[tuple[str, ...], ...]:
+    if not isinstance(raw, list) or not raw or not all(isinstance(g, list) and g for g in raw):
+        raise ValueError(f"{where}: groups must be a non-empty list of non-empty lists")
+    return tuple(_expand(g, words, where) for g in raw)
+
+
+def _turns(raw: Any, where: str) -> tuple[tuple[str, str], ...]:
+    turns: list[tuple[str, str]] = []
+    for i, turn in enumerate(raw or ()):
+        if not (isinstance(turn, dict) and len(turn) == 1):
+            raise ValueError(f"{where}[{i}]: expected one 'SPEAKER_N: text' pair")
+        ((speaker, text),) = turn.items()
+        turns.append((str(speaker), str(text)))
+    return tuple(turns)
+
+
+def parse_meeting(
+    raw: Mapping[str, Any], shared_words: Mapping[str, Sequence[str]], where: str
+) -> Meeting:
+    """One meeting from the mapping of its YAML file; raises ValueError naming ``where``."""
+    unknown = set(raw) - _KEYS
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {sorted(unknown)}")
+    missing = {"name", "split", "minutes", "names", "turns", "facts", "questions"} - set(raw)
+    if missing:
+        raise ValueError(f"{where}: missing keys {sorted(missing)}")
+    if raw["split"] not in SPLITS:
+        raise ValueError(f"{where}: split {raw['split']!r} is not one of {SPLITS}")
+    words = {**shared_words, **(raw.get("words") or {})}
+    if not all(isinstance(key, str) for key in words):  # e.g. a bare NO reads as False
+        raise ValueError(f"{where}: word group names must be strings: {sorted(map(repr, words))}")
+    return Meeting(
+        name=str(raw["name"]),
+        split=str(raw["split"]),
+        turns=_turns(raw["turns"], f"{where}: turns"),
+        filler=_turns(raw.get("filler"), f"{where}: filler"),
+        minutes=float(raw["minutes"]),
+        facts=tuple(
+            Fact(str(f["name"]), _groups(f["groups"], words, f"{where}: fact {f['name']!r}"))
+            for f in raw["facts"]
+        ),
+        questions=tuple(
+            Question(str(q["text"]), _groups(q["groups"], words, f"{where}: {q['text']!r}"))
+            for q in raw["questions"]
+        ),
+        names=tuple(str(n) for n in raw["names"]),
+    )
+
+
+def load_meetings(directory: Path = MEETINGS_DIR) -> tuple[Meeting, ...]:
+    """Every ``*.yaml`` meeting in ``directory``, by split (tune first), then length;
+    the file's stem must be the meeting's name, and names are unique."""
+    shared = yaml.safe_load((DATA_DIR / "meeting_words.yaml").read_text()) or {}
+    meetings = []
+    for path in sorted(directory.glob("*.yaml")):
+        meeting = parse_meeting(yaml.safe_load(path.read_text()), shared, str(path))
+        if meeting.name != path.stem:
+            raise ValueError(f"{path}: name {meeting.name!r} differs from the file name")
+        meetings.append(meeting)
+    return tuple(sorted(meetings, key=lambda m: (SPLITS.index(m.split), m.minutes)))
+
+
+@functools.cache
+def all_meetings() -> tuple[Meeting, ...]:
+    """The meetings of bench/data/meetings, loaded once."""
+    return load_meetings()
 
 
 def transcript(meeting: Meeting, seconds_per_turn: float = 8.0) -> list[dict[str, Any]]:
@@ -138,25 +223,12 @@ def split(name: str) -> list[Meeting]:
     """The meetings of one split, "tune" or "report"."""
     if name not in SPLITS:
         raise ValueError(f"unknown split {name!r}: expected one of {SPLITS}")
-    return [m for m in MEETINGS if m.split == name]
+    return [m for m in all_meetings() if m.split == name]
 
 
-# The data modules import the dataclasses above, so they are imported last.
-from llm_meetings_data import MEETINGS as _WRITTEN  # type: ignore[import-not-found]  # noqa: E402
-from llm_meetings_heldout import MEETING as _HELDOUT  # type: ignore[import-not-found]  # noqa: E402
-from llm_meetings_tune_long import MEETING as _TUNE_LONG  # type: ignore[import-not-found]  # noqa: E402
-
-MEETINGS: tuple[Meeting, ...] = (*_WRITTEN, _TUNE_LONG, _HELDOUT)
-
-__all__ = [
-    "COMMON_FIRST_NAMES",
-    "MEETINGS",
-    "SPLITS",
-    "Fact",
-    "Meeting",
-    "Question",
-    "found",
-    "invented_names",
-    "split",
-    "transcript",
-]
+def by_name(name: str) -> Meeting:
+    """One meeting by name."""
+    for meeting in all_meetings():
+        if meeting.name == name:
+            return meeting
+    raise KeyError(f"no meeting {name!r} in {MEETINGS_DIR}")

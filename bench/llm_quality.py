@@ -13,7 +13,8 @@ HTTP API. Measures:
   segment holds the fact;
 - summary wall time per meeting (its length in minutes is in the report).
 
-Prints one JSON report and a table; ``--out`` also writes the report.
+Prints the tables and writes them to ``bench/results/llm_quality_<split>.json`` (bench/report.py);
+``--out`` also writes the full report (summaries, answers, citations) as JSON.
 
     nice -n 10 .venv/bin/python bench/llm_quality.py --split report
     nice -n 10 .venv/bin/python bench/llm_quality.py --split tune --meetings release-planning
@@ -25,117 +26,43 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-import llm_meetings as mt  # type: ignore[import-not-found]
-from llm_common import log, running_app  # type: ignore[import-not-found]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import llm_meetings as mt
+from bench.llm_common import log, running_app
+from bench.llm_scoring import measure, totals
+from bench.report import Table, command_line, table, write_results
 
 
-def summarise(http: Any, body: dict[str, Any]) -> dict[str, Any]:
-    job = http.post("/api/summary/", json=body).json()
-    while True:
-        status = http.get(f"/api/summary/status/{job['job_id']}").json()
-        if status["status"] != "processing":
-            break
-        time.sleep(0.5)
-    if status["status"] != "completed":
-        raise RuntimeError(status["message"])
-    return dict(http.get(f"/api/summary/{job['job_id']}").json())
-
-
-def _items_text(items: list[dict[str, Any]]) -> str:
-    return "\n".join(f"{i['owner']}: {i['task']} ({i.get('due') or ''})" for i in items)
-
-
-def measure(http: Any, meeting: mt.Meeting, model: str, fmt: str, max_length: int) -> dict:
-    segments = mt.transcript(meeting)
-    spans = {(s["start"], s["end"]) for s in segments}
-    quoted = {(s["start"], s["end"], s["speaker"], s["text"]) for s in segments}
-    base = {"transcript": segments, "model_name": model}
-    t0 = time.perf_counter()
-    res = summarise(http, {**base, "format": fmt, "max_length": max_length})
-    seconds = time.perf_counter() - t0
-    summary, items = res["summary"], res["action_items"]
-    with_items = f"{summary}\n{_items_text(items)}"
-    facts = {f.name: mt.found(summary, f.groups) for f in meeting.facts}
-    facts_with_items = {f.name: mt.found(with_items, f.groups) for f in meeting.facts}
-    answers = []
-    for q in meeting.questions:
-        r = http.post(
-            "/api/chat/",
-            json={**base, "messages": [{"role": "user", "content": q.text}],
-                  "temperature": 0, "max_tokens": 96},
-        )  # fmt: skip
-        r.raise_for_status()
-        body = r.json()
-        answer, cited = body["message"]["content"], body["citations"]
-        answers.append(
-            {
-                "question": q.text,
-                "found": mt.found(answer, q.groups),
-                "answer": answer[:300],
-                "citations": [f"[{c['start']:.0f}s] {c['text'][:80]}" for c in cited],
-                "citations_real": all(
-                    (c["start"], c["end"], c["speaker"], c["text"]) in quoted for c in cited
-                ),
-                "cited_fact": any(mt.found(c["text"], q.groups) for c in cited),
-                "invented_names": mt.invented_names(answer, meeting),
-                "strategy": body["context"]["strategy"],
-            }
-        )
-    return {
-        "meeting": meeting.name,
-        "split": meeting.split,
-        "minutes": meeting.minutes,
-        "segments": len(segments),
-        "summary_s": round(seconds, 1),
-        "strategy": res["context"]["strategy"],
-        "chunks": res["context"]["chunks"],
-        "recall": round(sum(facts.values()) / len(facts), 3),
-        "recall_with_items": round(sum(facts_with_items.values()) / len(facts), 3),
-        "missing": [f for f, ok in facts.items() if not ok],
-        "action_items": len(items),
-        "spans_real": all(
-            i["source"] is not None and (i["source"]["start"], i["source"]["end"]) in spans
-            for i in items
-        ),
-        "invented_names": mt.invented_names(with_items, meeting),
-        "answers_found": round(sum(a["found"] for a in answers) / len(answers), 3),
-        "citations_real": all(a["citations_real"] for a in answers),
-        "answers_cited": round(sum(bool(a["citations"]) for a in answers) / len(answers), 3),
-        "citations_with_fact": round(sum(a["cited_fact"] for a in answers) / len(answers), 3),
-        "answers_invented_names": sorted({n for a in answers for n in a["invented_names"]}),
-        "summary": summary,
-        "items": items,
-        "notes": res["notes"],  # what the points were chosen from
-        "chat": answers,
-    }
-
-
-def totals(rows: list[dict[str, Any]], meetings: list[mt.Meeting]) -> dict[str, Any]:
-    if not rows:
-        return {}
-    by_name = {m.name: m for m in meetings}
-    facts = sum(len(by_name[r["meeting"]].facts) for r in rows)
-    questions = sum(len(by_name[r["meeting"]].questions) for r in rows)
-
-    def weighted(key: str, weight: str) -> float:
-        n = sum(len(getattr(by_name[r["meeting"]], weight)) * r[key] for r in rows)
-        return round(n / (facts if weight == "facts" else questions), 3)
-
-    return {
-        "recall": weighted("recall", "facts"),
-        "recall_with_items": weighted("recall_with_items", "facts"),
-        "answers_found": weighted("answers_found", "questions"),
-        "citations_with_fact": weighted("citations_with_fact", "questions"),
-        "citations_real": all(r["citations_real"] for r in rows),
-        "spans_real": all(r["spans_real"] for r in rows),
-        "invented_names": sorted(
-            {n for r in rows for n in (*r["invented_names"], *r["answers_invented_names"])}
-        ),
-    }
+def tables(report: dict[str, Any]) -> list[Table]:
+    """Per meeting, then the split's totals (weighted by facts and questions)."""
+    rows = report["meetings"]
+    per_meeting = table(
+        f"LLM quality per meeting ({report['split']} split, {report['model']})",
+        ["meeting", "minutes", "fact recall", "recall with items", "answers right",
+         "citations hold the fact", "summary s", "invented names"],
+        [[r["meeting"], r["minutes"], r["recall"], r["recall_with_items"], r["answers_found"],
+          r["citations_with_fact"], r["summary_s"],
+          ", ".join((*r["invented_names"], *r["answers_invented_names"])) or "none"]
+         for r in rows],
+        caption="Shares from 0 to 1: facts found in the summary text (and with its action "
+        "items), questions whose answer holds the fact, answers citing a segment that holds it.",
+    )  # fmt: skip
+    t = report["total"]
+    total = table(
+        f"LLM quality, {report['split']} split total",
+        ["model", "meetings", "fact recall", "recall with items", "answers right",
+         "citations hold the fact", "citations real", "item spans real", "invented names",
+         "failed"],
+        [[report["model"], len(rows), t.get("recall"), t.get("recall_with_items"),
+          t.get("answers_found"), t.get("citations_with_fact"),
+          str(t.get("citations_real", "-")), str(t.get("spans_real", "-")),
+          ", ".join(t.get("invented_names", ())) or "none", len(report["failed"])]],
+    )  # fmt: skip
+    return [per_meeting, total]
 
 
 def main() -> int:
@@ -148,7 +75,8 @@ def main() -> int:
     parser.add_argument("--format", default="bullet_points")
     parser.add_argument("--max-length", type=int, default=200)
     parser.add_argument("--dtype", default="auto", help="llm.dtype (auto, bfloat16, float32)")
-    parser.add_argument("--out", type=Path, help="also write the JSON report here")
+    parser.add_argument("--name", help="results name (default: llm_quality_<split>)")
+    parser.add_argument("--out", type=Path, help="also write the full JSON report here")
     args = parser.parse_args()
     meetings = mt.split(args.split)
     if args.meetings:
@@ -182,28 +110,21 @@ def main() -> int:
         report["meetings"] = rows
         report["failed"] = failed  # the totals are of the measured meetings only
         report["total"] = totals(rows, meetings)
-    text = json.dumps(report, indent=2)
-    print(text)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
-    print(f"\n{'meeting':20s} {'min':>4s} {'recall':>7s} {'+items':>7s} {'answers':>8s} "
-          f"{'cites':>6s} {'summary s':>10s}")  # fmt: skip
-    for r in rows:
-        print(
-            f"{r['meeting']:20s} {r['minutes']:4.0f} {r['recall']:7.0%} "
-            f"{r['recall_with_items']:7.0%} {r['answers_found']:8.0%} "
-            f"{r['citations_with_fact']:6.0%} {r['summary_s']:10.1f}"
-        )
-    t = report["total"]
-    if t:
-        print(
-            f"{args.split}: recall {t['recall']:.0%}, answers {t['answers_found']:.0%}, "
-            f"citations real: {t['citations_real']}, spans real: {t['spans_real']}, "
-            f"invented names: {t['invented_names'] or 'none'}"
-        )
-    for f in failed:
-        print(f"FAILED {f['meeting']}: {f['error']}")
+        args.out.write_text(json.dumps(report, indent=2) + "\n")
+    notes = (
+        f"model {args.model}, dtype {args.dtype}, format {args.format}, "
+        f"max_length {args.max_length}; app startup {report['startup_s']} s."
+    )
+    if failed:
+        notes += " Failed: " + "; ".join(f"{f['meeting']}: {f['error']}" for f in failed)
+    write_results(
+        args.name or f"llm_quality_{args.split}",
+        command=command_line(),
+        tables=tables(report),
+        notes=notes,
+    )
     return 1 if failed else 0
 
 

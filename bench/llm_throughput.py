@@ -9,7 +9,8 @@
    and messages.
 
 Every request generates exactly ``--max-tokens`` tokens (``ignore_eos``, greedy), so
-tokens/s compare like with like. Prints medians and the API/bare ratio as JSON.
+tokens/s compare like with like. Prints the medians and the API/bare ratios and writes them to
+``bench/results/llm_throughput.json`` (bench/report.py); ``--out`` also writes every run.
 
     nice -n 10 .venv/bin/python bench/llm_throughput.py --model smollm2-135m-instruct
 """
@@ -24,9 +25,13 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
-from llm_common import log, running_app  # type: ignore[import-not-found]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.llm_common import log, running_app
+from bench.report import Table, command_line, table, write_results
 
 TRANSCRIPT = [
     ("00:00:00", "SPEAKER_1", "Morning everyone. Today we decide the release date for 2.0."),
@@ -184,6 +189,7 @@ def main() -> int:
     parser.add_argument("--model", default="smollm2-135m-instruct")
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--out", type=Path, help="also write every run as JSON here")
     parser.add_argument("--bare-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -240,8 +246,42 @@ def main() -> int:
         out["api_v1_chat"]["best"]["tok_per_s"] / out["bare"]["best"]["tok_per_s"], 3
     )
     out["loadavg"] = [round(x, 2) for x in os.getloadavg()]
-    print(json.dumps(out, indent=2))
+    if args.out:
+        args.out.write_text(json.dumps(out, indent=2) + "\n")
+    write_results(
+        "llm_throughput",
+        command=command_line(),
+        tables=tables(out),
+        notes=f"{args.repeat} runs each, alternating; load average after: {out['loadavg']}.",
+    )
     return 0
+
+
+def tables(out: dict[str, Any]) -> list[Table]:
+    """Median timings per path, then the API/bare ratios."""
+    paths = (
+        ("api_v1_chat", "our /v1/chat/completions"),
+        ("api_chat_transcript", "our /api/chat (transcript prompt)"),
+        ("bare", "bare vLLM AsyncLLM"),
+    )
+    timings = table(
+        f"LLM throughput, {out['model']}, {out['max_tokens']} tokens per request",
+        ["path", "median tok/s", "median decode tok/s", "median TTFT s", "best tok/s"],
+        [
+            [label, out[key]["median"]["tok_per_s"], out[key]["median"]["decode_tok_per_s"],
+             out[key]["median"]["ttft_s"], out[key]["best"]["tok_per_s"]]
+            for key, label in paths
+        ],
+        caption=f"App startup {out['startup_s']} s (process tree {out['rss_mb_app_with_llm']} "
+        f"MB RSS with the LLM); bare engine load {out['bare_load_s']} s.",
+    )  # fmt: skip
+    ratios = table(
+        "LLM throughput, API over bare engine",
+        ["tok/s ratio (median)", "decode ratio (median)", "extra TTFT s", "tok/s ratio (best)"],
+        [[out["ratio_api_over_bare_tok_per_s"], out["ratio_api_over_bare_decode"],
+          out["ttft_extra_s"], out["ratio_best_api_over_best_bare_tok_per_s"]]],
+    )  # fmt: skip
+    return [timings, ratios]
 
 
 if __name__ == "__main__":

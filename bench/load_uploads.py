@@ -5,7 +5,8 @@ finishes, or refused with 429 or 503 and ``Retry-After``; nothing answers 500.
     .venv/bin/python bench/load_uploads.py --uploads 96 --base-url http://host:8000 --api-key K
 
 Without ``--base-url`` it starts the graph of configs/local-cpu.yaml (LLM and diarization
-off) on a local Ray. Prints the counts by outcome and one JSON line; exits 1 on any 5xx
+off) on a local Ray. Prints the counts by outcome and writes them to
+``bench/results/load_uploads.json`` (bench/report.py); exits 1 on any 5xx
 other than a 503 with Retry-After, or an accepted job that did not complete.
 """
 
@@ -14,7 +15,6 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
-import json
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
 
+from bench.report import command_line, table, write_results
 from eval.speech import SENTENCES, encode, speech
 
 
@@ -83,9 +84,20 @@ def main() -> int:
         started = time.perf_counter()
         counts = run(url, args.uploads, args.api_key)
         elapsed = time.perf_counter() - started
-    for outcome, n in sorted(counts.items()):
-        print(f"  {n:4d}  {outcome}")
-    print(json.dumps({"uploads": args.uploads, "seconds": round(elapsed, 1), "counts": counts}))
+    write_results(
+        "load_uploads",
+        command=command_line(),
+        tables=[
+            table(
+                f"{args.uploads} concurrent uploads",
+                ["outcome", "uploads"],
+                [[outcome, n] for outcome, n in sorted(counts.items())],
+                caption=f"All answered in {elapsed:.1f} s; nothing may answer 5xx other than "
+                "503 with Retry-After.",
+            )
+        ],
+        notes="local graph, configs/local-cpu.yaml" if args.base_url is None else "remote",
+    )
     good = {"accepted, completed", "refused 429", "refused 503"}
     return 0 if set(counts) <= good else 1
 

@@ -6,7 +6,8 @@
 Starts the graph of ``configs/local-cpu.yaml`` (LLM off) on a local Ray (loopback), runs the
 jobs one after another, scrapes Ray's metrics endpoint and prints, per stage, how many times
 it was observed and its total and mean time (README "Metrics" says what each stage covers),
-with the job's own wall time and time to first segment beside them.
+with the job's own wall time and time to first segment beside them; the tables are written to
+``bench/results/profile_job.json`` (bench/report.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 
 from bench.graph_common import add_graph_args, bench_audio, graph_config
+from bench.report import Table, command_line, table, write_results
 from serve_app.launch import free_port, local_app
 
 
@@ -61,6 +63,7 @@ def main() -> None:
     add_graph_args(parser, minutes=4.0)
     parser.add_argument("--diarize", action="store_true")
     parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--name", default="profile_job", help="results name (bench/results/)")
     args = parser.parse_args()
     config = graph_config(args)
     path, _ = bench_audio(args)
@@ -80,30 +83,50 @@ def main() -> None:
                 raise SystemExit("the job metrics never reached the endpoint")
             time.sleep(2)
 
+    write_results(
+        args.name,
+        command=command_line(),
+        tables=tables(jobs, totals),
+        notes=f"{args.jobs} job(s) of {path.name}, diarize={args.diarize}, {args.config}.",
+    )
+
+
+def tables(jobs: list[dict], totals: dict[tuple[str, str], float]) -> list[Table]:
+    """The jobs; seconds per stage (the counter, with the histogram's count); other counters."""
+    job_rows = []
     for job in jobs:
         timings = job.get("timings") or {}
-        print(
-            f"job {job['job_id'][:8]}: {job['status']}, wall {job['wall_s']:.2f} s, "
-            f"first segment {timings.get('first_segment_s', float('nan')):.2f} s, "
-            f"timings {timings}"
-        )
-    # Exact seconds per stage (the counter), with the histogram's count beside them.
-    print(f"\n{'stage (scope/stage)':<22} {'count':>6} {'total s':>9} {'mean s':>8}")
+        job_rows.append(
+            [job["job_id"][:8], job["status"], round(job["wall_s"], 2),
+             timings.get("first_segment_s")]
+        )  # fmt: skip
+    stage_rows = []
     for (name, stage), value in sorted(totals.items()):
         if name != "ray_transcribe_stage_seconds_total":
             continue
         scope, _, short = stage.partition("/")
-        histogram = f"ray_transcribe_{scope}_stage_seconds_count"
-        count = totals.get((histogram, short), 0)
-        mean = value / count if count else float("nan")
-        print(f"{stage:<22} {count:>6.0f} {value:>9.2f} {mean:>8.3f}")
-    for (name, stage), value in sorted(totals.items()):
-        if name.endswith("_total") and name != "ray_transcribe_stage_seconds_total":
-            print(f"{name + (' ' + stage if stage else ''):<48} {value:>8.0f}")
+        count = totals.get((f"ray_transcribe_{scope}_stage_seconds_count", short), 0)
+        mean = round(value / count, 3) if count else None
+        stage_rows.append([stage, int(count), round(value, 2), mean])
+    counters = [
+        [name, stage, int(value)]
+        for (name, stage), value in sorted(totals.items())
+        if name.endswith("_total") and name != "ray_transcribe_stage_seconds_total"
+    ]
     batches = totals.get(("ray_transcribe_asr_batch_size_count", ""), 0)
     if batches:
-        chunks = totals[("ray_transcribe_asr_batch_size_sum", "")]
-        print(f"ASR batches {batches:.0f}, mean size {chunks / batches:.2f}")
+        mean_size = totals[("ray_transcribe_asr_batch_size_sum", "")] / batches
+        counters.append(["ASR batches (mean size)", f"{mean_size:.2f}", int(batches)])
+    return [
+        table("Jobs", ["job", "status", "wall s", "first segment s"], job_rows),
+        table(
+            "Seconds per stage",
+            ["stage (scope/stage)", "count", "total s", "mean s"],
+            stage_rows,
+            caption="From the app's Prometheus metrics, summed over replicas.",
+        ),
+        table("Counters", ["series", "tag", "value"], counters),
+    ]
 
 
 if __name__ == "__main__":
