@@ -161,10 +161,11 @@ class ServeBackend:
         model_name: str | None,
         language: str | None,
         apply: bool,
+        version: int | None = None,
     ) -> SpanTranscript:
         result: SpanTranscript = await overloaded_as_503(
             self._retranscriber.transcribe_span.remote(
-                job_id, start, end, model_name, language, apply
+                job_id, start, end, model_name, language, apply, version
             )
         )
         return result

@@ -15,7 +15,14 @@ from serve_app.asr.registry import build_registry
 from serve_app.audio.decode import SAMPLE_RATE, decode_audio, probe_audio
 from serve_app.audio.settings import open_audio_store
 from serve_app.config import AppConfig
-from serve_app.errors import AudioExpiredError, InvalidRequestError, JobNotFoundError
+from serve_app.errors import (
+    AudioExpiredError,
+    InvalidRequestError,
+    JobNotFinishedError,
+    JobNotFoundError,
+    VersionConflictError,
+)
+from serve_app.jobs.model import JobStatus
 from serve_app.priority import lower_priority
 from serve_app.transcript.segments import finalize_chunk_segments, join_text
 from serve_app.transcript.spans import SpanTranscript, confidence, replace_span, speaker_for_span
@@ -66,10 +73,26 @@ class Retranscriber:
         model_name: str | None,
         language: str | None,
         apply: bool,
+        version: int | None = None,
     ) -> SpanTranscript:
+        """``apply``: write the span into the completed transcript, if it is still at
+        ``version`` (None: the version it is at now); a conflict answers 409 and changes
+        nothing, so two clients applying spans at once never overwrite each other."""
         job = await self._store.get_job.remote(job_id)
         if job is None:
             raise JobNotFoundError()
+        if apply:
+            if job.status != JobStatus.COMPLETED:
+                raise JobNotFinishedError(
+                    f"Transcription job {job_id} is {job.status.value}: a span can be applied "
+                    "to a completed transcript only"
+                )
+            version = job.transcript_version if version is None else version
+            if version != job.transcript_version:
+                raise VersionConflictError(
+                    f"The transcript is at version {job.transcript_version}, not {version}: "
+                    "reload it and try again"
+                )
         if end <= start or start < 0:
             raise InvalidRequestError("end_time must be greater than start_time, both >= 0")
         if end - start > MAX_SPAN_S:
@@ -99,6 +122,6 @@ class Retranscriber:
         )
         if apply:
             await self._store.replace_segments.remote(
-                job_id, replace_span(segments, start, end, result)
+                job_id, replace_span(segments, start, end, result), version
             )
         return result

@@ -62,8 +62,10 @@ class TranscriptionBackend(Protocol):
         model_name: str | None,
         language: str | None,
         apply: bool,
+        version: int | None = None,
     ) -> SpanTranscript:
-        """Re-run a span of a job's kept audio; ``apply`` writes it into the job's result."""
+        """Re-run a span of a job's kept audio; ``apply`` writes it into the job's completed
+        result if that is still at ``version`` (None: any), else ``VersionConflictError``."""
         ...
 
     async def edit_segment(

@@ -32,7 +32,10 @@ class SpanRequest(BaseModel):
     """Default: the server's ``asr.retranscribe_model``."""
     language: str | None = None
     apply: bool = False
-    """Replace the segment in the job's stored result."""
+    """Replace the segment in the job's stored result (a completed job's only)."""
+    version: int | None = Field(default=None, ge=0)
+    """With ``apply``: the transcript version the client holds; if the transcript has moved
+    on since, nothing is applied and the answer is 409 (unset: the version it is at)."""
 
 
 def _response(segment_id: str | int, result: SpanTranscript) -> RetranscribeResponse:
@@ -65,6 +68,7 @@ async def retranscribe_clip(
     responses={
         **ERROR_RESPONSES,
         404: {"description": "Unknown job"},
+        409: {"description": "apply: the job is not completed, or its transcript moved on"},
         410: {"description": "The job's audio has expired"},
     },
 )
@@ -86,5 +90,6 @@ async def retranscribe_span(
         body.model_name,
         normalize_language(body.language),
         body.apply or apply,
+        version=body.version,
     )
     return _response(body.segment_id, result)

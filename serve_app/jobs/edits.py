@@ -2,7 +2,12 @@
 
 Every edit names the version it was made against; the store applies it only to that version
 and moves the job to the next one, so two people editing at once never overwrite each
-other unseen: the second gets a conflict and reloads.
+other unseen: the second gets a conflict and reloads. A re-transcribed span applied to the
+transcript (``replace_segments``) is a change of the same kind, checked the same way.
+
+Each change appends a ``revision`` event (the segments changed, the ids removed), so a
+client following the job, or replaying it from the start, ends with the corrected
+transcript, the one ``/result`` returns.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from serve_app.diarization.revisions import revision, with_ids
 from serve_app.errors import (
     InvalidRequestError,
     JobNotFinishedError,
@@ -42,6 +48,8 @@ class TranscriptEdits:
 
         async def _save(self, entry: JobEntry, *events: dict[str, Any]) -> None: ...
 
+        async def _entry(self, job_id: str, fence: int | None = None) -> JobEntry | None: ...
+
         def _publish_all(self, entry: JobEntry, segments: list[Segment]) -> None: ...
 
     async def edit_segment(
@@ -66,7 +74,7 @@ class TranscriptEdits:
     async def _edit(
         self, job_id: str, version: int, change: Callable[[list[Segment]], list[Segment]]
     ) -> TranscriptEdit:
-        entry = self._jobs.get(job_id)
+        entry = await self._entry(job_id)
         if entry is None or entry.job.kind != "transcription":
             raise JobNotFoundError()
         job = entry.job
@@ -90,11 +98,64 @@ class TranscriptEdits:
             raise SegmentNotFoundError(str(exc)) from exc
         except edits.EditError as exc:
             raise InvalidRequestError(str(exc)) from exc
+        await self._correct(entry, segments)
+        return TranscriptEdit(version=job.transcript_version, segments=entry.segments)
+
+    async def replace_segments(
+        self, job_id: str, segments: list[Segment], expected_version: int | None = None
+    ) -> TranscriptEdit:
+        """Make ``segments`` a completed job's transcript (a re-transcribed span applied
+        to it), if it is still at ``expected_version`` (None: whatever version it is at).
+        Segments without an id get ids no other segment has (``_new_ids``)."""
+        entry = await self._entry(job_id)
+        if entry is None or entry.job.kind != "transcription":
+            raise JobNotFoundError()
+        job = entry.job
+        if job.status != JobStatus.COMPLETED:
+            raise JobNotFinishedError(
+                f"Transcription job {job_id} is {job.status.value}: a span can be applied "
+                "to a completed transcript only"
+            )
+        if expected_version is not None and expected_version != job.transcript_version:
+            raise VersionConflictError(
+                f"The transcript is at version {job.transcript_version}, and this change "
+                f"was made against version {expected_version}: reload it and try again"
+            )
+        await self._correct(entry, _new_ids(entry.segments, segments))
+        return TranscriptEdit(version=job.transcript_version, segments=entry.segments)
+
+    async def _correct(self, entry: JobEntry, segments: list[Segment]) -> None:
+        """The transcript's next version, and the revision event that leads to it."""
+        old, job = entry.segments, entry.job
         self._publish_all(entry, segments)
         job.transcript_version += 1
         job.updated_at = time.time()
-        await self._save(entry)
-        return TranscriptEdit(version=job.transcript_version, segments=entry.segments)
+        event = revision(old, entry.segments, job.speakers_final)
+        await self._save(entry, *([entry.events.append(event)] if event else []))
+
+
+def _position(segment_id: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in segment_id.split("."))
+
+
+def _new_ids(old: list[Segment], segments: list[Segment]) -> list[Segment]:
+    """``segments`` with an id for each that has none: the ids of the segments they
+    replaced, in order (a span re-transcribed in place keeps its id); when those do not go
+    round, or would put the transcript out of id order (clients sort by id), every segment
+    is numbered again from 0. Either way no two segments share an id."""
+    if all(s.id for s in segments):
+        return segments
+    kept = {s.id for s in segments if s.id}
+    free = iter([s.id for s in old if s.id not in kept])
+    out = [s if s.id else s.model_copy(update={"id": next(free, "")}) for s in segments]
+    ids = [s.id for s in out]
+    try:
+        positions = [_position(i) for i in ids]
+    except ValueError:  # an id without its number: none was free
+        positions = []
+    if len(positions) == len(ids) == len(set(ids)) and positions == sorted(positions):
+        return out
+    return with_ids(segments, 0)
 
 
 def _same(change: Callable[[list[Segment]], list[Segment]], segments: list[Segment]) -> bool:

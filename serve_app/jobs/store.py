@@ -327,22 +327,6 @@ class JobStore(Leases, TranscriptEdits):
         await self._save(entry, *events)
         return entry.job
 
-    async def replace_segments(self, job_id: str, segments: list[Segment]) -> bool:
-        """Correct a job's stored transcript (e.g. a re-transcribed segment applied to it).
-
-        Subscribers that connect later replay the original live events; the result and
-        exports read the corrected segments. A finished transcript moves to its next version.
-        """
-        entry = self._jobs.get(job_id)
-        if entry is None:
-            return False
-        self._publish_all(entry, segments)
-        if entry.job.finished:
-            entry.job.transcript_version += 1
-        entry.job.updated_at = time.time()
-        await self._save(entry)
-        return True
-
     # ---- readers -------------------------------------------------------------------------
 
     async def get_job(self, job_id: str) -> Job | None:

@@ -57,7 +57,9 @@ class StoreOnlyBackend:
         probe_audio(data)
         return SpanTranscript(text="", confidence=0.0, speaker=None, model_used="tiny.en")
 
-    async def retranscribe_span(self, job_id, start, end, model_name, language, apply):
+    async def retranscribe_span(
+        self, job_id, start, end, model_name, language, apply, version=None
+    ):
         raise NotImplementedError
 
     async def edit_segment(self, job_id, version, segment_id, text, speaker):

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from serve_app.client.transcript import apply_events
+from serve_app.errors import JobNotFinishedError, VersionConflictError
 from serve_app.jobs.db import JobDatabase
 from serve_app.jobs.leases import LeaseLostError
 from serve_app.jobs.model import (
@@ -513,3 +514,56 @@ def test_the_first_runner_holds_the_first_token():
         assert claimed.lease_fence == 1 and claimed.attempts == 1  # the same lease
 
     run(scenario())
+
+
+async def completed(store, *texts_):
+    """Job j1 completed with one one-second segment per text, in one chunk."""
+    await store.create_job(new_job())
+    await store.add_chunks("j1", chunks((0, 10)), planning_done=True)
+    await store.complete_chunk("j1", 0, [seg(i, i + 1, t) for i, t in enumerate(texts_)])
+    await store.update_job("j1", status=JobStatus.COMPLETED)
+
+
+def test_an_applied_span_gets_an_id_of_its_own_and_reaches_the_replay():
+    """A re-transcribed span inserted between kept segments took its position as id, the
+    id of a segment still there; and a replay kept showing the transcript before it."""
+
+    async def scenario():
+        store = JobStore()
+        await completed(store, "a", "b", "c")
+        kept = await store.get_segments("j1")
+        inserted = Segment(start=0.5, end=0.9, text="new")  # no id, as replace_span makes
+        await store.replace_segments("j1", [kept[0], inserted, *kept[1:]])
+        result = await store.get_segments("j1")
+        ids = [s.id for s in result]
+        assert len(set(ids)) == len(ids) == 4
+        assert [s.text for s in result] == ["a", "new", "b", "c"]
+        replay = await store.wait_events("j1", 0, 0.01)
+        assert apply_events(replay.events) == [s.to_public() for s in result]
+        assert replay.finished
+
+    run(scenario())
+
+
+def test_two_clients_applying_spans_at_once_never_overwrite_each_other():
+    async def scenario():
+        store = JobStore()
+        await completed(store, "a", "b")
+        seen = await store.get_job("j1")
+        first = await store.get_segments("j1")
+        version = seen.transcript_version
+        await store.replace_segments("j1", [first[0].model_copy(update={"text": "A"}), first[1]])
+        second = [first[0], first[1].model_copy(update={"text": "B"})]  # made on version 0
+        with pytest.raises(VersionConflictError):
+            await store.replace_segments("j1", second, version)
+        assert [s.text for s in await store.get_segments("j1")] == ["A", "b"]
+        assert (await store.get_job("j1")).transcript_version == version + 1
+
+    async def running():
+        store = JobStore()
+        await store.create_job(new_job())
+        with pytest.raises(JobNotFinishedError):
+            await store.replace_segments("j1", [seg(0, 1, "x")])
+
+    run(scenario())
+    run(running())
