@@ -10,6 +10,7 @@ OpenAI-compatible chat API.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -59,6 +60,19 @@ class TranscriptAssistant:
         self._cfg = config.assistant
         self._store = connect_job_store(config.job_store)
         self._tasks: set[asyncio.Task[None]] = set()
+        # Summary jobs are leased to this replica and renewed while they run, so the store
+        # fails them once the replica is gone (its leases lapse), never leaving them
+        # processing; a slow LLM call is no sign of a lost job.
+        self._replica = uuid.uuid4().hex[:12]
+        self._lease_s = config.job_store.lease_s
+
+    async def __del__(self) -> None:
+        # Scale-down or redeploy: the summaries running here cannot move to another replica
+        # (the request is not kept): fail them now rather than when their leases lapse.
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=5)
 
     # ---- models ------------------------------------------------------------------------
 
@@ -186,9 +200,11 @@ class TranscriptAssistant:
             options=JobOptions(model_name=model.name),
             owner=owner,
             message=f"Summary started with model {model.name}",
+            lease_owner=f"{self._replica}:{uuid.uuid4().hex[:8]}",
+            lease_expires_at=time.time() + self._lease_s,
         )
-        await self._store.create_job.remote(job)
-        run = self._run_summary(job.job_id, req, (segments, lines), model, llm)
+        job = await self._store.create_job.remote(job)
+        run = self._run_summary(job, req, (segments, lines), model, llm)
         task = asyncio.create_task(run)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -220,15 +236,17 @@ class TranscriptAssistant:
 
     async def _run_summary(
         self,
-        job_id: str,
+        job: Job,
         req: SummaryRequest,
         lines: tuple[list[TranscriptLine], list[str]],
         model: LLMModel,
         llm: _LLMReplica,
     ) -> None:
+        job_id, fence = job.job_id, job.lease_fence
         started = time.perf_counter()
+        renewal = asyncio.create_task(self._keep_lease(job))
         try:
-            result = await self._summarise(job_id, req, lines, model, llm)
+            result = await self._summarise(job_id, req, lines, model, llm, fence)
             await self._store.update_job.remote(
                 job_id,
                 status=JobStatus.COMPLETED,
@@ -239,12 +257,36 @@ class TranscriptAssistant:
                 progress=100.0,
                 result=result.model_dump(mode="json"),
                 timings={"summary_s": round(time.perf_counter() - started, 3)},
+                fence=fence,
             )
+        except asyncio.CancelledError:
+            message = "Summary failed: the replica running it stopped; submit it again"
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(
+                    self._store.update_job.remote(
+                        job_id, status=JobStatus.FAILED, message=message, fence=fence
+                    ),
+                    3,
+                )
+            raise
         except Exception as exc:  # every failure ends the job, with the reason
             reason = exc.message if isinstance(exc, AppError) else f"{type(exc).__name__}: {exc}"
             await self._store.update_job.remote(
-                job_id, status=JobStatus.FAILED, message=f"Summary failed: {reason}"
+                job_id, status=JobStatus.FAILED, message=f"Summary failed: {reason}", fence=fence
             )
+        finally:
+            renewal.cancel()
+
+    async def _keep_lease(self, job: Job) -> None:
+        """Renew the summary job's lease every third of it while it runs."""
+        assert job.lease_owner is not None
+        while True:
+            await asyncio.sleep(self._lease_s / 3)
+            try:
+                if not await self._store.renew.remote(job.job_id, job.lease_owner, job.lease_fence):
+                    return  # finished, or failed by the sweep: nothing left to keep
+            except Exception:  # store restarting: the lease has slack for a few misses
+                continue
 
     async def _summarise(
         self,
@@ -253,6 +295,7 @@ class TranscriptAssistant:
         lines: tuple[list[TranscriptLine], list[str]],
         model: LLMModel,
         llm: _LLMReplica,
+        fence: int | None = None,
     ) -> SummaryResult:
         budget = SummaryBudget.for_request(
             model.max_model_len,
@@ -263,7 +306,9 @@ class TranscriptAssistant:
         )
 
         async def progress(percent: float, message: str) -> None:
-            await self._store.update_job.remote(job_id, progress=percent, message=message)
+            await self._store.update_job.remote(
+                job_id, progress=percent, message=message, fence=fence
+            )
 
         summariser = Summariser(llm, req, budget, self._cfg.max_parallel_calls, progress)
         draft = await summariser.run(*lines)

@@ -148,7 +148,7 @@ def _new_ids(old: list[Segment], segments: list[Segment]) -> list[Segment]:
     kept = {s.id for s in segments if s.id}
     free = iter([s.id for s in old if s.id not in kept])
     out = [s if s.id else s.model_copy(update={"id": next(free, "")}) for s in segments]
-    ids = [s.id for s in out]
+    ids = [s.id or "" for s in out]
     try:
         positions = [_position(i) for i in ids]
     except ValueError:  # an id without its number: none was free

@@ -35,7 +35,8 @@ from serve_app.transcript.segments import Segment
 logger = logging.getLogger(__name__)
 
 SUMMARY_STALE_S = 900.0
-"""A summary job (not resumable) with no update for this long failed with its replica."""
+"""A summary job without a lease (stored by an older version) and with no update for this
+long failed with its replica. Jobs with a lease fail when it lapses instead."""
 
 
 class JobStore(Leases, TranscriptEdits):
@@ -406,7 +407,9 @@ class JobStore(Leases, TranscriptEdits):
                 logger.warning("job sweep failed", exc_info=True)
 
     async def sweep(self, now: float) -> None:
-        """Delete jobs past their TTL; fail summary jobs whose assistant stopped reporting."""
+        """Delete jobs past their TTL; fail summary jobs whose assistant replica stopped
+        (its lease lapsed: the replica renews it while the job runs, however long one LLM
+        call takes), which a restarted replica cannot resume (the request is not kept)."""
         for job_id, entry in list(self._jobs.items()):
             job = entry.job
             if now - job.updated_at > self._ttl_s:
@@ -415,14 +418,16 @@ class JobStore(Leases, TranscriptEdits):
                 if self._db is not None:
                     await self._write(self._db.delete_job, job_id)
                 entry.events.notify()
-            elif (
-                job.kind == "summary"
-                and not job.finished
-                and now - job.updated_at > SUMMARY_STALE_S
-            ):
+            elif job.kind == "summary" and not job.finished:
+                if job.lease_owner is not None and job.lease_expires_at < now:
+                    reason = "the replica writing it stopped (its lease lapsed); submit it again"
+                elif job.lease_owner is None and now - job.updated_at > SUMMARY_STALE_S:
+                    reason = (
+                        f"no progress for {int(now - job.updated_at)} s "
+                        "(the replica writing it stopped)"
+                    )
+                else:
+                    continue
                 await self.update_job(
-                    job_id,
-                    status=JobStatus.FAILED,
-                    message=f"Summary failed: no progress for {int(now - job.updated_at)} s "
-                    "(the replica writing it stopped)",
+                    job_id, status=JobStatus.FAILED, message=f"Summary failed: {reason}"
                 )

@@ -21,6 +21,7 @@ from serve_app.jobs.model import (
 )
 from serve_app.jobs.store import JobStore
 from serve_app.transcript.segments import Segment, Word
+from tests.waiting import await_until
 
 
 def new_job(job_id="j1", **fields):
@@ -320,9 +321,10 @@ def test_a_failed_commit_is_retried_with_the_jobs_next_change(tmp_path, monkeypa
 
 def test_subscribers_get_only_committed_events(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
-    save_job, release = JobDatabase.save_job, threading.Event()
+    save_job, release, entered = JobDatabase.save_job, threading.Event(), threading.Event()
 
     def slow(self, job):
+        entered.set()
         release.wait(5)
         save_job(self, job)
 
@@ -330,7 +332,7 @@ def test_subscribers_get_only_committed_events(tmp_path, monkeypatch):
         store = await planned(url, (0, 10))
         monkeypatch.setattr(JobDatabase, "save_job", slow)
         writing = asyncio.create_task(store.complete_chunk("j1", 0, [seg(0, 1, "a")]))
-        await asyncio.sleep(0.05)
+        await await_until(entered.is_set, timeout=5, what="the commit to be in its transaction")
         during = await store.wait_events("j1", 0, 0.05)
         release.set()
         await writing
@@ -349,8 +351,9 @@ def test_leases_claim_renew_release_and_dispatch():
         assert await store.claim("j1", "r2") is None  # held
         assert await store.renew("j1", "r1")
         assert await store.lapsed_jobs() == []
-        await asyncio.sleep(0.25)  # r1 stopped renewing
-        ((job_id, token),) = await store.lapsed_jobs()
+        # r1 stops renewing: its lease lapses
+        lapsed = await await_until(store.lapsed_jobs, timeout=5, what="r1's lease to lapse")
+        ((job_id, token),) = lapsed
         assert await store.lapsed_jobs() == []  # handed out once
         assert await store.claim(job_id, "r3") is None  # not the dispatched runner
         assert (await store.claim(job_id, "r2", token)).attempts == 2
@@ -378,6 +381,7 @@ def test_sweep_expires_old_jobs_and_fails_stale_summaries(tmp_path):
         await store.sweep(now + 50)
         assert (await store.get_job("old")).status == JobStatus.PROCESSING
         await store.sweep(now + 99)
+        assert (await store.get_job("old")).status == JobStatus.PROCESSING  # within its TTL
         await store.sweep(now + 1000)
         assert await store.get_job("old") is None
         assert await JobStore(url).get_job("old") is None
@@ -416,7 +420,7 @@ def test_a_commit_saves_its_own_change_and_not_a_later_one(tmp_path, monkeypatch
         store = await planned(url, (0, 10), (10, 20))
         monkeypatch.setattr(JobDatabase, "save_job", first_slow_then_killed)
         first = asyncio.create_task(store.update_job("j1", message="working"))
-        await asyncio.sleep(0.05)  # the first commit is in its transaction
+        await await_until(lambda: calls, timeout=5, what="the first commit's transaction")
         second = asyncio.create_task(store.complete_chunk("j1", 0, [seg(0, 1, "a")]))
         await asyncio.sleep(0.05)
         release.set()
@@ -477,8 +481,8 @@ def test_a_runner_whose_lease_was_taken_over_can_change_nothing():
         await store.add_chunks("j1", chunks((0, 10), (10, 20)), planning_done=True)
         old = (await store.claim("j1", "r1")).lease_fence
         await store.complete_chunk("j1", 0, [seg(0, 1, "a")], fence=old)
-        await asyncio.sleep(0.06)  # r1 stalls
-        ((_, token),) = await store.lapsed_jobs()
+        # r1 stalls past its lease
+        ((_, token),) = await await_until(store.lapsed_jobs, timeout=5, what="r1's lease to lapse")
         with pytest.raises(LeaseLostError):  # handed out: r1 is fenced off already
             await store.complete_chunk("j1", 1, [seg(0, 1, "stale")], fence=old)
         new = (await store.claim("j1", "r2", token)).lease_fence
@@ -567,3 +571,22 @@ def test_two_clients_applying_spans_at_once_never_overwrite_each_other():
 
     run(scenario())
     run(running())
+
+
+def test_a_summary_job_lives_as_long_as_its_lease_however_slow_its_llm_calls():
+    """The sweep failed a summary after 900 s without an update, as long as one LLM call
+    may take; now it keys on the assistant replica's lease (renewed while the job runs)."""
+
+    async def scenario():
+        store = JobStore(lease_s=10)
+        now = time.time()
+        job = new_job("s", kind="summary", lease_owner="a1", lease_expires_at=now + 2000)
+        await store.create_job(job)
+        await store.sweep(now + 1000)  # no update for 1000 s, lease still held
+        assert (await store.get_job("s")).status == JobStatus.PROCESSING
+        await store.sweep(now + 2001)  # the replica stopped renewing
+        swept = await store.get_job("s")
+        assert swept.status == JobStatus.FAILED and "lease lapsed" in swept.message
+        assert await store.renew("s", "a1", swept.lease_fence) is False
+
+    run(scenario())
