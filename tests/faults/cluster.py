@@ -13,6 +13,8 @@ from typing import Any
 import httpx
 from websockets.sync.client import connect
 
+from tests.waiting import wait_until
+
 
 def replica_actors(deployment: str, app: str = "transcribe") -> list[Any]:
     """Actor handles of a deployment's live replicas."""
@@ -57,13 +59,8 @@ def non_loopback_listeners() -> list[str]:
 
 
 def wait_for(predicate: Any, timeout: float = 120, interval: float = 0.1) -> Any:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {predicate}")
+    """``tests.waiting.wait_until`` with this module's defaults (a cluster is slow)."""
+    return wait_until(predicate, timeout=timeout, interval=interval)
 
 
 def debug(http: httpx.Client, job_id: str) -> dict[str, Any]:

@@ -5,6 +5,7 @@ import asyncio
 import pytest
 
 from serve_app.asr.batcher import Batcher
+from tests.waiting import await_until
 
 
 def test_requests_that_queue_during_a_pass_form_the_next_batch():
@@ -18,7 +19,7 @@ def test_requests_that_queue_during_a_pass_form_the_next_batch():
     async def main() -> list[int]:
         batcher: Batcher[int, int] = Batcher(run, max_size=4, wait_s=0.01)
         first = asyncio.create_task(batcher.submit(0))
-        await asyncio.sleep(0.05)  # the first pass is running
+        await await_until(lambda: passes, timeout=5, what="the first pass to run")
         later = []
         for i in range(1, 6):  # arrive one by one while it runs
             later.append(asyncio.create_task(batcher.submit(i)))

@@ -19,6 +19,7 @@ from serve_app.jobs.leases import LeaseLostError
 from serve_app.jobs.model import ChunkRecord, Job, JobOptions
 from serve_app.jobs.store import JobStore
 from serve_app.transcript.segments import Segment
+from tests.waiting import await_until
 
 SR = 16000
 
@@ -114,8 +115,8 @@ def test_a_run_whose_lease_was_taken_over_stops_and_changes_nothing():
         store = JobStore(lease_s=0.05)
         await _planned(store, 2)
         stale = (await store.claim("j1", "r1")).model_copy(deep=True)
-        await asyncio.sleep(0.06)
-        ((_, token),) = await store.lapsed_jobs()
+        # r1 stalls past its lease
+        ((_, token),) = await await_until(store.lapsed_jobs, timeout=5, what="r1's lease to lapse")
         assert (await store.claim("j1", "r2", token)).lease_fence > stale.lease_fence
         asr = FakeAsr()
         with pytest.raises(ExceptionGroup) as caught:
