@@ -7,7 +7,8 @@ Markers in a page, each an HTML comment on a line of its own:
 - ``<!-- bench-unlisted -->``: every results file that no ``bench:`` marker shows;
 - ``<!-- config: reference -->``: every config field, from the pydantic models;
 - ``<!-- api: endpoints -->`` / ``<!-- api: errors -->``: the routes and error codes of
-  the FastAPI app the ingress serves.
+  the FastAPI app the ingress serves;
+- ``<!-- models: whisper -->`` / ``<!-- models: llm -->``: the model registries.
 
 ``openapi.json`` is written into the site from the same app. Any marker that cannot be
 rendered (a missing results file, an unknown marker) fails the build.
@@ -32,9 +33,10 @@ for _path in (DOCS, DOCS.parent):
 import gen_api  # noqa: E402
 import gen_bench  # noqa: E402
 import gen_config  # noqa: E402
+import gen_models  # noqa: E402
 
 MARKER = re.compile(
-    r"^<!-- (bench|bench-unlisted|config|api)(?::\s*(\S+))? -->[ \t]*$", re.MULTILINE
+    r"^<!-- (bench|bench-unlisted|config|api|models)(?::\s*(\S+))? -->[ \t]*$", re.MULTILINE
 )
 _listed_bench: set[str] = set()
 
@@ -62,6 +64,10 @@ def _render(kind: str, arg: str) -> str:
         return gen_api.render_endpoints()
     if kind == "api" and arg == "errors":
         return gen_api.render_error_codes()
+    if kind == "models" and arg == "whisper":
+        return gen_models.render_whisper()
+    if kind == "models" and arg == "llm":
+        return gen_models.render_llm()
     raise PluginError(f"unknown docs marker <!-- {kind}: {arg} -->")
 
 

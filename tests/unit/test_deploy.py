@@ -130,5 +130,5 @@ def test_gpu_fractions_fit_one_card():
 
 
 def test_manifest_path_is_documented():
-    readme = (PROJECT_ROOT / "README.md").read_text()
-    assert str(Path("deploy") / "rayservice.yaml") in readme
+    page = (PROJECT_ROOT / "docs" / "configuration.md").read_text()
+    assert str(Path("deploy") / "rayservice.yaml") in page
