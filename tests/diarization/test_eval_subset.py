@@ -8,15 +8,13 @@ import shutil
 
 import pytest
 
+from eval import corpus
+from eval.diarization_eval import attribution
+from serve_app.diarization.pipeline import PyannoteDiarizer
+
 pytestmark = pytest.mark.diarization
 
-for _tool in ("espeak-ng", "flite", "text2wave", "sox"):
-    if shutil.which(_tool) is None:
-        pytest.skip(f"{_tool} not installed (make system-deps)", allow_module_level=True)
-
-from eval import corpus  # noqa: E402
-from eval.diarization_eval import attribution  # noqa: E402
-from serve_app.diarization.pipeline import PyannoteDiarizer  # noqa: E402
+_MISSING = [t for t in ("espeak-ng", "flite", "text2wave", "sox") if shutil.which(t) is None]
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +22,9 @@ def diarizer() -> PyannoteDiarizer:
     return PyannoteDiarizer()
 
 
+@pytest.mark.skipif(
+    bool(_MISSING), reason=f"voices not installed: {', '.join(_MISSING)} (make system-deps)"
+)
 def test_subset_attribution_and_speaker_counts(diarizer: PyannoteDiarizer) -> None:
     counts_right = 0
     for spec in corpus.test_subset():
