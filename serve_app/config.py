@@ -35,6 +35,10 @@ class AuthConfig(StrictModel):
     are under the project root. Read with the environment variable, at replica start."""
     admin_names: list[str] = Field(default_factory=list)
     """Names whose keys are admin keys: they see every job and may use ``/debug``."""
+    local_key_file: str | None = "var/local-key"
+    """With auth off: the local admin key, made at first start (mode 0600; relative paths are
+    under the project root). The CLI on this machine reads it; a browser gets an anonymous
+    identity of its own instead (docs/security.md). None: no local key."""
 
 
 class RateLimitConfig(StrictModel):
@@ -59,33 +63,63 @@ class LimitsConfig(StrictModel):
     """``/api/transcribe/jobs`` page size when ``limit`` is not given (at most 500)."""
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+class LiveStreamsConfig(StrictModel):
+    """Budget of live WebSocket streams per ingress replica: each holds one of the replica's
+    ``max_ongoing_requests`` while open, so they get a share of their own, below it. Past a
+    cap the socket is closed with code 1013 and a reason saying which."""
+
+    max_streams: PositiveInt = 64
+    """Open streams in all (must be below ``deployment.max_ongoing_requests``)."""
+    max_streams_per_caller: PositiveInt = 16
+    """Open streams per API key (or per anonymous browser)."""
+
+
 class IngressConfig(StrictModel):
     """The HTTP front door."""
 
     max_upload_mb: PositiveFloat = 200.0
     """Uploads above this size are refused with 413 while they are being read."""
-    cors_origins: list[str] = Field(default_factory=lambda: ["*"])
-    """Origins browsers may call from; WebSocket ``Origin`` headers are checked against the
-    same list. ``*`` (any origin) is refused while auth is on."""
+    cors_origins: list[str] = Field(default_factory=list)
+    """Other origins (``https://app.example.com``) whose pages may call this API; the page
+    this server serves needs none. A request or WebSocket with any other ``Origin`` gets 403.
+    ``*`` is refused."""
+    allowed_hosts: list[str] = Field(default_factory=lambda: list(LOOPBACK_HOSTS))
+    """Names this server answers to (the ``Host`` header): ``name`` (any port) or
+    ``name:port``. Any other Host gets 421, so a rebinding DNS name reaches nothing."""
     ws_poll_timeout_s: PositiveFloat = 10.0
     """Longest a WebSocket waits on the job store for news before re-checking the client."""
+    live: LiveStreamsConfig = Field(default_factory=lambda: LiveStreamsConfig())
     auth: AuthConfig = Field(default_factory=AuthConfig)
     rate_limit: RateLimitConfig = Field(default_factory=RateLimitConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     deployment: DeploymentOptions = Field(
         default_factory=lambda: DeploymentOptions(
-            max_ongoing_requests=64,
+            max_ongoing_requests=128,
             max_queued_requests=256,
             ray_actor_options=RayActorOptions(num_cpus=0),
         )
     )
 
     @model_validator(mode="after")
-    def _no_wildcard_origin_with_auth(self) -> IngressConfig:
-        if self.auth.enabled and "*" in self.cors_origins:
+    def _no_wildcard_origin(self) -> IngressConfig:
+        if "*" in self.cors_origins:
             raise ValueError(
-                "ingress.cors_origins may not be '*' while ingress.auth is enabled: "
+                "ingress.cors_origins may not be '*' (any web page could call this API): "
                 "list the origins of your web clients"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _live_streams_leave_room(self) -> IngressConfig:
+        ongoing = self.deployment.max_ongoing_requests
+        if self.live.max_streams >= ongoing:
+            raise ValueError(
+                f"ingress.live.max_streams ({self.live.max_streams}) must be below "
+                f"ingress.deployment.max_ongoing_requests ({ongoing}): live streams hold a "
+                "request each, and /health and the API need the rest"
             )
         return self
 

@@ -8,6 +8,11 @@ and removing the old one, without losing access to earlier jobs.
 HTTP requests send ``Authorization: Bearer <key>``. Browsers cannot set headers on a
 WebSocket, so the live stream also accepts the key as a ``Sec-WebSocket-Protocol`` value
 ``bearer.<key>``, offered beside the protocol ``transcribe``, which the server selects.
+
+With auth off (``make run``, loopback only) nobody is admin by default: each browser gets an
+anonymous identity of its own (a random id the server signs, in an ``HttpOnly``,
+``SameSite=Strict`` cookie) and sees only its own jobs; the local admin key, made at first
+start in ``ingress.auth.local_key_file`` (mode 0600), is what the CLI on this machine sends.
 """
 
 from __future__ import annotations
@@ -15,10 +20,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serve_app.config import AuthConfig, RateLimitConfig
@@ -49,8 +56,81 @@ class Principal:
         return job is not None and job.kind == "transcription" and self.owns(job.owner)
 
 
-ANONYMOUS = Principal(name=None, admin=True)
-"""With auth off (local runs on loopback) every caller sees everything."""
+NOBODY = Principal(name=None, admin=False)
+"""A caller of the public paths (health, docs, the page) with auth on: owns no job."""
+LOCAL_ADMIN = "local"
+"""The name of the local admin key (auth off)."""
+ANON_COOKIE = "transcribe_anon"
+ANON_COOKIE_MAX_AGE_S = 365 * 24 * 3600
+
+
+def load_local_key(path: Path) -> str:
+    """The local admin key in ``path``, made (random, mode 0600) if the file is missing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):  # another process made it a moment ago: wait for its write
+            key = path.read_text().strip()
+            if key:
+                return key
+            time.sleep(0.02)
+        raise ValueError(f"{path} is empty: delete it to have a new local key made") from None
+    key = "local-" + secrets.token_urlsafe(32)
+    with os.fdopen(fd, "w") as f:
+        f.write(key + "\n")
+    return key
+
+
+class AnonymousIdentity:
+    """Per-browser identities with auth off: ``<id>.<signature>`` cookies, so only ids this
+    server issued count (a made-up cookie is a stranger, never someone's identity)."""
+
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+
+    def _sign(self, ident: str) -> str:
+        return hmac.new(self._secret, ident.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def issue(self) -> tuple[str, str]:
+        """A new identity: (principal name, cookie value)."""
+        ident = secrets.token_urlsafe(18)
+        return f"anon:{ident}", f"{ident}.{self._sign(ident)}"
+
+    def verify(self, value: str) -> str | None:
+        """The principal name of a cookie this server issued, else None."""
+        ident, _, signature = value.partition(".")
+        if len(ident) != 24 or not hmac.compare_digest(signature, self._sign(ident)):
+            return None
+        return f"anon:{ident}"
+
+    @staticmethod
+    def set_cookie(value: str, secure: bool) -> bytes:
+        attributes = f"Path=/; Max-Age={ANON_COOKIE_MAX_AGE_S}; HttpOnly; SameSite=Strict"
+        return f"{ANON_COOKIE}={value}; {attributes}{'; Secure' if secure else ''}".encode()
+
+
+def caller_identity(conn: HTTPConnection | Scope) -> str:
+    """Who is calling, for per-caller budgets (rate limits, live streams): ``key:<name>``
+    for an API key (or the local key), ``anon:<id>`` for a browser's anonymous identity, and
+    ``addr:<client address>`` for a caller with neither (it could start a new identity on
+    every request)."""
+    scope = conn.scope if isinstance(conn, HTTPConnection) else conn
+    caller = scope.get("state", {}).get("caller")
+    if caller:
+        return str(caller)
+    client = scope.get("client") or ("", 0)
+    return f"addr:{client[0]}"
+
+
+def _cookie(scope: Scope, name: str) -> str | None:
+    for key, value in scope.get("headers") or []:
+        if key == b"cookie":
+            for pair in value.decode("latin-1").split(";"):
+                cookie, _, content = pair.strip().partition("=")
+                if cookie == name:
+                    return content
+    return None
 
 
 def _digest(key: str) -> bytes:
@@ -65,6 +145,11 @@ class KeyRing:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    @classmethod
+    def local(cls, key: str) -> KeyRing:
+        """Only the local admin key (auth off)."""
+        return cls([(LOCAL_ADMIN, _digest(key), True)])
 
     @classmethod
     def from_config(cls, config: AuthConfig, root: Path) -> KeyRing:
@@ -135,20 +220,22 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 class AuthMiddleware:
-    """Sets ``scope["state"]["principal"]``; refuses missing or wrong keys (401), browser
-    WebSockets from origins not in ``cors_origins`` (403), and callers past their rate
-    limit (429, ``Retry-After``)."""
+    """Sets ``scope["state"]["principal"]`` and ``["caller"]``; refuses missing or wrong keys
+    (401) and callers past their rate limit (429, ``Retry-After``).
+
+    With auth off (``anonymous`` given), a key is optional: the local key is the admin, and
+    a caller without one is the browser its cookie names, or a new anonymous identity whose
+    cookie goes out with the response."""
 
     def __init__(
         self,
         app: ASGIApp,
         enabled: bool,
         keys: KeyRing,
-        origins: list[str],
         rate_limit: RateLimitConfig,
+        anonymous: AnonymousIdentity | None = None,
     ) -> None:
-        self.app, self.enabled, self.keys = app, enabled, keys
-        self.origins = None if "*" in origins else set(origins)
+        self.app, self.enabled, self.keys, self.anonymous = app, enabled, keys, anonymous
         self.bucket = TokenBucket(rate_limit) if rate_limit.enabled else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -158,29 +245,34 @@ class AuthMiddleware:
         state = scope.setdefault("state", {})
         request_id = state.get("request_id", "")
         websocket = scope["type"] == "websocket"
-        if websocket and self.origins is not None:
-            origin = _header(scope, b"origin")
-            if (
-                origin is not None
-                and origin not in self.origins
-                and not _same_origin(scope, origin)
-            ):
-                await send({"type": "websocket.close", "code": 1008})  # HTTP 403
-                return
-        principal = ANONYMOUS
-        if self.enabled and not self._public(scope):
-            found = self.keys.authenticate(self._key(scope) or "")
-            if found is None:
+        public, key = self._public(scope), self._key(scope)
+        principal, caller = NOBODY, None
+        if key is not None or (self.enabled and not public):
+            found = self.keys.authenticate(key or "")
+            if found is None and not public:
                 if websocket:
                     await send({"type": "websocket.close", "code": 1008})
                     return
                 await self._refuse(send, request_id)
                 return
-            principal = found
+            if found is not None:
+                principal, caller = found, f"key:{found.name}"
+        if self.anonymous is not None and caller is None:
+            name = self.anonymous.verify(_cookie(scope, ANON_COOKIE) or "")
+            if name is None:
+                name, value = self.anonymous.issue()
+                if not websocket:
+                    secure = scope.get("scheme") == "https"
+                    cookie = self.anonymous.set_cookie(value, secure)
+                    send = _with_header(send, b"set-cookie", cookie)
+            else:
+                caller = name
+            principal = Principal(name=name, admin=False)
         state["principal"] = principal
+        if caller is not None:
+            state["caller"] = caller
         if self.bucket is not None and scope["path"] != "/health":
-            client = scope.get("client") or ("", 0)
-            wait = self.bucket.take(principal.name or f"addr:{client[0]}")
+            wait = self.bucket.take(caller_identity(scope))
             if wait > 0:
                 if websocket:
                     await send({"type": "websocket.close", "code": 1013})  # try again later
@@ -223,12 +315,6 @@ class AuthMiddleware:
             "unauthorized",
             request_id,
         )
-
-
-def _same_origin(scope: Scope, origin: str) -> bool:
-    """A page this server served (the web UI) opening a socket back to it."""
-    host = _header(scope, b"host")
-    return host is not None and origin.split("://", 1)[-1] == host
 
 
 def _with_header(send: Send, name: bytes, value: bytes) -> Send:

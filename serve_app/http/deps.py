@@ -13,13 +13,13 @@ from starlette.requests import HTTPConnection
 from serve_app.asr.registry import ModelRegistry
 from serve_app.config import IngressConfig
 from serve_app.errors import LLMUnavailableError
-from serve_app.http.auth import ANONYMOUS, Principal
+from serve_app.http.auth import NOBODY, Principal
 from serve_app.http.backends import AssistantBackend, TranscriptionBackend
 
 
 def get_principal(conn: HTTPConnection) -> Principal:
-    """Who is calling (``AuthMiddleware``); everyone, with auth off."""
-    principal: Principal = conn.scope.get("state", {}).get("principal", ANONYMOUS)
+    """Who is calling (``AuthMiddleware``); nobody (no job, not admin) if it did not run."""
+    principal: Principal = conn.scope.get("state", {}).get("principal", NOBODY)
     return principal
 
 

@@ -19,6 +19,7 @@ from serve_app.errors import PayloadTooLargeError
 logger = logging.getLogger("ray.serve")
 
 REQUEST_ID_HEADER = "x-request-id"
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 async def send_error(send: Send, status: int, detail: str, code: str, request_id: str) -> None:
@@ -125,3 +126,85 @@ class BodySizeLimitMiddleware:
             return msg
 
         await self.app(scope, bounded_receive, send)
+
+
+def split_host(value: str) -> tuple[str, int | None]:
+    """``name[:port]`` (``[v6]:port`` too) lower-cased, and its port (None: none given)."""
+    value = value.strip().lower()
+    name, sep, port = value.rpartition(":")
+    if sep and port.isdigit() and (not name.startswith("[") or name.endswith("]")):
+        return name, int(port)
+    return value, None
+
+
+class HostOriginMiddleware:
+    """Answers only the names of ``allowed_hosts`` and refuses other web origins.
+
+    - ``Host`` not in the allow-list: 421 (a WebSocket is closed before it is accepted, which
+      the server sends as HTTP 403). A page on a rebinding DNS name that resolves to this
+      server reaches nothing, even though the browser thinks it is same-origin.
+    - ``Origin`` present and neither this server's own (scheme-less ``host:port`` equal to
+      ``Host``) nor listed in ``cors_origins``: 403, preflights included; a WebSocket is
+      closed before accept. Clients that send no ``Origin`` (curl, the CLI) are not browsers
+      running someone else's page, and pass.
+
+    Entries are ``name`` (any port) or ``name:port``; ``*`` allows any host (only behind a
+    proxy that checks the name itself).
+    """
+
+    def __init__(self, app: ASGIApp, allowed_hosts: list[str], origins: list[str]) -> None:
+        self.app = app
+        self.any_host = "*" in allowed_hosts
+        self.hosts = {split_host(h) for h in allowed_hosts if h != "*"}
+        self.origins = {o.strip().rstrip("/").lower() for o in origins}
+
+    def host_allowed(self, host: str) -> bool:
+        if self.any_host:
+            return True
+        name, port = split_host(host)
+        return bool(name) and ((name, None) in self.hosts or (name, port) in self.hosts)
+
+    def origin_allowed(self, origin: str, host: str) -> bool:
+        origin = origin.strip().rstrip("/").lower()
+        if origin in self.origins:
+            return True
+        scheme, sep, rest = origin.partition("://")
+        default = DEFAULT_PORTS.get(scheme)
+        if not sep or default is None:
+            return False  # "null" (sandboxed frames, files) and other schemes
+        (name, port), (host_name, host_port) = split_host(rest), split_host(host)
+        return name == host_name and (port or default) == (host_port or default)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        host = origin = None
+        for key, value in scope.get("headers") or []:
+            if key == b"host":
+                host = value.decode("latin-1")
+            elif key == b"origin":
+                origin = value.decode("latin-1")
+        request_id = scope.get("state", {}).get("request_id", "")
+        if not self.host_allowed(host or ""):
+            logger.warning("refused Host %r (ingress.allowed_hosts)", (host or "")[:100])
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            detail = (
+                f"This server does not answer to the name {(host or '')[:100]!r}; "
+                "ingress.allowed_hosts lists the names it does"
+            )
+            await send_error(send, 421, detail, "misdirected_request", request_id)
+            return
+        if origin is not None and not self.origin_allowed(origin, host or ""):
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            detail = (
+                f"Requests from pages on {origin[:100]!r} are not allowed; "
+                "ingress.cors_origins lists the origins that may call this API"
+            )
+            await send_error(send, 403, detail, "forbidden_origin", request_id)
+            return
+        await self.app(scope, receive, send)

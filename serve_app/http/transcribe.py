@@ -20,13 +20,14 @@ from fastapi import (
 )
 from fastapi.responses import JSONResponse, Response
 
+from serve_app.config import IngressConfig
 from serve_app.errors import (
     ForbiddenError,
     InvalidRequestError,
     JobNotFinishedError,
     JobNotFoundError,
 )
-from serve_app.http.auth import Principal, ws_subprotocol
+from serve_app.http.auth import Principal, caller_identity, ws_subprotocol
 from serve_app.http.backends import TranscriptionBackend
 from serve_app.http.deps import BackendDep, PrincipalDep, RegistryDep, SettingsDep
 from serve_app.http.errors import ERROR_RESPONSES
@@ -41,6 +42,7 @@ from serve_app.http.schemas import (
     SegmentResponse,
     TranscriptionResult,
 )
+from serve_app.http.streams import CLOSE_TRY_AGAIN_LATER, LiveStreams
 from serve_app.http.submission import start_job
 from serve_app.jobs.model import Job, JobOptions, JobStatus
 from serve_app.transcript.exports import MEDIA_TYPES, ExportFormat, render
@@ -267,9 +269,31 @@ async def live(
     """Everything produced so far, in order, then the live rest; closes after the final status.
 
     Every event carries ``seq``; a client that reconnects with ``?after=<last seq>`` gets the
-    rest with no gap and no duplicate."""
+    rest with no gap and no duplicate. Past the live-stream budget (``ingress.live``) the
+    socket is closed at once with code 1013 and a reason."""
     offered = websocket.headers.get("sec-websocket-protocol", "").split(",")
     await websocket.accept(subprotocol=ws_subprotocol([p.strip() for p in offered]))
+    streams: LiveStreams = websocket.app.state.live_streams
+    caller = caller_identity(websocket)
+    refused = streams.acquire(caller)
+    if refused is not None:
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await websocket.close(code=CLOSE_TRY_AGAIN_LATER, reason=refused)
+        return
+    try:
+        await _stream(websocket, job_id, backend, settings, principal, after)
+    finally:
+        streams.release(caller)
+
+
+async def _stream(
+    websocket: WebSocket,
+    job_id: str,
+    backend: TranscriptionBackend,
+    settings: IngressConfig,
+    principal: Principal,
+    after: int,
+) -> None:
     if await _transcription_job(backend, job_id, principal) is None:
         await _send_not_found(websocket)
         return

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from eval.speech import encode
 from serve_app.asr.registry import ModelRegistry
 from serve_app.audio.decode import probe_audio
-from serve_app.config import IngressConfig
+from serve_app.config import AuthConfig, IngressConfig
 from serve_app.http.factory import create_http_app
 from serve_app.jobs.model import Job, JobOptions, JobStatus, idempotency_scope
 from serve_app.jobs.store import JobStore
@@ -85,9 +85,18 @@ def backend():
 
 @pytest.fixture
 def client(backend, tmp_path):
-    settings = IngressConfig(max_upload_mb=0.5, ws_poll_timeout_s=0.2)
+    settings = IngressConfig(
+        max_upload_mb=0.5,
+        ws_poll_timeout_s=0.2,
+        auth=AuthConfig(local_key_file=str(tmp_path / "local-key")),
+    )
     app = create_http_app(backend, ModelRegistry(tmp_path), settings)
     return TestClient(app, raise_server_exceptions=False)
+
+
+def local_admin(tmp_path) -> dict[str, str]:
+    """The local admin key (auth off): what /debug needs."""
+    return {"Authorization": f"Bearer {(tmp_path / 'local-key').read_text().strip()}"}
 
 
 WAV = encode(tone(1.0), "wav")
@@ -116,9 +125,9 @@ def test_request_id_is_echoed_or_assigned_and_timing_added(client):
     assert len(client.get("/health").headers["x-request-id"]) >= 16
 
 
-def test_cors_headers(client):
+def test_no_cors_headers_for_other_origins(client):
     r = client.get("/health", headers={"Origin": "http://example.test"})
-    assert r.headers["access-control-allow-origin"] == "*"
+    assert r.status_code == 403 and "access-control-allow-origin" not in r.headers
 
 
 def test_submit_returns_processing_job(client, backend):
@@ -200,7 +209,7 @@ def test_status_of_unknown_job_keeps_the_status_shape(client):
     }
 
 
-def test_result_404_409_and_200(client, backend):
+def test_result_404_409_and_200(client, backend, tmp_path):
     assert client.get("/api/transcribe/result/nope").status_code == 404
     job_id = submit(client).json()["job_id"]
     r = client.get(f"/api/transcribe/result/{job_id}")
@@ -229,7 +238,7 @@ def test_result_404_409_and_200(client, backend):
         "start_display": "00:00:00.250",
         "end_display": "00:01:01.500",
     }
-    debug = client.get(f"/api/transcribe/debug/{job_id}").json()
+    debug = client.get(f"/api/transcribe/debug/{job_id}", headers=local_admin(tmp_path)).json()
     assert debug["cached_segments"] == 1 and debug["latest_segment_time"] == 61.5
 
 
@@ -306,7 +315,7 @@ def test_websocket_unknown_job_says_not_found_and_closes(client):
             ws.receive_json()
 
 
-def test_summary_jobs_are_not_transcription_jobs(client, backend):
+def test_summary_jobs_are_not_transcription_jobs(client, backend, tmp_path):
     import asyncio
 
     asyncio.run(
@@ -316,7 +325,8 @@ def test_summary_jobs_are_not_transcription_jobs(client, backend):
     )
     assert client.get("/api/transcribe/status/s1").status_code == 404
     assert client.get("/api/transcribe/result/s1").status_code == 404
-    assert client.get("/api/transcribe/debug/s1").status_code == 404
+    debug = client.get("/api/transcribe/debug/s1", headers=local_admin(tmp_path))
+    assert debug.status_code == 404
 
 
 def test_filenames_are_metadata_never_paths(client, backend, tmp_path):

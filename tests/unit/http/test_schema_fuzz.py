@@ -31,6 +31,7 @@ app = create_http_app(
     IngressConfig(
         max_upload_mb=1,
         cors_origins=["http://127.0.0.1"],
+        allowed_hosts=["testserver"],  # the name schemathesis's client calls the app by
         auth=AuthConfig(enabled=True, keys_env="FUZZ_API_KEYS", admin_names=["fuzzer"]),
         rate_limit=RateLimitConfig(enabled=False),
         ws_poll_timeout_s=0.1,
