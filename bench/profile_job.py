@@ -5,7 +5,8 @@
 
 Starts the graph of ``configs/local-cpu.yaml`` (LLM off) on a local Ray (loopback), runs the
 jobs one after another, scrapes Ray's metrics endpoint and prints, per stage, how many times
-it was observed and its total and mean time (README "Metrics" says what each stage covers),
+it was observed and its total and mean time (docs/architecture.md, "Metrics", says what each
+stage covers),
 with the job's own wall time and time to first segment beside them; the tables are written to
 ``bench/results/profile_job.json`` (bench/report.py).
 """

@@ -8,9 +8,9 @@ replicas that already hold the model.
 With ``asr.batch_size`` > 1, chunks that queue together (same model, language and decoding
 options) are decoded as one batch: each pass takes the chunks that queued while the previous
 one ran (``serve_app/asr/batcher.py``, and why not ``@serve.batch``), and faster-whisper's
-batched decoder encodes and decodes them in one forward pass per step (README, "Batching",
-for what it gains). Chunks without a known language, or longer than one Whisper window,
-always take the one-chunk path.
+batched decoder encodes and decodes them in one forward pass per step
+(docs/configuration.md, "Batching", for what it gains). Chunks without a known language,
+or longer than one Whisper window, always take the one-chunk path.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 Created inside the replica (or actor) that reports them, through ``ray.serve.metrics`` so
 Serve adds the ``deployment``, ``replica`` and ``application`` tags itself. Ray prefixes
 every name with ``ray_``; histograms appear as ``_bucket``/``_sum``/``_count`` series and
-counters get ``_total``. README "Metrics" lists them; ``deploy/grafana-dashboard.json``
-charts them.
+counters get ``_total``. docs/architecture.md ("Metrics") lists them;
+``deploy/grafana-dashboard.json`` charts them.
 """
 
 from __future__ import annotations

@@ -54,7 +54,8 @@ class RayActorOptions(StrictModel):
     """Logical CPUs reserved per replica (scheduling only; engine threads are set apart)."""
     num_gpus: float = Field(0.0, ge=0)
     """Fractions share one GPU between deployments (e.g. 0.25). Ray only counts them: they
-    do not cap memory, so the models placed on one card must fit it (README, "GPU memory")."""
+    do not cap memory, so the models placed on one card must fit it (docs/configuration.md,
+    "GPU memory on one card")."""
     memory: int | None = Field(None, ge=0)
     """Bytes of memory to reserve for scheduling."""
     resources: dict[str, float] = Field(default_factory=dict)

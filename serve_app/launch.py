@@ -41,9 +41,10 @@ cli = typer.Typer(add_completion=False, help=__doc__)
 # answers, and then its threads share the cores with them.
 LLM_EXTRA_LOGICAL_CPUS = 1
 WORKER_NICENESS = 0
-"""The nice value of Ray's worker processes (Ray's default is 15; README "Responsiveness")."""
+"""The nice value of Ray's worker processes (Ray's default is 15; the effect is what
+``bench/bench_responsiveness.py`` measures)."""
 METRICS_PORT = 8080
-"""Where ``make run``'s Ray serves its Prometheus metrics (README "Metrics")."""
+"""Where ``make run``'s Ray serves its Prometheus metrics (docs/architecture.md, "Metrics")."""
 
 
 def start_local_ray(

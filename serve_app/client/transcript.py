@@ -1,5 +1,5 @@
 """A live transcript as a client holds it: segment events add segments, revision events
-replace or remove them by id (the event protocol in the README)."""
+replace or remove them by id (the event protocol in docs/api.md)."""
 
 from __future__ import annotations
 

@@ -83,7 +83,7 @@ class JobListResponse(BaseModel):
 
 class SegmentResponse(BaseModel):
     id: str | None = Field(
-        None, description="Stable segment id: what live revision events name (see README)"
+        None, description="Stable segment id: what live revision events name (see docs/api.md)"
     )
     start: float
     end: float

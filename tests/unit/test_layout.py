@@ -1,4 +1,4 @@
-"""The package layout the README describes: what each package of serve_app may import."""
+"""The package layout docs/contributing.md describes: what each package of serve_app may import."""
 
 from __future__ import annotations
 
