@@ -87,10 +87,11 @@ class RequestContextMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    """Refuses bodies above the limit with 413, by header or while streaming them in: JSON
-    bodies (summary, chat, re-transcription) have a limit of their own, uploads another.
+    """Refuses bodies above the limit with 413, by header or while streaming them in: uploads
+    (``multipart/form-data``) have one limit, every other body (JSON, or any other type, or
+    none) the smaller ``max_json_bytes``.
 
-    The body is never read past the limit, so an oversized upload costs no memory.
+    The body is never read past the limit, so an oversized body costs no memory.
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int, max_json_bytes: int | None = None) -> None:
@@ -103,10 +104,13 @@ class BodySizeLimitMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
-        is_json = headers.get(b"content-type", b"").split(b";")[0].strip().endswith(b"json")
-        limit = self.max_json_bytes if is_json else self.max_bytes
-        kind = "JSON body" if is_json else "Upload"
+        media_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        upload = media_type == b"multipart/form-data"
+        limit = self.max_bytes if upload else self.max_json_bytes
+        kind = "Upload" if upload else "JSON body" if media_type.endswith(b"json") else "Body"
         message = f"{kind} too large: the limit is {limit / 1e6:g} MB"
+        if not upload:
+            message += " (uploads go as multipart/form-data)"
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             request_id = scope.get("state", {}).get("request_id", "")
