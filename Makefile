@@ -17,7 +17,7 @@ export RAY_AUTH_MODE := disabled
 export RAY_USAGE_STATS_ENABLED := 0
 export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER := 0
 
-.PHONY: install models models-test system-deps web web-vendor run test docs test-faults test-unit test-serve lint bench lock clean
+.PHONY: install models models-test system-deps web web-vendor run test docs test-faults test-unit test-serve lint bench bench-real lock clean
 
 install: $(INSTALLED)
 
@@ -134,6 +134,11 @@ lint: install
 
 bench: install models system-deps
 	$(BIN)/python bench/bench_pipeline.py $(BENCH_ARGS)
+
+# Real recordings against the bare engines (docs/evaluation.md); data from the registries.
+bench-real: install models
+	$(BIN)/python bench/real_speech.py --only diarization
+	$(BIN)/python bench/real_speech.py --only asr
 
 lock: install
 	$(BIN)/pip freeze --exclude-editable | grep -v '^serve-transcribe' > constraints/cpu.txt.new

@@ -1,0 +1,259 @@
+"""Real recordings: this project's pipeline against the bare engines, same files, same run.
+
+    .venv/bin/python bench/real_speech.py                    # report split (make bench-real)
+    .venv/bin/python bench/real_speech.py --split tune       # the split tuning may look at
+    .venv/bin/python bench/real_speech.py --only asr --languages fr --seconds 120
+
+Diarization files (``aepyx`` broadcast, 4 speakers; ``pyannote-sample`` telephone, 2
+speakers) are reporting data only. ASR files are Debian asterisk prompts joined per language:
+``--split tune`` (even prompts) is what tuning may use, ``--split report`` (odd prompts) the
+figures reported. English uses ``asr.default_model`` (tiny.en), the other languages
+``asr.retranscribe_model`` (base), language given. Data is fetched into ``var/eval-data``.
+See docs/evaluation.md. ``--split report`` with all languages and the bare
+engines writes ``bench/results/real_speech.json`` (each part's tables are kept in the cache,
+so ``--only diarization`` and ``--only asr`` can run as two processes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.report import table, write_results
+from eval import real_data, real_pipeline
+from eval.real_speech import (
+    AsrRow,
+    DiarRow,
+    der_all,
+    pooled_der,
+    pooled_wer,
+    speaker_count,
+    wer,
+)
+from serve_app.config import AppConfig, load_config
+
+CACHE = real_data.DEFAULT_CACHE
+
+
+def run_diarization(config: AppConfig, threads: int, bare: bool) -> list[DiarRow]:
+    import torch
+
+    from serve_app.diarization.pipeline import PyannoteDiarizer
+
+    files = [real_data.pyannote_sample(), real_data.aepyx()]
+    diarizer = PyannoteDiarizer(**dict(config.diarizer.tuning))
+    whisper = real_pipeline.load_whisper(config, config.asr.default_model)
+    stock = real_pipeline.build_bare_diarization(threads) if bare else None
+    rows: list[DiarRow] = []
+    for f in files:
+        n_ref = speaker_count(f.turns)
+        torch.set_num_threads(int(diarizer.tuning["num_threads"] or threads))
+        ours = real_pipeline.ours_diarize(config, diarizer, f.audio)
+        asr = real_pipeline.ours_asr(config, whisper, f.audio, "en")
+        view = real_pipeline.view_turns(real_pipeline.transcript_view(asr.segments, ours.exclusive))
+        hyps = {
+            "ours: turns": (ours.turns, ours.seconds),
+            "ours: /result words": (view, ours.seconds + asr.seconds),
+            "ours: live": (ours.live, ours.seconds),
+        }
+        if stock is not None:
+            torch.set_num_threads(threads)
+            b = real_pipeline.bare_diarize(stock, f.audio)
+            hyps["bare pyannote"] = (b.turns, b.seconds)
+        for system, (hyp, seconds) in hyps.items():
+            row = DiarRow(f.name, system, f.duration, n_ref, speaker_count(hyp), seconds)
+            row.scores = der_all(f.turns, hyp)
+            rows.append(row)
+            print(_diar_line(row), flush=True)
+    return rows
+
+
+def run_asr(
+    config: AppConfig, split: str, languages: Sequence[str], seconds: float, bare: bool
+) -> list[AsrRow]:
+    rows: list[AsrRow] = []
+    models: dict[str, object] = {}
+    for lang in languages:
+        f = real_data.asterisk_file(lang, split, seconds)
+        name = config.asr.default_model if lang == "en" else config.asr.retranscribe_model
+        model = models.get(name) or real_pipeline.load_whisper(config, name)
+        models[name] = model
+        runs = {"ours": real_pipeline.ours_asr(config, model, f.audio, lang)}
+        if bare:
+            runs["bare transcribe()"] = real_pipeline.bare_transcribe(config, model, f.audio, lang)
+            runs["bare batched"] = real_pipeline.bare_batched(config, model, f.audio, lang)
+        for system, run in runs.items():
+            row = AsrRow(
+                f"{f.name} ({name})",
+                system,
+                lang,
+                f.duration,
+                run.seconds,
+                wer(f.text, run.text, lang),
+            )
+            rows.append(row)
+            print(_asr_line(row), flush=True)
+    return rows
+
+
+def _diar_line(r: DiarRow) -> str:
+    s = r.scores["c0.25"]
+    return (
+        f"{r.file:16} {r.system:20} DER={s.der:.3f} miss={s.share('miss'):.3f} "
+        f"FA={s.share('false_alarm'):.3f} conf={s.share('confusion'):.3f} "
+        f"DER0={r.scores['c0'].der:.3f} noovl={r.scores['c0.25_no_ovl'].der:.3f} "
+        f"spk={r.hyp_speakers}/{r.ref_speakers} RTF={r.rtf:.3f}"
+    )
+
+
+def _asr_line(r: AsrRow) -> str:
+    s = r.score
+    return (
+        f"{r.file:28} {r.system:18} WER={s.wer:.3f} S={s.substitutions} D={s.deletions} "
+        f"I={s.insertions} N={s.words} RTF={r.rtf:.3f}"
+    )
+
+
+def diar_tables(rows: list[DiarRow]) -> list[dict]:
+    cols = ["file", "system", "DER", "missed", "false alarm", "confusion", "DER collar 0"]
+    cols += ["DER overlap excluded", "speakers (found/ref)", "RTF"]
+    per_file = []
+    for r in rows:
+        s = r.scores["c0.25"]
+        per_file.append(
+            [
+                r.file,
+                r.system,
+                round(s.der, 3),
+                round(s.share("miss"), 3),
+                round(s.share("false_alarm"), 3),
+                round(s.share("confusion"), 3),
+                round(r.scores["c0"].der, 3),
+                round(r.scores["c0.25_no_ovl"].der, 3),
+                f"{r.hyp_speakers}/{r.ref_speakers}",
+                round(r.rtf, 3),
+            ]
+        )
+    pooled = []
+    for system in dict.fromkeys(r.system for r in rows):
+        sel = [r for r in rows if r.system == system]
+        s = pooled_der(sel, "c0.25")
+        seconds = sum(r.seconds for r in sel)
+        duration = sum(r.duration for r in sel)
+        pooled.append(
+            [
+                "all",
+                system,
+                round(s.der, 3),
+                round(s.share("miss"), 3),
+                round(s.share("false_alarm"), 3),
+                round(s.share("confusion"), 3),
+                round(pooled_der(sel, "c0").der, 3),
+                round(pooled_der(sel, "c0.25_no_ovl").der, 3),
+                f"{sum(r.hyp_speakers == r.ref_speakers for r in sel)}/{len(sel)} right",
+                round(seconds / duration, 3),
+            ]
+        )
+    caption = (
+        "pyannote.metrics DER, collar=0.25 unless said, overlapped speech scored unless said; "
+        "parts are shares of reference speech; 'all' pools the files. 'ours: turns' are the "
+        "final pass's overlap-aware turns, 'ours: /result words' the transcript's words with "
+        "their speakers, 'ours: live' what a live client saw before the final pass."
+    )
+    return [table("Diarization on real recordings (report set)", cols, pooled + per_file, caption)]
+
+
+def asr_tables(rows: list[AsrRow], split: str) -> list[dict]:
+    cols = ["file", "system", "WER", "substitutions", "deletions", "insertions", "words"]
+    cols += ["RTF", "WER - bare transcribe() (pt)"]
+    bare = {r.file: r.score.wer for r in rows if r.system == "bare transcribe()"}
+    out = []
+    for r in rows:
+        s = r.score
+        delta = round(100 * (s.wer - bare[r.file]), 1) if r.file in bare else None
+        out.append(
+            [
+                r.file,
+                r.system,
+                round(s.wer, 3),
+                s.substitutions,
+                s.deletions,
+                s.insertions,
+                s.words,
+                round(r.rtf, 3),
+                delta,
+            ]
+        )
+    for system in dict.fromkeys(r.system for r in rows):
+        p = pooled_wer([r for r in rows if r.system == system])
+        out.append(
+            [
+                "all languages",
+                system,
+                round(p.wer, 3),
+                p.substitutions,
+                p.deletions,
+                p.insertions,
+                p.words,
+                None,
+                None,
+            ]
+        )
+    caption = (
+        "jiwer WER after Whisper's text normaliser (English: EnglishTextNormalizer, others: "
+        "BasicTextNormalizer); language given; same weights and decoding options on every row."
+    )
+    return [table(f"ASR on real telephone prompts ({split} split)", cols, out, caption)]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--split", choices=["tune", "report"], default="report")
+    p.add_argument("--only", choices=["diarization", "asr"], help="run one part only")
+    p.add_argument("--languages", nargs="*", default=list(real_data.LANGUAGES))
+    p.add_argument("--seconds", type=float, default=180.0, help="seconds per language file")
+    p.add_argument("--threads", type=int, default=2, help="torch threads of bare pyannote")
+    p.add_argument("--no-bare", action="store_true", help="skip the bare engines")
+    p.add_argument("--config", default="configs/local-cpu.yaml")
+    args = p.parse_args(argv)
+
+    config = load_config({"config": args.config})
+    parts: dict[str, list[dict]] = {}
+    if args.only != "asr":
+        parts["diarization"] = diar_tables(run_diarization(config, args.threads, not args.no_bare))
+    if args.only != "diarization":
+        rows = run_asr(config, args.split, args.languages, args.seconds, not args.no_bare)
+        parts["asr"] = asr_tables(rows, args.split)
+    full = not args.no_bare and set(args.languages) == set(real_data.LANGUAGES)
+    if full and args.split == "report":
+        # each part is kept, so the two parts can run as separate processes (make bench-real)
+        for part, tabs in parts.items():
+            (CACHE / f"real_speech.{part}.json").write_text(json.dumps(tabs, ensure_ascii=False))
+        for part in ("diarization", "asr"):
+            kept = CACHE / f"real_speech.{part}.json"
+            if part not in parts and kept.exists():
+                parts[part] = json.loads(kept.read_text())
+    tables = [*parts.get("diarization", []), *parts.get("asr", [])]
+    complete = full and len(parts) == 2
+    notes = (
+        f"Config {args.config}; the diarization files are reporting data only; ASR on the "
+        f"{args.split} split of the asterisk prompts; RTF of bare pyannote with "
+        f"{args.threads} torch threads, ours with the diarizer's own setting."
+    )
+    if complete and args.split == "report":
+        write_results("real_speech", command="make bench-real", tables=tables, notes=notes)
+    else:
+        from bench.report import format_table
+
+        for t in tables:
+            print(format_table(t))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
