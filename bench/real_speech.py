@@ -57,7 +57,7 @@ def run_diarization(config: AppConfig, threads: int, bare: bool) -> list[DiarRow
         asr = real_pipeline.ours_asr(config, whisper, f.audio, "en")
         view = real_pipeline.view_turns(real_pipeline.transcript_view(asr.segments, ours.exclusive))
         hyps = {
-            "ours: turns": (ours.turns, ours.seconds),
+            "ours: speaker_turns": (ours.turns, ours.seconds),
             "ours: /result words": (view, ours.seconds + asr.seconds),
             "ours: live": (ours.live, ours.seconds),
         }
@@ -161,9 +161,10 @@ def diar_tables(rows: list[DiarRow]) -> list[dict]:
         )
     caption = (
         "pyannote.metrics DER, collar=0.25 unless said, overlapped speech scored unless said; "
-        "parts are shares of reference speech; 'all' pools the files. 'ours: turns' are the "
-        "final pass's overlap-aware turns, 'ours: /result words' the transcript's words with "
-        "their speakers, 'ours: live' what a live client saw before the final pass."
+        "parts are shares of reference speech; 'all' pools the files. 'ours: speaker_turns': "
+        "the result's speaker_turns (final pass, overlap kept); 'ours: /result words': the "
+        "transcript's words with their speakers (word times only, so pauses between words "
+        "count as missed); 'ours: live': what a live client saw before the final pass."
     )
     return [table("Diarization on real recordings (report set)", cols, pooled + per_file, caption)]
 

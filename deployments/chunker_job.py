@@ -223,7 +223,11 @@ class JobRun:
             )
             async for item in stream:
                 await self.store.update_speakers.remote(
-                    self.job_id, item.exclusive_turns, item.final, fence=self.fence
+                    self.job_id,
+                    item.exclusive_turns,
+                    item.final,
+                    fence=self.fence,
+                    overlap_turns=item.turns,
                 )
                 if item.final:
                     self.metrics.stage("diarization", item.diarize_s)

@@ -85,6 +85,10 @@ def _output(result: DiarizationResult, started: float) -> DiarizationOutput:
             {"start": t.start, "end": t.end, "speaker": t.speaker, "confidence": t.confidence}
             for t in result.exclusive_turns
         ],
+        turns=[
+            {"start": t.start, "end": t.end, "speaker": t.speaker, "confidence": t.confidence}
+            for t in result.turns
+        ],
         speakers=list(result.speakers),
         diarize_s=time.perf_counter() - started,
         covered_s=result.covered_s,

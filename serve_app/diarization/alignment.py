@@ -215,25 +215,44 @@ def speaker_stats(segments: Iterable[Segment]) -> dict[str, float]:
 
 def map_speakers(turns: Sequence[Any], shown: Sequence[Any]) -> list[dict[str, Any]]:
     """``turns`` (labels of a new diarization pass) renamed to the names already ``shown``,
-    so that as few labels as possible change and a name never moves to another voice.
+    so that as few labels as possible change and a name never moves to another voice
+    (:func:`speaker_names`)."""
+    names = speaker_names(turns, shown)
+    return rename_turns(turns, names)
 
-    Each new label takes the shown name it shares the most speech time with (one-to-one,
-    Hungarian on the overlap); a label that overlaps no shown name gets a new one,
-    ``SPEAKER_<n>`` after the highest number shown, in order of first appearance.
-    """
-    from scipy.optimize import linear_sum_assignment
 
-    rows = [
+def rename_turns(turns: Sequence[Any], names: dict[str, str]) -> list[dict[str, Any]]:
+    """``turns`` as dicts, each label replaced by its name (a label without one is kept)."""
+    return [
         {
             "start": float(_get(t, "start")),
             "end": float(_get(t, "end")),
-            "speaker": str(_get(t, "speaker")),
+            "speaker": names.get(str(_get(t, "speaker")), str(_get(t, "speaker"))),
             "confidence": _get(t, "confidence", 1.0),
         }
         for t in turns
     ]
+
+
+def speaker_names(
+    turns: Sequence[Any], shown: Sequence[Any], extra_labels: Sequence[str] = ()
+) -> dict[str, str]:
+    """The name of each label of ``turns`` (exclusive turns of a new pass) among the names
+    already ``shown`` (exclusive turns too).
+
+    Each new label takes the shown name it shares the most speech time with (one-to-one,
+    Hungarian on the overlap); a label that overlaps no shown name gets a new one,
+    ``SPEAKER_<n>`` after the highest number shown, in order of first appearance, then the
+    ``extra_labels`` (labels of the pass's overlap-aware turns that have no exclusive turn).
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    rows = [
+        (float(_get(t, "start")), float(_get(t, "end")), str(_get(t, "speaker"))) for t in turns
+    ]
     old = [(float(_get(t, "start")), float(_get(t, "end")), str(_get(t, "speaker"))) for t in shown]
-    new_labels = list(dict.fromkeys(r["speaker"] for r in sorted(rows, key=lambda r: r["start"])))
+    new_labels = list(dict.fromkeys(lab for _, _, lab in sorted(rows, key=lambda r: r[0])))
+    new_labels += [lab for lab in dict.fromkeys(extra_labels) if lab not in new_labels]
     old_labels = list(dict.fromkeys(lab for _, _, lab in old))
     names: dict[str, str] = {}
     if new_labels and old_labels:
@@ -241,7 +260,7 @@ def map_speakers(turns: Sequence[Any], shown: Sequence[Any]) -> list[dict[str, A
         new_pos = {lab: i for i, lab in enumerate(new_labels)}
         old_pos = {lab: j for j, lab in enumerate(old_labels)}
         # both sets are exclusive turns (no overlap inside a set): one merge-like sweep
-        a = sorted((r["start"], r["end"], r["speaker"]) for r in rows)
+        a = sorted(rows)
         b = sorted(old)
         i = j = 0
         while i < len(a) and j < len(b):
@@ -262,4 +281,4 @@ def map_speakers(turns: Sequence[Any], shown: Sequence[Any]) -> list[dict[str, A
         if lab not in names:
             names[lab] = f"SPEAKER_{next_number}"
             next_number += 1
-    return [{**r, "speaker": names[r["speaker"]]} for r in rows]
+    return names

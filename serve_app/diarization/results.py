@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 def number_speakers(labels: Iterable[str | None]) -> dict[str, str]:
@@ -72,10 +72,12 @@ class DiarizationResult:
 
 
 class DiarizationOutput(BaseModel):
-    """Exclusive turns (never two speakers at once) for aligning words, of the audio up to
-    ``covered_s``; ``final``: the consistent pass over the whole file."""
+    """Exclusive turns (never two speakers at once) for aligning words, and the
+    overlap-aware turns (``turns``: two people may talk at once) that the result keeps, of
+    the audio up to ``covered_s``; ``final``: the consistent pass over the whole file."""
 
     exclusive_turns: list[dict[str, Any]]
+    turns: list[dict[str, Any]] = Field(default_factory=list)
     speakers: list[str]
     diarize_s: float
     covered_s: float

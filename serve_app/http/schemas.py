@@ -94,12 +94,24 @@ class SegmentResponse(BaseModel):
     end_display: str
 
 
+class SpeakerTurnResponse(BaseModel):
+    start: float
+    end: float
+    speaker: str
+    confidence: float | None = None
+
+
 class TranscriptionResult(BaseModel):
     segments: list[SegmentResponse]
     text: str
     language: str | None
     audio_duration: float | None
     version: int = Field(0, description="Edits made so far; send it with the next edit")
+    speaker_turns: list[SpeakerTurnResponse] = Field(
+        default_factory=list,
+        description="The diarization's speaker turns, overlap kept (two people may talk at "
+        "once); the segments' speakers come from its exclusive view. Also ``format=rttm``",
+    )
 
 
 class ChunkDebug(BaseModel):

@@ -40,12 +40,13 @@ from serve_app.http.schemas import (
     JobSummary,
     ModelsResponse,
     SegmentResponse,
+    SpeakerTurnResponse,
     TranscriptionResult,
 )
 from serve_app.http.streams import CLOSE_TRY_AGAIN_LATER, LiveStreams
 from serve_app.http.submission import start_job
 from serve_app.jobs.model import Job, JobOptions, JobStatus
-from serve_app.transcript.exports import MEDIA_TYPES, ExportFormat, render
+from serve_app.transcript.exports import MEDIA_TYPES, ExportFormat, render, to_rttm, turns_of
 from serve_app.transcript.segments import join_text
 
 router = APIRouter(prefix="/api/transcribe", tags=["transcribe"])
@@ -200,7 +201,7 @@ async def job_result(
     job_id: str,
     backend: BackendDep,
     principal: PrincipalDep,
-    format: Annotated[ExportFormat, Query(description="json, txt, srt or vtt")] = "json",
+    format: Annotated[ExportFormat, Query(description="json, txt, srt, vtt or rttm")] = "json",
 ) -> TranscriptionResult | Response:
     job = await _transcription_job(backend, job_id, principal)
     if job is None:
@@ -217,8 +218,13 @@ async def job_result(
         # The client's filename, reduced to safe characters (never a path, never a header).
         raw = (job.options.filename or job_id).rsplit(".", 1)[0]
         stem = re.sub(r"[^A-Za-z0-9_-]+", "_", raw).strip("_")[:100] or job_id
+        body = (
+            to_rttm(job.diarization_turns or turns_of(segments), stem)
+            if format == "rttm"
+            else render(segments, format)
+        )
         return Response(
-            render(segments, format),
+            body,
             media_type=MEDIA_TYPES[format],
             headers={"Content-Disposition": f'attachment; filename="{stem}.{format}"'},
         )
@@ -228,6 +234,7 @@ async def job_result(
         language=job.language,
         audio_duration=job.audio_duration,
         version=job.transcript_version,
+        speaker_turns=[SpeakerTurnResponse.model_validate(t) for t in job.diarization_turns],
     )
 
 

@@ -126,6 +126,9 @@ class Job(BaseModel):
     speaker_turns: list[dict[str, Any]] = Field(default_factory=list)
     """While a diarized job runs: the latest exclusive speaker turns, under the names its
     clients were shown (``serve_app.jobs.speakers``)."""
+    diarization_turns: list[dict[str, Any]] = Field(default_factory=list)
+    """The latest diarization pass's overlap-aware turns (two people may talk at once) under
+    the transcript's names; kept when the job ends (the result's ``speaker_turns``)."""
     speakers_final: bool = False
     """The final diarization pass has been applied."""
     transcript_version: int = 0

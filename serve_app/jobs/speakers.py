@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from serve_app.diarization.alignment import map_speakers
+from serve_app.diarization.alignment import rename_turns, speaker_names
 from serve_app.diarization.revisions import revision, speaker_order, speaker_view
 from serve_app.jobs.entries import JobEntry
 from serve_app.transcript.segments import Segment
@@ -32,12 +32,23 @@ def extend_view(entry: JobEntry, segments: list[Segment]) -> list[Segment]:
     return pieces
 
 
-def revise(entry: JobEntry, turns: list[dict[str, Any]], final: bool) -> dict[str, Any] | None:
-    """Take a new diarization pass (``turns`` under the diarizer's labels): names mapped
-    onto the ones shown, the view rebuilt; returns the revision event (None: no change)."""
+def revise(
+    entry: JobEntry,
+    turns: list[dict[str, Any]],
+    final: bool,
+    overlap_turns: list[dict[str, Any]] | None = None,
+) -> dict[str, Any] | None:
+    """Take a new diarization pass (``turns``: its exclusive turns under the diarizer's
+    labels): names mapped onto the ones shown, the view rebuilt; the pass's
+    ``overlap_turns`` kept under the same names (``Job.diarization_turns``); returns the
+    revision event (None: no change)."""
     job = entry.job
     old = current_view(entry)
-    job.speaker_turns = map_speakers(turns, job.speaker_turns)
+    overlap_turns = overlap_turns or []
+    extra = [str(t["speaker"]) for t in overlap_turns]
+    names = speaker_names(turns, job.speaker_turns, extra)
+    job.speaker_turns = rename_turns(turns, names)
+    job.diarization_turns = rename_turns(overlap_turns, names)
     job.speakers_final = job.speakers_final or final
     entry.view = speaker_view(entry.segments, job.speaker_turns)
     return revision(old, entry.view, final)

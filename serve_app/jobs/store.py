@@ -315,14 +315,16 @@ class JobStore(Leases, TranscriptEdits):
         turns: list[dict[str, Any]],
         final: bool = False,
         fence: int | None = None,
+        overlap_turns: list[dict[str, Any]] | None = None,
     ) -> Job | None:
         """A diarization pass over the audio so far (``final``: the consistent pass over all
         of it): speakers renamed onto the ones shown, and a revision event for the segments
-        whose speaker (or split) changed."""
+        whose speaker (or split) changed. ``overlap_turns``: the same pass's overlap-aware
+        turns, kept under the same names for the result's ``speaker_turns``."""
         entry = await self._entry(job_id, fence)
         if entry is None or entry.job.finished:
             return entry.job if entry else None
-        event = revise(entry, turns, final)
+        event = revise(entry, turns, final, overlap_turns)
         events = [entry.events.append(event)] if event else []
         entry.job.updated_at = time.time()
         await self._save(entry, *events)

@@ -1,16 +1,18 @@
-"""Transcript exports: plain text, SubRip (SRT) and WebVTT, with speakers in the cues."""
+"""Transcript exports: plain text, SubRip (SRT) and WebVTT, with speakers in the cues; and
+the speaker turns as RTTM (NIST's diarization format, what DER tools read)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
-ExportFormat = Literal["json", "txt", "srt", "vtt"]
+ExportFormat = Literal["json", "txt", "srt", "vtt", "rttm"]
 
 MEDIA_TYPES = {
     "txt": "text/plain; charset=utf-8",
     "srt": "application/x-subrip; charset=utf-8",
     "vtt": "text/vtt; charset=utf-8",
+    "rttm": "text/plain; charset=utf-8",
 }
 
 
@@ -76,3 +78,29 @@ def render(segments: Sequence[Cue], fmt: ExportFormat) -> str:
     if fmt == "vtt":
         return to_vtt(segments)
     raise ValueError(f"not a text export format: {fmt}")
+
+
+def to_rttm(turns: Sequence[dict[str, Any]], uri: str) -> str:
+    """One ``SPEAKER <uri> 1 <start> <duration> <NA> <NA> <speaker> <NA> <NA>`` line per turn
+    (overlapping turns stay as they are); ``uri`` has no whitespace."""
+    name = "_".join(uri.split()) or "audio"
+    lines = []
+    for t in sorted(turns, key=lambda t: (float(t["start"]), float(t["end"]))):
+        start, end = float(t["start"]), float(t["end"])
+        if end <= start:
+            continue
+        speaker = "_".join(str(t["speaker"]).split())
+        lines.append(
+            f"SPEAKER {name} 1 {start:.3f} {end - start:.3f} <NA> <NA> {speaker} <NA> <NA>\n"
+        )
+    return "".join(lines)
+
+
+def turns_of(segments: Sequence[Cue]) -> list[dict[str, Any]]:
+    """Speaker turns read off a transcript (for a job without kept turns): one per segment
+    with a speaker."""
+    return [
+        {"start": s.start, "end": s.end, "speaker": s.speaker}
+        for s in segments
+        if s.speaker and s.end > s.start
+    ]
