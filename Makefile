@@ -11,6 +11,12 @@ MODELS_STAMP := models/whisper-base/.sha256
 TEST_LLM := models/llm/smollm2-135m-instruct/.placed.json
 RUN_LLM := models/llm/qwen2.5-coder-1.5b-instruct/.placed.json
 PYTEST_ARGS ?=
+# `make test` runs the tests in an order shuffled by pytest-randomly from this fixed seed (the
+# header prints "Using --randomly-seed=..."); `make test TEST_SEED=<n>` tries another order.
+TEST_SEED ?= 20261203
+# Line coverage of serve_app and deployments, as run in the pytest process (code in Ray's
+# worker processes is not measured).
+COVERAGE_ARGS ?= --cov=serve_app --cov=deployments --cov-report=term
 
 # Local runs and tests stay on loopback, with no token auth and no usage report.
 export RAY_AUTH_MODE := disabled
@@ -109,8 +115,9 @@ run: install models
 # The fault drills kill real processes of their own local Ray cluster, so they run in a
 # pytest process of their own, after the rest.
 test: install models-test system-deps web docs
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
-	$(BIN)/python -m pytest -m faults tests/faults $(PYTEST_ARGS)
+	@echo "Test order: pytest-randomly, seed $(TEST_SEED) (make test TEST_SEED=<n> for another)"
+	$(BIN)/python -m pytest --randomly-seed=$(TEST_SEED) $(COVERAGE_ARGS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m faults tests/faults --randomly-seed=$(TEST_SEED) $(PYTEST_ARGS)
 
 # The docs site (mkdocs.yml, docs/): strict, so a broken link or anchor, a missing bench
 # result or a failing generator (docs/hooks.py) fails the build. Output in site/ (ignored).
