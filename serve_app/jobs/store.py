@@ -390,6 +390,14 @@ class JobStore(Leases, TranscriptEdits):
             finished=entry.job.finished and new_cursor >= entry.events.last_seq,
         )
 
+    def close(self) -> None:
+        """Stop the sweeper and let go of the database (a store being replaced)."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        self._io.shutdown(wait=True)
+        if self._db is not None:
+            self._db.close()
+
     async def ping(self) -> bool:
         return True
 
