@@ -14,20 +14,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
-
 from serve_app.diarization.revisions import with_ids
-from serve_app.jobs.commits import frozen_args
 from serve_app.jobs.db import JobDatabase
 from serve_app.jobs.edits import TranscriptEdits
 from serve_app.jobs.entries import JobEntry, load_entries
 from serve_app.jobs.events import EventBatch
-from serve_app.jobs.leases import Leases, check_fence
+from serve_app.jobs.leases import Leases
 from serve_app.jobs.model import ChunkInfo, ChunkRecord, ChunkState, Job, JobPage, JobStatus
+from serve_app.jobs.persistence import Persistence
 from serve_app.jobs.progress import publishable, refresh_progress
 from serve_app.jobs.speakers import current_view, extend_view, revise, settle, snapshot
 from serve_app.transcript.segments import Segment
@@ -39,7 +36,7 @@ SUMMARY_STALE_S = 900.0
 long failed with its replica. Jobs with a lease fail when it lapses instead."""
 
 
-class JobStore(Leases, TranscriptEdits):
+class JobStore(Persistence, Leases, TranscriptEdits):
     """Jobs in memory, persisted write-through; long-poll event streams; leases; edits."""
 
     def __init__(
@@ -67,76 +64,6 @@ class JobStore(Leases, TranscriptEdits):
             self._keys = {
                 e.job.idempotency_key: i for i, e in self._jobs.items() if e.job.idempotency_key
             }
-
-    # ---- persistence -------------------------------------------------------------------
-
-    async def _write(self, fn: Callable[..., Any], *args: Any) -> None:
-        if self._db is not None:
-            await asyncio.get_running_loop().run_in_executor(self._io, fn, *args)
-
-    @staticmethod
-    def _stage(entry: JobEntry, fn: Callable[..., Any], *args: Any) -> None:
-        """A database write of the change being made to ``entry``, committed by
-        :meth:`_save` (its arguments as they are now)."""
-        entry.unsaved.append((fn, frozen_args(args)))
-
-    async def _save(self, entry: JobEntry, *events: dict[str, Any]) -> None:
-        """Commit the change just made to ``entry`` (staged writes, the job row as it is now,
-        ``events``) as one unit, after the job's earlier changes, then let subscribers see
-        its events: a store killed part-way through a change leaves none of it, and the
-        retried call makes it whole (``serve_app.jobs.commits``)."""
-        upto = entry.events.last_seq
-        if self._db is None:
-            entry.events.saved(upto)
-            return
-        if events:
-            self._stage(
-                entry, self._db.append_events, entry.job.job_id, [(e["seq"], e) for e in events]
-            )
-        writes, entry.unsaved = entry.unsaved, []
-        unit = entry.commits.add(entry.job, writes, upto)
-        await self._flush(entry, unit.number)
-
-    async def _flush(self, entry: JobEntry, upto: int | None = None) -> None:
-        """Commit the job's waiting units, oldest first, up to number ``upto`` (None: all);
-        each is tried ``commit_attempts`` times before the error is raised (it then stays
-        waiting, for the next call or the sweeper)."""
-        if self._db is None:
-            return
-        queue = entry.commits
-        async with queue.lock:
-            while (unit := queue.waiting(upto)) is not None:
-                async for attempt in AsyncRetrying(
-                    stop=stop_after_attempt(self._commit_attempts),
-                    wait=wait_exponential(multiplier=self._commit_backoff_s, max=5.0),
-                    retry=retry_if_exception_type(Exception),
-                    reraise=True,
-                ):
-                    with attempt:
-                        await self._write(unit.apply, self._db)
-                queue.pending.popleft()
-                entry.events.saved(unit.upto)
-
-    async def _flush_all(self) -> None:
-        """The sweeper's round: commit what earlier calls could not (the database was away)."""
-        for job_id, entry in list(self._jobs.items()):
-            if entry.commits.pending:
-                try:
-                    await self._flush(entry)
-                except Exception:
-                    logger.warning("job %s: commit still failing", job_id, exc_info=True)
-
-    async def _entry(self, job_id: str, fence: int | None = None) -> JobEntry | None:
-        """The job's entry for a change (``None``: no such job), once its earlier changes
-        are committed, so a retried call returns only when its first try is stored.
-        ``fence``: the caller's lease token; a stale one raises ``LeaseLostError``."""
-        entry = self._jobs.get(job_id)
-        if entry is None:
-            return None
-        check_fence(entry.job, fence)
-        if entry.commits.pending:
-            await self._flush(entry, entry.commits.made)
-        return entry
 
     def _published(self, count: int) -> None:
         """Hook: ``count`` segments went out on a live stream (metrics, in a subclass)."""
