@@ -93,15 +93,21 @@ def command_line(argv: Sequence[str] | None = None) -> str:
 
 
 def format_table(t: Table) -> str:
-    """Plain-text rendering: title, aligned columns, caption."""
-    cells = [t["columns"], *[[_show(c) for c in row] for row in t["rows"]]]
-    widths = [max(len(str(row[i])) for row in cells) for i in range(len(t["columns"]))]
+    """Plain-text rendering: title, aligned columns (numbers to the right), caption."""
+    rows = [[_show(c) for c in row] for row in t["rows"]]
+    cells = [list(t["columns"]), *rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(t["columns"]))]
+    numeric = [
+        all(isinstance(row[i], int | float) or row[i] is None for row in t["rows"])
+        for i in range(len(widths))
+    ]
     lines = [t["title"]]
     for n, row in enumerate(cells):
         lines.append(
             "  ".join(
-                str(c).rjust(w) if n else str(c).ljust(w) for c, w in zip(row, widths, strict=True)
-            )
+                c.rjust(w) if numeric[i] else c.ljust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            ).rstrip()
         )
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
