@@ -19,26 +19,16 @@ from serve_app.deployment_options import (
     RayActorOptions,
     StrictModel,
 )
+from serve_app.ingress_options import (
+    LOOPBACK_HOSTS,
+    AuthConfig,
+    LimitsConfig,
+    LiveStreamsConfig,
+    check_ingress,
+)
 from serve_app.llm.settings import LLMSettings
+from serve_app.loopback import is_loopback as is_loopback  # for http/ and client/
 from serve_app.paths import resolve_path
-
-
-class AuthConfig(StrictModel):
-    """API keys (``Authorization: Bearer <key>``). Off for local runs (loopback only)."""
-
-    enabled: bool = False
-    keys_env: str = "TRANSCRIBE_API_KEYS"
-    """Environment variable with ``name=key`` pairs, comma- or newline-separated. A key
-    written ``sha256:<hex>`` is its SHA-256 digest (the key itself need not be stored)."""
-    keys_file: str | None = None
-    """File with one ``name key [admin]`` per line (``#`` starts a comment); relative paths
-    are under the project root. Read with the environment variable, at replica start."""
-    admin_names: list[str] = Field(default_factory=list)
-    """Names whose keys are admin keys: they see every job and may use ``/debug``."""
-    local_key_file: str | None = "var/local-key"
-    """With auth off: the local admin key, made at first start (mode 0600; relative paths are
-    under the project root). The CLI on this machine reads it; a browser gets an anonymous
-    identity of its own instead (docs/security.md). None: no local key."""
 
 
 class RateLimitConfig(StrictModel):
@@ -50,42 +40,14 @@ class RateLimitConfig(StrictModel):
     burst: PositiveInt = 60
 
 
-class LimitsConfig(StrictModel):
-    """Bounds on what one request may ask for; past them, 413 or 400 saying which."""
-
-    max_json_mb: PositiveFloat = 5.0
-    """JSON bodies (summary, chat, ``/v1/chat/completions``, re-transcription)."""
-    max_transcript_segments: PositiveInt = 20_000
-    max_messages: PositiveInt = 200
-    max_tokens: PositiveInt = 2048
-    """Cap on ``max_tokens`` of a chat request."""
-    jobs_page_size: PositiveInt = 50
-    """``/api/transcribe/jobs`` page size when ``limit`` is not given (at most 500)."""
-
-
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
-
-
-class LiveStreamsConfig(StrictModel):
-    """Budget of live WebSocket streams per ingress replica: each holds one of the replica's
-    ``max_ongoing_requests`` while open, so they get a share of their own, below it. Past a
-    cap the socket is closed with code 1013 and a reason saying which."""
-
-    max_streams: PositiveInt = 64
-    """Open streams in all (must be below ``deployment.max_ongoing_requests``)."""
-    max_streams_per_caller: PositiveInt = 16
-    """Open streams per API key (or per anonymous browser)."""
-
-
 class IngressConfig(StrictModel):
     """The HTTP front door."""
 
     max_upload_mb: PositiveFloat = 200.0
     """Uploads above this size are refused with 413 while they are being read."""
     cors_origins: list[str] = Field(default_factory=list)
-    """Other origins (``https://app.example.com``) whose pages may call this API; the page
-    this server serves needs none. A request or WebSocket with any other ``Origin`` gets 403.
-    ``*`` is refused."""
+    """Other sites (``https://app.example.com``) whose pages may call this API; any other
+    ``Origin`` but the server's own gets 403. ``*`` is refused."""
     allowed_hosts: list[str] = Field(default_factory=lambda: list(LOOPBACK_HOSTS))
     """Names this server answers to (the ``Host`` header): ``name`` (any port) or
     ``name:port``. Any other Host gets 421, so a rebinding DNS name reaches nothing."""
@@ -104,23 +66,8 @@ class IngressConfig(StrictModel):
     )
 
     @model_validator(mode="after")
-    def _no_wildcard_origin(self) -> IngressConfig:
-        if "*" in self.cors_origins:
-            raise ValueError(
-                "ingress.cors_origins may not be '*' (any web page could call this API): "
-                "list the origins of your web clients"
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _live_streams_leave_room(self) -> IngressConfig:
-        ongoing = self.deployment.max_ongoing_requests
-        if self.live.max_streams >= ongoing:
-            raise ValueError(
-                f"ingress.live.max_streams ({self.live.max_streams}) must be below "
-                f"ingress.deployment.max_ongoing_requests ({ongoing}): live streams hold a "
-                "request each, and /health and the API need the rest"
-            )
+    def _secure(self) -> IngressConfig:
+        check_ingress(self.cors_origins, self.allowed_hosts, self.auth, self.live, self.deployment)
         return self
 
 

@@ -22,7 +22,8 @@ from typing import Any
 import typer
 import yaml
 
-from serve_app.config import AppConfig
+from serve_app.config import AppConfig, IngressConfig, load_config
+from serve_app.loopback import is_loopback
 from serve_app.paths import PROJECT_ROOT, resolve_path
 
 LOCAL_ENV = {
@@ -34,6 +35,40 @@ LOCAL_ENV = {
 }
 
 cli = typer.Typer(add_completion=False, help=__doc__)
+
+
+class ExposureError(RuntimeError):
+    """Serving beyond this machine without API keys."""
+
+
+HOW_TO_ADD_KEYS = """To serve on {host}, turn API keys on in the app's config (configs/*.yaml):
+
+    ingress:
+      auth: {{enabled: true, admin_names: [admin]}}
+      allowed_hosts: [<the name clients use>]
+
+and give the keys, as name=key pairs, in ${env} (e.g. {env}=admin=$(openssl rand -hex 24))
+or one "name key [admin]" per line in ingress.auth.keys_file. Or serve on 127.0.0.1 only.
+See docs/security.md."""
+
+
+def check_exposure(host: str, ingress: IngressConfig) -> None:
+    """Refuse (``ExposureError``) to serve on a non-loopback address without API keys: the
+    anonymous mode of ``make run`` is for this machine only."""
+    if is_loopback(host):
+        return
+    how = HOW_TO_ADD_KEYS.format(host=host, env=ingress.auth.keys_env)
+    if not ingress.auth.enabled:
+        raise ExposureError(
+            f"Refusing to serve on {host}, which other machines can reach, with ingress.auth "
+            f"off (anyone could use the API).\n{how}"
+        )
+    from serve_app.http.auth import KeyRing
+
+    try:
+        KeyRing.from_config(ingress.auth, PROJECT_ROOT)
+    except (ValueError, OSError) as exc:
+        raise ExposureError(f"Refusing to serve on {host}: {exc}.\n{how}") from exc
 
 
 # Logical CPUs beyond the cores: the local LLM engine's placement bundle (llm.num_cpus).
@@ -146,13 +181,17 @@ def _import(path: str) -> Any:
 
 
 def deploy(serve_config: Path, host: str | None = None, port: int | None = None) -> str:
-    """Deploy every application of a Serve config file; returns the base URL."""
+    """Deploy every application of a Serve config file; returns the base URL. Refuses
+    (``ExposureError``, before anything starts) a non-loopback address without API keys."""
     from ray import serve
 
     spec = yaml.safe_load(serve_config.read_text())
     http = dict(spec.get("http_options") or {})
     http["host"] = host or http.get("host", "127.0.0.1")
     http["port"] = port or http.get("port", 8000)
+    for app in spec["applications"]:
+        if app["import_path"] == "serve_app.app:build_app":
+            check_exposure(http["host"], load_config(app.get("args")).ingress)
     serve.start(http_options={"host": http["host"], "port": http["port"]})
     for app in spec["applications"]:
         builder = _import(app["import_path"])
@@ -184,9 +223,19 @@ def run(
         signal.signal(sig, lambda *_: stop.set())
 
     try:
-        url = deploy(resolve_path(config), host, port)
+        try:
+            url = deploy(resolve_path(config), host, port)
+        except ExposureError as exc:
+            print(f"error: {exc}", file=sys.stderr, flush=True)
+            raise typer.Exit(2) from None
         print(f"Serving on {url}  (docs: {url}/docs). Ctrl-C to stop.", flush=True)
         print(f"Metrics: http://127.0.0.1:{metrics_port}/metrics", flush=True)
+        if is_loopback(url.split("//", 1)[1].rsplit(":", 1)[0]):
+            print(
+                "No API keys on this machine: each browser sees only its own jobs; the CLI "
+                "uses the local admin key in var/local-key (docs/security.md).",
+                flush=True,
+            )
         stop.wait()
     finally:
         print("Shutting down Serve and Ray...", flush=True)

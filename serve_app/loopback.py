@@ -1,4 +1,4 @@
-"""Keeps every listener of a local run on 127.0.0.1.
+"""Keeps every listener of a local run on 127.0.0.1, and says which addresses are loopback.
 
 Ray 2.60 Serve replicas open their inter-deployment gRPC server on ``[::]:0`` (hard-coded).
 ``bind_grpc_to_loopback`` is installed as Ray's ``worker_process_setup_hook`` for local runs
@@ -8,7 +8,22 @@ used on a real cluster, where replicas on other nodes must reach each other.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
+
+
+def is_loopback(host: str) -> bool:
+    """``host`` (an address, ``[v6]``, or a name) is this machine only: ``localhost`` or a
+    loopback address. Any other name may resolve anywhere, so it is not."""
+    host = host.strip().lower()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def bind_grpc_to_loopback() -> None:

@@ -3,12 +3,32 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from serve_app.config import is_loopback
+from serve_app.paths import PROJECT_ROOT
+
+LOCAL_KEY_FILE = "var/local-key"
+"""Where ``make run`` keeps its local admin key (``ingress.auth.local_key_file``)."""
+
+
+def local_key(base_url: str) -> str | None:
+    """The local admin key of a server on this machine (auth off), if one was made: what the
+    CLI sends when no key is given. Never sent to a server elsewhere."""
+    host = httpx.URL(base_url).host
+    if not is_loopback(host):
+        return None
+    path = Path(os.environ.get("TRANSCRIBE_LOCAL_KEY_FILE") or PROJECT_ROOT / LOCAL_KEY_FILE)
+    try:
+        return path.read_text().strip() or None
+    except OSError:
+        return None
 
 
 class ApiError(Exception):

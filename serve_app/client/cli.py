@@ -1,7 +1,9 @@
 """``transcribe``: submit audio, follow it live, fetch results, summarise and chat.
 
 The server is ``--base-url`` (or ``TRANSCRIBE_URL``, default http://127.0.0.1:8000);
-``--api-key`` (or ``TRANSCRIBE_API_KEY``) is sent as a bearer token when set.
+``--api-key`` (or ``TRANSCRIBE_API_KEY``) is sent as a bearer token when set; without one,
+a server on this machine gets the local admin key ``make run`` keeps in ``var/local-key``
+(or ``TRANSCRIBE_LOCAL_KEY_FILE``).
 Errors print one line to stderr and exit with status 1.
 """
 
@@ -19,7 +21,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from serve_app.client.api import ApiError, TranscribeClient
+from serve_app.client.api import ApiError, TranscribeClient, local_key
 from serve_app.client.transcript import LiveTranscript
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -43,7 +45,7 @@ def main(
         str | None, typer.Option(envvar="TRANSCRIBE_API_KEY", help="Bearer token")
     ] = None,
 ) -> None:
-    state.client = TranscribeClient(base_url, api_key)
+    state.client = TranscribeClient(base_url, api_key or local_key(base_url))
 
 
 def _fail(message: str) -> None:

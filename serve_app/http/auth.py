@@ -28,7 +28,7 @@ from pathlib import Path
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from serve_app.config import AuthConfig, RateLimitConfig
+from serve_app.config import AuthConfig, RateLimitConfig, is_loopback
 from serve_app.http.middleware import send_error
 from serve_app.http.web import is_public
 from serve_app.jobs.model import Job
@@ -246,6 +246,11 @@ class AuthMiddleware:
         request_id = state.get("request_id", "")
         websocket = scope["type"] == "websocket"
         public, key = self._public(scope), self._key(scope)
+        if self.anonymous is not None and not public and not _loopback_listener(scope):
+            # Auth off behind a listener others can reach (``serve deploy`` with host 0.0.0.0):
+            # the Host header is the caller's to choose, so this is where anonymity stops.
+            await _refuse_exposed(scope, send, request_id)
+            return
         principal, caller = NOBODY, None
         if key is not None or (self.enabled and not public):
             found = self.keys.authenticate(key or "")
@@ -315,6 +320,22 @@ class AuthMiddleware:
             "unauthorized",
             request_id,
         )
+
+
+def _loopback_listener(scope: Scope) -> bool:
+    server = scope.get("server")
+    return server is None or is_loopback(str(server[0]))
+
+
+async def _refuse_exposed(scope: Scope, send: Send, request_id: str) -> None:
+    detail = (
+        "API keys are off (ingress.auth) but this server listens on an address other machines "
+        "can reach: set ingress.auth.enabled: true and give keys (docs/security.md)"
+    )
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1011})
+        return
+    await send_error(send, 503, detail, "auth_required", request_id)
 
 
 def _with_header(send: Send, name: bytes, value: bytes) -> Send:

@@ -112,8 +112,13 @@ def test_loopback_names_are_served(app, host):
     assert browser(app).get("/health", headers={"Host": host}).status_code == 200
 
 
-def test_configured_host_names(backend, tmp_path):
-    config = settings(tmp_path, allowed_hosts=["transcribe.example.com", "10.0.0.5:8000"])
+def test_configured_host_names(backend, tmp_path, monkeypatch):
+    monkeypatch.setenv("TEST_KEYS", "alice=sk-alice")  # other names than loopback need keys
+    config = settings(
+        tmp_path,
+        allowed_hosts=["transcribe.example.com", "10.0.0.5:8000"],
+        auth={"enabled": True, "keys_env": "TEST_KEYS"},
+    )
     client = browser(create_http_app(backend, ModelRegistry(tmp_path), config))
     ok = ("transcribe.example.com", "transcribe.example.com:443", "10.0.0.5:8000")
     for host in ok:
