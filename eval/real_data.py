@@ -189,3 +189,21 @@ def asterisk_file(
         language=language,
         source=f"Debian asterisk-core-sounds-{language}",
     )
+
+
+def pieces(f: RealFile, seconds: float = 30.0) -> list[RealFile]:
+    """``f`` cut into consecutive pieces of ``seconds`` (the last one only if at least half
+    as long), each with the reference turns clipped to it: short real clips for counts."""
+    out = []
+    step = int(seconds * SR)
+    for k, start in enumerate(range(0, len(f.audio), step)):
+        audio = f.audio[start : start + step]
+        if len(audio) < step // 2:
+            break
+        t0, t1 = start / SR, (start + len(audio)) / SR
+        turns = [
+            (max(s, t0) - t0, min(e, t1) - t0, spk) for s, e, spk in f.turns if e > t0 and s < t1
+        ]
+        name = f"{f.name}[{k * seconds:.0f}-{t1:.0f}s]"
+        out.append(RealFile(name, audio, turns=turns, source=f.source))
+    return out

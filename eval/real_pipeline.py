@@ -168,26 +168,31 @@ def bare_batched(
 
 
 def ours_diarize(config: AppConfig, diarizer: Any, audio: np.ndarray) -> DiarRun:
-    """The diarizer replica's live stream; the final pass is what the job keeps."""
+    """The diarizer replica's live stream, each pass renamed onto the names already shown
+    as the job store does; the final pass is what the job keeps."""
+    from serve_app.diarization.alignment import rename_turns, speaker_names
+
     started = time.perf_counter()
     live: list[tuple[float, float, str]] = []
+    shown: list[dict[str, Any]] = []
     seen = 0.0
-    final: Any = None
+    turns: list[dict[str, Any]] = []
     for result in diarizer.stream(audio, SR, block_s=config.diarizer.block_s):
-        if not result.final:
-            # the new part of each provisional pass, as a live client first saw it
-            live += [
-                (max(t.start, seen), t.end, t.speaker)
-                for t in result.turns
-                if t.end > seen and t.start < result.covered_s
-            ]
-            seen = result.covered_s
-        final = result
+        names = speaker_names(result.exclusive_turns, shown, [t.speaker for t in result.turns])
+        shown = rename_turns(result.exclusive_turns, names)
+        turns = rename_turns(result.turns, names)
+        end = result.covered_s if not result.final else float("inf")
+        # the part of each pass that a live client first saw from it
+        live += [
+            (max(t["start"], seen), min(t["end"], end), t["speaker"])
+            for t in turns
+            if t["end"] > seen and t["start"] < end
+        ]
+        seen = end
     seconds = time.perf_counter() - started
-    turns = [(t.start, t.end, t.speaker) for t in final.turns]
-    exclusive = [(t.start, t.end, t.speaker) for t in final.exclusive_turns]
-    live += [(max(s, seen), e, spk) for s, e, spk in turns if e > seen]
-    return DiarRun(turns, exclusive, seconds, live)
+    rows = [(t["start"], t["end"], t["speaker"]) for t in turns]
+    exclusive = [(t["start"], t["end"], t["speaker"]) for t in shown]
+    return DiarRun(rows, exclusive, seconds, live)
 
 
 def transcript_view(segments: list[Segment], exclusive: list[tuple[float, float, str]]) -> Any:
@@ -228,6 +233,10 @@ def build_bare_diarization(threads: int) -> Any:
         embedding=classes["CAMPPlusEmbedding"](default_campplus_path()),
         plda=classes["NoPLDA"](),
         clustering="AgglomerativeClustering",
+        # as in pyannote's published pipelines (the constructor's default is 1); batching
+        # changes the speed, not the output
+        embedding_batch_size=32,
+        segmentation_batch_size=32,
     )
     pipeline.instantiate(
         {
