@@ -26,11 +26,9 @@ from serve_app.errors import (
     LLMUnavailableError,
 )
 from serve_app.jobs.model import Job, JobOptions, JobStatus
-from serve_app.llm import introductions
 from serve_app.llm.chat import fit_chat_prompt
 from serve_app.llm.citations import citations
-from serve_app.llm.output import count_words, extract_topics, shape_summary
-from serve_app.llm.pattern_notes import key_notes
+from serve_app.llm.output import count_words, shape_summary
 from serve_app.llm.prompts import timed_lines
 from serve_app.llm.schemas import (
     ChatMessage,
@@ -109,11 +107,10 @@ class TranscriptAssistant:
     async def _chat_prompt(
         self, req: ChatRequest, model: LLMModel, llm: _LLMReplica
     ) -> tuple[list[dict[str, str]], ContextInfo]:
-        segments, lines = await self._lines(req)
-        key = key_notes(segments, introductions.speakers(segments))
+        _, lines = await self._lines(req)
         conversation = "\n".join(m.content for m in req.messages)
-        counts = await llm.count([*lines, "\n".join(key), conversation])
-        conversation_tokens, key_tokens = counts.pop(), counts.pop()
+        counts = await llm.count([*lines, conversation])
+        conversation_tokens = counts.pop()
         return fit_chat_prompt(
             req,
             lines,
@@ -122,8 +119,6 @@ class TranscriptAssistant:
             model.max_model_len,
             self._cfg.context_margin_tokens,
             model.name,
-            key_lines=key,
-            key_tokens=key_tokens,
         )
 
     async def chat(self, req: ChatRequest) -> ChatResponse:
@@ -311,21 +306,20 @@ class TranscriptAssistant:
             )
 
         summariser = Summariser(llm, req, budget, self._cfg.max_parallel_calls, progress)
-        draft = await summariser.run(*lines)
+        draft = await summariser.run(lines[0])
         summary = (
             draft.text
             if req.format == "action_items"
             else shape_summary(draft.text, req.format, req.max_length)
         )
-        transcript_text = "\n".join(s.text for s in req.transcript) or (req.full_text or "")
         return SummaryResult(
             summary=summary,
-            topics=extract_topics(transcript_text, summary),
+            topics=[t.title.strip() for t in draft.notes.topics][:5],  # checked, like notes
             length=count_words(summary),
             model_used=model.name,
             format=req.format,
             action_items=draft.action_items,
-            notes=draft.notes.model_dump(),
+            notes=draft.debug(),
             context=draft.info,
             usage=llm.usage,
         )

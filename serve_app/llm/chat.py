@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from serve_app.errors import InvalidRequestError
 from serve_app.llm.context import select_relevant
 from serve_app.llm.prompts import chat_messages
@@ -19,22 +17,11 @@ def fit_chat_prompt(
     window: int,
     margin_tokens: int,
     model_name: str,
-    key_lines: Sequence[str] = (),
-    key_tokens: int = 0,
 ) -> tuple[list[dict[str, str]], ContextInfo]:
     """The chat prompt, with the whole transcript when it fits and otherwise only the lines
-    most relevant to the last question (in time order), and what was done.
-
-    ``key_lines`` (``key_tokens`` long) are the decisions, open questions and tasks read
-    off the transcript (:func:`serve_app.llm.pattern_notes.key_notes`): they are listed
-    after the transcript, where a small model reading a long meeting of small talk finds
-    them, when they take at most a quarter of the room for the transcript."""
+    most relevant to the last question (in time order), and what was done."""
     budget = window - req.max_tokens - conversation_tokens - PROMPT_OVERHEAD_TOKENS
     budget -= margin_tokens
-    if key_tokens + len(key_lines) <= budget // 4:
-        budget -= key_tokens + len(key_lines)
-    else:
-        key_lines = ()  # they would crowd out the transcript itself
     if budget < 32:
         raise InvalidRequestError(
             f"max_tokens {req.max_tokens} plus the conversation leave no room for the "
@@ -59,4 +46,4 @@ def fit_chat_prompt(
             f"of {info.total_segments} segments most relevant to the question are shown."
         )
     conversation = [m.model_dump() for m in req.messages]
-    return chat_messages(lines, conversation, note, key_lines), info
+    return chat_messages(lines, conversation, note), info

@@ -1,145 +1,191 @@
-"""Structured meeting notes: what the map step takes from each chunk of a transcript
-(people, decisions, action items and open questions from the model, one kind per prompt,
-decoded against :func:`kind_schema`, so always that JSON shape; more read off the
-transcript by :mod:`serve_app.llm.pattern_notes`), how the notes are tied to segments and
-merged, and the action items they give (the summary's points are chosen by
-:mod:`serve_app.llm.selection`).
+"""Structured meeting notes: what the model writes about one window of a transcript, how
+code checks it, and how the windows' notes are merged.
 
-Each note carries the ``[HH:MM:SS]`` time of the line it comes from; :func:`locate` turns
-it into the span of a real transcript segment, and a note that points nowhere in its chunk
-is kept only when its words identify the segment it comes from. The summary shows each
-note as what was said (:class:`Quote`: the sentences of its segment that the note draws
-on, by the segment's speaker), not as the model worded it: the 1.5B model's wording added
-rejections and owners the meeting never gave, and its guess of who said a line was often
-wrong.
+The model reads a window of numbered transcript lines (``#12 [00:01:05] SPEAKER_1: ...``)
+and answers with JSON decoded against :func:`window_schema` (vLLM structured outputs): the
+speakers' names, topics, decisions, action items (owner, task, due) and open questions,
+each with ``evidence``, the numbers of the lines that say it. The schema lets the model
+cite only the window's line numbers, and name as owner only a speaker label of the window
+or a name written in it.
+
+Code then checks every item (:meth:`Verifier.verify`): its evidence must be lines of the
+window that support it (:mod:`serve_app.llm.evidence`), a speaker's name must be said in
+its evidence and be a rare word there (not "Yeah"), a due date must be in the evidence.
+An item that fails is dropped and counted (``Checked.dropped``); nothing is moved to
+another line.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
-from pydantic.json_schema import SkipJsonSchema
 
-from serve_app.llm import cues, introductions
-from serve_app.llm.context import content_words, sentences
-from serve_app.llm.matching import WordMatcher
+from serve_app.llm.evidence import Vocabulary, occurs, same_point, tokens
 from serve_app.llm.prompts import format_timestamp
 from serve_app.llm.schemas import ActionItem, SourceSpan, TranscriptLine
 
+LIMITS = {"topics": 3, "decisions": 4, "action_items": 4, "open_questions": 3}
+"""Most items of each kind in one window's notes (the schema's ``maxItems``)."""
+MAX_EVIDENCE = 3
 
-class Person(BaseModel):
+
+class Noted(BaseModel):
+    evidence: list[int] = Field(default_factory=list)
+    """Numbers (indices in the transcript) of the lines that say it."""
+    time: str = ""
+    """``HH:MM:SS`` of the first evidence line, set once checked (empty without times)."""
+
+
+class SpeakerName(Noted):
+    label: str
     name: str
-    speaker: str = ""
-    """The speaker label (``SPEAKER_1``) when this person speaks, else empty."""
 
 
-class Quote(BaseModel):
-    """What was said where a note comes from. Set when the note is grounded; not asked of
-    the model."""
+class Topic(Noted):
+    title: str
 
-    speaker: str = ""
-    """Who said it (the segment's speaker label), when known."""
+
+class Decision(Noted):
     text: str
-    """The sentences of the segment that share a word with the note (all of them when
-    none does), the speaker's introduction left out (:func:`quoted`)."""
 
 
-class Decision(BaseModel):
-    time: str
-    decision: str
-    by: str = ""
-    quote: SkipJsonSchema[Quote | None] = None
-
-
-class ActionNote(BaseModel):
-    time: str
+class ActionNote(Noted):
     owner: str
     task: str
     due: str = ""
-    quote: SkipJsonSchema[Quote | None] = None
 
 
-class NumberNote(BaseModel):
-    time: str
-    value: str
-    meaning: str
-    by: str = ""
-    """Who said it (the speaker label), when known."""
+class OpenQuestion(Noted):
+    text: str
 
 
-class DateNote(BaseModel):
-    time: str
-    date: str
-    meaning: str
-    by: str = ""
-    """Who said it (the speaker label), when known."""
+class WindowNotes(BaseModel):
+    """The notes of one window (or, merged, of the whole transcript)."""
 
-
-class OpenQuestion(BaseModel):
-    time: str
-    question: str
-    quote: SkipJsonSchema[Quote | None] = None
-
-
-class ChunkNotes(BaseModel):
-    """The notes of one chunk (or, merged, of the whole transcript)."""
-
-    people: list[Person] = Field(default_factory=list)
+    speakers: list[SpeakerName] = Field(default_factory=list)
+    topics: list[Topic] = Field(default_factory=list)
     decisions: list[Decision] = Field(default_factory=list)
     action_items: list[ActionNote] = Field(default_factory=list)
-    numbers: list[NumberNote] = Field(default_factory=list)
-    dates: list[DateNote] = Field(default_factory=list)
     open_questions: list[OpenQuestion] = Field(default_factory=list)
 
 
-ITEM_MODELS: dict[str, type[BaseModel]] = {
-    "people": Person,
-    "decisions": Decision,
-    "action_items": ActionNote,
-    "numbers": NumberNote,
-    "dates": DateNote,
-    "open_questions": OpenQuestion,
-}
-"""The kinds of note."""
-
-MODEL_KINDS = ("people", "decisions", "action_items", "open_questions")
-"""The kinds the model takes, each by a prompt of its own (one simple question at a time is
-what a small model answers well; the transcript comes first, so the prompts of one chunk
-share their prefix in vLLM's cache). Numbers and dates are read off the transcript
-(:mod:`serve_app.llm.pattern_notes`)."""
+class SummarySentence(Noted):
+    text: str
 
 
-def kind_schema(kind: str) -> dict[str, Any]:
-    """JSON schema of one kind's reply, ``{"items": [...]}`` (vLLM structured outputs)."""
-    items = {"type": "array", "items": ITEM_MODELS[kind].model_json_schema()}
-    return {"type": "object", "properties": {"items": items}, "required": ["items"]}
+class SummaryNotes(BaseModel):
+    sentences: list[SummarySentence] = Field(default_factory=list)
 
 
-def parse_items(kind: str, text: str) -> list[Any]:
-    """One kind's items from the model's JSON; a reply cut short by ``max_tokens`` keeps
-    its complete items (structured decoding guarantees the shape, not that the reply was
-    finished), and an item that does not validate is skipped."""
-    model = ITEM_MODELS[kind]
+def _item(fields: dict[str, Any], ids: Sequence[int]) -> dict[str, Any]:
+    evidence = {
+        "type": "array",
+        "items": {"type": "integer", "enum": list(ids)},
+        "minItems": 1,
+        "maxItems": MAX_EVIDENCE,
+    }
+    return {
+        "type": "object",
+        "properties": {"evidence": evidence, **fields},
+        "required": ["evidence", *fields],
+        "additionalProperties": False,
+    }
+
+
+def _text_field(most: int) -> dict[str, Any]:
+    """A string of at most ``most`` characters: a small model's string ends, and so does
+    its JSON (within the token budget)."""
+    return {"type": "string", "maxLength": most}
+
+
+def _list(item: dict[str, Any], most: int) -> dict[str, Any]:
+    return {"type": "array", "items": item, "maxItems": most}
+
+
+def window_schema(
+    ids: Sequence[int], labels: Sequence[str], owners: Sequence[str]
+) -> dict[str, Any]:
+    """JSON schema of one window's notes: evidence only among ``ids``, speaker labels only
+    among ``labels``, owners only among ``owners`` (or "" when nobody is named)."""
+    text = _text_field(240)
+    props: dict[str, Any] = {}
+    if labels:
+        label = {"type": "string", "enum": list(labels)}
+        name = _text_field(60)
+        props["speakers"] = _list(_item({"label": label, "name": name}, ids), len(labels))
+    props["topics"] = _list(_item({"title": _text_field(80)}, ids), LIMITS["topics"])
+    props["decisions"] = _list(_item({"text": text}, ids), LIMITS["decisions"])
+    owner = {"type": "string", "enum": [*dict.fromkeys([*owners, ""])]}
+    action = _item({"owner": owner, "task": _text_field(200), "due": _text_field(60)}, ids)
+    props["action_items"] = _list(action, LIMITS["action_items"])
+    props["open_questions"] = _list(_item({"text": text}, ids), LIMITS["open_questions"])
+    return {
+        "type": "object",
+        "properties": props,
+        "required": list(props),
+        "additionalProperties": False,
+    }
+
+
+def summary_schema(ids: Sequence[int], most: int) -> dict[str, Any]:
+    """JSON schema of the summary: at most ``most`` sentences, each citing ``ids``."""
+    sentence = _item({"text": _text_field(300)}, ids)
+    props = {"sentences": _list(sentence, most)}
+    return {"type": "object", "properties": props, "required": ["sentences"],
+            "additionalProperties": False}  # fmt: skip
+
+
+_NAME = re.compile(r"(?<![.!?])\s+([^\W\d_][^\W\d_'\-]+)")
+
+
+def owner_candidates(segments: Sequence[TranscriptLine], most: int = 40) -> list[str]:
+    """Who may own a task: the speaker labels, then the capitalised words said inside a
+    sentence (names, in a script with capitals), most frequent first."""
+    labels = [*dict.fromkeys(s.speaker for s in segments if s.speaker)]
+    said: Counter[str] = Counter()
+    for s in segments:
+        for word in _NAME.findall(s.text):
+            if word[0].isupper() and not word.isupper() and word[1] != "'":  # not "I'm"
+                said[word] += 1
+    names = [w for w, _ in said.most_common() if w not in labels]
+    return [*labels, *names][:most]
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse(model: type[M], text: str) -> M:
+    """The model's JSON as ``model``; a reply cut short by ``max_tokens`` keeps its
+    complete items (structured decoding guarantees the shape, not that the reply was
+    finished). Nothing usable: an empty ``model``."""
     for candidate in _json_prefixes(text):
         try:
             raw = json.loads(candidate)
         except ValueError:
             continue
-        items = raw.get("items") if isinstance(raw, dict) else None
-        if not isinstance(items, list):
+        if not isinstance(raw, dict):
             continue
-        out = []
-        for item in items:
-            try:
-                out.append(model.model_validate(item))
-            except ValidationError:
-                continue
-        return out
-    return []
+        fields: dict[str, Any] = {}
+        for name, info in model.model_fields.items():
+            values = raw.get(name)
+            item_type = info.annotation.__args__[0]  # type: ignore[union-attr]
+            fields[name] = [v for v in values or [] if _valid(item_type, v)]
+        return model(**fields)
+    return model()
+
+
+def _valid(item_type: type[BaseModel], value: Any) -> bool:
+    try:
+        item_type.model_validate(value)
+    except ValidationError:
+        return False
+    return True
 
 
 def _json_prefixes(text: str) -> list[str]:
@@ -173,174 +219,173 @@ def _json_prefixes(text: str) -> list[str]:
     return out
 
 
-def locate(time: str, words_of: str, segments: Sequence[TranscriptLine]) -> TranscriptLine | None:
-    """The segment a note comes from: the one sharing most content words with it (of
-    several, the one whose ``[HH:MM:SS]`` the note cites), when it shares at least two or
-    is cited; else the cited one; else None. ``segments`` is the chunk the note was
-    written on. Words win over the cited time: the model often pastes one line and cites
-    the time of the line next to it."""
-    wanted = WordMatcher(words_of)
-    stamp = time.strip("[] ")
+@dataclass
+class Checked:
+    """What :func:`verify` kept and what it dropped (``"<kind>: <reason>"`` -> count)."""
 
-    def overlap(segment: TranscriptLine) -> int:
-        return wanted.shared(segment.text)
+    kept: Counter[str] = field(default_factory=Counter)
+    dropped: Counter[str] = field(default_factory=Counter)
 
-    def cited(segment: TranscriptLine) -> bool:
-        return format_timestamp(segment.start) == stamp
+    def add(self, other: Checked) -> None:
+        self.kept.update(other.kept)
+        self.dropped.update(other.dropped)
 
-    best = max(segments, key=lambda s: (overlap(s), cited(s)), default=None)
-    if best is not None and (overlap(best) >= 2 or cited(best)):
-        return best
-    return max((s for s in segments if cited(s)), key=overlap, default=None)
-
-
-T = TypeVar("T", bound=BaseModel)
-_LABELLED_LINE = re.compile(r"^\W*SPEAKER_\d+\b")
-_WHO_FIELDS = frozenset({"time", "owner", "by", "speaker"})  # a label is fine there
-
-
-def quoted(note: str, segment: TranscriptLine) -> Quote:
-    """The sentences of ``segment`` that share a content word with ``note``, in order
-    (all of them when none does), and its speaker. A speaker's introduction ("Marcus
-    here, from QA.") is not what a note is about, and is left out (unless it is all the
-    segment says)."""
-    wanted = WordMatcher(note)
-    said = [s for s in sentences(segment.text) if not introductions.introduced(s)]
-    said = [s for s in said if wanted.shared(s)] or said
-    return Quote(speaker=segment.speaker or "", text=" ".join(said) or segment.text.strip())
-
-
-def _grounded(
-    items: list[T], text_of: Callable[[T], str], segments: Sequence[TranscriptLine]
-) -> list[T]:
-    """Items whose source segment is found, each with ``time`` set to that segment's and
-    ``quote`` to what the segment says of it (:func:`quoted`).
-
-    An item that is a transcript line pasted with its speaker label (``SPEAKER_2: ...``) is
-    dropped: small models fall into copying every line, small talk included, and a note
-    that is a real extraction names people instead of quoting labels.
-    """
-    out = []
-    for item in items:
-        texts = [v for k, v in item.model_dump().items() if k not in _WHO_FIELDS]
-        if any(isinstance(v, str) and _LABELLED_LINE.match(v) for v in texts):
-            continue
-        segment = locate(getattr(item, "time", ""), text_of(item), segments)
-        if segment is None:
-            continue
-        update = {"time": format_timestamp(segment.start), "quote": quoted(text_of(item), segment)}
-        out.append(item.model_copy(update=update))
-    return out
-
-
-def ground(notes: ChunkNotes, segments: Sequence[TranscriptLine]) -> ChunkNotes:
-    """The model's notes that say more than a name and come from a segment of their chunk,
-    with that segment's time (numbers and dates, read off the segments, are kept as
-    they are).
-
-    Without timed segments (a transcript sent as ``full_text``) nothing can be located,
-    and the notes are kept as written.
-    """
-    if not any(s.end > 0 for s in segments):
-        return notes
-    known = " ".join(s.text for s in segments).lower()
-    people = [p for p in notes.people if p.name.strip() and p.name.lower() in known]
-    # Every name given counts here, a speaker's whose name this chunk does not say too.
-    names = {w for p in notes.people for w in content_words(p.name)}
-
-    def says(text: str) -> bool:  # more than names: "Jason" alone is not a decision
-        return bool(set(content_words(text)) - names)
-
-    items = _grounded(
-        [a for a in notes.action_items if says(a.task)], lambda a: f"{a.task} {a.due}", segments
-    )
-    decisions = [d for d in notes.decisions if says(d.decision)]
-    questions = [q for q in notes.open_questions if says(q.question)]
-    return notes.model_copy(
-        update={
-            "people": people,
-            "decisions": _grounded(decisions, lambda d: d.decision, segments),
-            "action_items": [_real_owner(a, people, known, segments) for a in items],
-            "open_questions": _grounded(questions, lambda q: q.question, segments),
+    def as_dict(self) -> dict[str, Any]:
+        kept, dropped = sum(self.kept.values()), sum(self.dropped.values())
+        return {
+            "kept": dict(self.kept),
+            "dropped": dict(self.dropped),
+            "unsupported_share": round(dropped / (kept + dropped), 3) if kept + dropped else 0.0,
         }
-    )
 
 
-def speaker_names(people: Sequence[Person]) -> dict[str, str]:
-    """Speaker label -> the person's name; the first name given to a label wins."""
-    names: dict[str, str] = {}
-    for p in people:
-        if p.speaker:
-            names.setdefault(p.speaker, p.name)
-    return names
+N = TypeVar("N", bound=Noted)
 
 
-def _real_owner(
-    item: ActionNote, people: list[Person], known: str, segments: Sequence[TranscriptLine]
-) -> ActionNote:
-    """The item with an owner the transcript names: a speaker label becomes the name the
-    notes give it, and a name the chunk never says becomes the speaker of the item's
-    segment (its label, or that label's name)."""
-    names = speaker_names(people)
-    owner = item.owner.strip()
-    if owner in names:
-        owner = names[owner]
-    elif owner.lower() not in known:
-        speaker = next(
-            (s.speaker for s in segments if format_timestamp(s.start) == item.time), None
+class Verifier:
+    """Checks items against the transcript they cite (one per transcript)."""
+
+    def __init__(self, segments: Sequence[TranscriptLine], lexical: bool = True) -> None:
+        self.segments = segments
+        self.vocab = Vocabulary([s.text for s in segments])
+        self.lexical = lexical
+        """False when the notes are in another language than the transcript (a requested
+        ``language``): the evidence must still exist, but its wording is not compared."""
+        self.timed = any(s.end > 0 for s in segments)
+
+    def rare(self, name: str) -> bool:
+        """Every word of ``name`` is said in at most 1 in 20 segments (at least 2): a
+        name, not "Yeah" or "But", which a small model takes for one."""
+        most = max(2, len(self.segments) // 20)
+        return all(self.vocab.df.get(w, 0) <= most for w in tokens(name))
+
+    def texts(self, evidence: Iterable[int]) -> list[str]:
+        return [self.segments[i].text for i in evidence]
+
+    def check(
+        self, kind: str, items: Sequence[N], text_of: Any, allowed: set[int], checked: Checked
+    ) -> list[N]:
+        """The items whose evidence is among ``allowed`` and supports ``text_of(item)``,
+        each with its evidence in order and ``time`` set; one item per point."""
+        out: list[N] = []
+        for item in items:
+            evidence = sorted(set(item.evidence))
+            text = text_of(item).strip()
+            if not text:
+                checked.dropped[f"{kind}: empty"] += 1
+            elif not evidence or not set(evidence) <= allowed:
+                checked.dropped[f"{kind}: evidence not in the window"] += 1
+            elif self.lexical and not self.vocab.supports(text, self.texts(evidence)):
+                checked.dropped[f"{kind}: evidence does not support it"] += 1
+            elif any(same_point(text, text_of(o)) for o in out):
+                checked.dropped[f"{kind}: repeated"] += 1
+            else:
+                checked.kept[kind] += 1
+                out.append(
+                    item.model_copy(update={"evidence": evidence, "time": self.time(evidence)})
+                )
+        return out
+
+    def time(self, evidence: Sequence[int]) -> str:
+        return format_timestamp(self.segments[evidence[0]].start) if self.timed and evidence else ""
+
+    def verify(
+        self, notes: WindowNotes, window: set[int], owners: Sequence[str]
+    ) -> tuple[WindowNotes, Checked]:
+        """``notes`` of the window of segments ``window`` without the items that fail."""
+        checked = Checked()
+        speakers: list[SpeakerName] = []
+        for s in notes.speakers:
+            ok_ids = bool(s.evidence) and set(s.evidence) <= window
+            said = {self.segments[i].speaker for i in window}
+            if not ok_ids or s.label not in said:
+                checked.dropped["speakers: evidence not in the window"] += 1
+            elif not s.name.strip() or s.name.strip() == s.label:
+                checked.dropped["speakers: no name"] += 1
+            elif not occurs(s.name, self.texts(s.evidence)):
+                checked.dropped["speakers: name not said in its evidence"] += 1
+            elif not self.rare(s.name):
+                checked.dropped["speakers: name is a common word"] += 1
+            elif any(p.label == s.label for p in speakers):
+                checked.dropped["speakers: repeated"] += 1
+            else:
+                checked.kept["speakers"] += 1
+                speakers.append(s.model_copy(update={"evidence": sorted(set(s.evidence))}))
+        actions = []
+        for a in notes.action_items:
+            if a.owner and a.owner not in owners:
+                checked.dropped["action_items: owner not in the transcript"] += 1
+                continue
+            due = a.due.strip()
+            if (
+                due
+                and self.lexical
+                and not occurs(due, self.texts(a.evidence if set(a.evidence) <= window else []))
+            ):
+                checked.dropped["action_items.due: not in its evidence"] += 1
+                due = ""
+            actions.append(a.model_copy(update={"due": due, "owner": a.owner.strip()}))
+        out = WindowNotes(
+            speakers=speakers,
+            topics=self.check("topics", notes.topics, lambda t: t.title, window, checked),
+            decisions=self.check("decisions", notes.decisions, lambda d: d.text, window, checked),
+            action_items=self.check(
+                "action_items", actions, lambda a: f"{a.task} {a.due}", window, checked
+            ),
+            open_questions=self.check(
+                "open_questions", notes.open_questions, lambda q: q.text, window, checked
+            ),
         )
-        owner = names.get(speaker or "", speaker or "")
-    return item.model_copy(update={"owner": owner})
+        return out, checked
 
 
-def _key(*parts: str) -> str:
-    return re.sub(r"\W+", " ", " ".join(parts).lower()).strip()
+def _text(item: BaseModel) -> str:
+    for name in ("text", "title", "task", "name"):
+        value = getattr(item, name, None)
+        if isinstance(value, str):
+            return value
+    return ""
 
 
-def merge(chunks: Sequence[ChunkNotes]) -> ChunkNotes:
-    """All chunks' notes in time order, each item once (by its normalised text)."""
-    merged = ChunkNotes()
-    seen: set[tuple[str, str]] = set()
-    for notes in chunks:
-        for field in type(notes).model_fields:
-            for item in getattr(notes, field):
-                values = [str(v) for k, v in item.model_dump().items() if k != "time"]
-                key = (field, _key(*values[:1]) if field == "people" else _key(*values))
-                if key not in seen:
-                    seen.add(key)
-                    getattr(merged, field).append(item)
+def merge(windows: Sequence[WindowNotes]) -> WindowNotes:
+    """All windows' notes in order, a point said in several windows once (the first
+    wording, with the evidence of all); a speaker's first name wins."""
+    merged = WindowNotes()
+    for notes in windows:
+        for s in notes.speakers:
+            if all(p.label != s.label for p in merged.speakers):
+                merged.speakers.append(s)
+        for kind in ("topics", "decisions", "action_items", "open_questions"):
+            have: list[Noted] = getattr(merged, kind)
+            for item in getattr(notes, kind):
+                same = next((h for h in have if same_point(_text(h), _text(item))), None)
+                if same is None:
+                    have.append(item)
+                else:
+                    extra = [i for i in item.evidence if i not in same.evidence]
+                    same.evidence = sorted([*same.evidence, *extra])
     return merged
 
 
-def action_items(notes: ChunkNotes, segments: Sequence[TranscriptLine]) -> list[ActionItem]:
-    """The merged notes' action items, each with the span of the segment it comes from,
-    one per segment (the first: a task read off the line comes before the model's).
-    With timed segments, only the items whose segment sets a deadline or asks someone by
-    name: on a long meeting the model also filed small talk as tasks ("grab some coffee",
-    "close the window"), 79 of them in 40 minutes (see the README)."""
-    by_time: dict[str, TranscriptLine] = {}
-    for s in segments:
-        by_time.setdefault(format_timestamp(s.start), s)
+def speaker_names(notes: WindowNotes) -> dict[str, str]:
+    """Speaker label -> the name the checked notes give it."""
+    return {s.label: s.name.strip() for s in notes.speakers}
+
+
+def action_items(notes: WindowNotes, segments: Sequence[TranscriptLine]) -> list[ActionItem]:
+    """The merged notes' action items, owners called by name, each with the span of its
+    first evidence segment (None for a transcript sent without times)."""
+    names = speaker_names(notes)
     timed = any(s.end > 0 for s in segments)
-    names = speaker_names(notes.people)  # of the whole transcript: a chunk may lack them
-    out: list[ActionItem] = []
-    seen: set[str] = set()
-    for item in notes.action_items:
-        segment = by_time.get(item.time) if timed else None
-        owner = names.get(item.owner.strip(), item.owner.strip())
-        if timed and (
-            segment is None
-            or not (cues.due_in(segment.text) or cues.asks(segment.text))
-            or item.time in seen
-        ):
-            continue
-        seen.add(item.time)
+    out = []
+    for a in notes.action_items:
+        first = segments[a.evidence[0]] if a.evidence else None
         out.append(
             ActionItem(
-                owner=owner,
-                task=item.task.strip(),
-                due=item.due.strip() or None,
-                source=SourceSpan(start=segment.start, end=segment.end) if segment else None,
+                owner=names.get(a.owner, a.owner),
+                task=a.task.strip(),
+                due=a.due.strip() or None,
+                source=SourceSpan(start=first.start, end=first.end) if first and timed else None,
             )
         )
     return out
@@ -348,4 +393,22 @@ def action_items(notes: ChunkNotes, segments: Sequence[TranscriptLine]) -> list[
 
 def action_items_text(items: Sequence[ActionItem]) -> str:
     """The ``action_items`` format's summary text: one ``- owner: task (due ...)`` line each."""
-    return "\n".join(f"- {i.owner}: {i.task}" + (f" (due {i.due})" if i.due else "") for i in items)
+    return "\n".join(
+        f"- {i.owner or '?'}: {i.task}" + (f" (due {i.due})" if i.due else "") for i in items
+    )
+
+
+def notes_lines(notes: WindowNotes) -> list[str]:
+    """The checked notes as the summary prompt lists them: ``Decision (#12, #13): ...``."""
+    names = speaker_names(notes)
+
+    def cite(item: Noted) -> str:
+        return ", ".join(f"#{i}" for i in item.evidence)
+
+    out = [f"Decision ({cite(d)}): {d.text}" for d in notes.decisions]
+    for a in notes.action_items:
+        due = f" (due {a.due})" if a.due else ""
+        owner = names.get(a.owner, a.owner) or "someone"
+        out.append(f"Action item ({cite(a)}): {owner}: {a.task}{due}")
+    out += [f"Open question ({cite(q)}): {q.text}" for q in notes.open_questions]
+    return out

@@ -1,18 +1,15 @@
-"""Shaping the model's summary into the requested format, and topic extraction (pure).
+"""Shaping the summary into the requested format (pure).
 
 Small models ignore format instructions often enough that the API enforces them: a
 ``bullet_points`` summary is always ``- `` lines, ``key_points`` always numbered lines,
-``paragraph`` always one paragraph; ``max_length`` (words) is always respected. Topics
-come from the transcript's own words, so they cannot be invented.
+``paragraph`` always one paragraph; ``max_length`` (words) is always respected.
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Sequence
 
-from serve_app.llm.context import content_words, words
+from serve_app.llm.context import words
 from serve_app.llm.schemas import SummaryFormat
 
 _ITEM_PREFIX = re.compile(r"^\s*(?:[-*•‣·]+|\d+[.)]|[a-z][.)]|#+)\s*")
@@ -78,38 +75,3 @@ def shape_summary(text: str, fmt: SummaryFormat, max_words: int) -> str:
 def count_words(text: str) -> int:
     """Words as ``max_length`` counts them (list markers and ``…`` excluded)."""
     return len(words(_ITEM_PREFIX.sub("", text.replace("\n", " "))))
-
-
-def extract_topics(transcript_text: str, summary: str = "", max_topics: int = 5) -> list[str]:
-    """Topics: the transcript's most frequent content words and word pairs, ranked up
-    when the summary also mentions them. Every topic occurs in the transcript."""
-    tokens = content_words(transcript_text)
-    if not tokens:
-        return []
-    unigrams = Counter(tokens)
-    bigrams = Counter(
-        f"{a} {b}"
-        for sentence in re.split(r"[.!?\n]", transcript_text)
-        for a, b in _pairs(content_words(sentence))
-    )
-    in_summary = set(content_words(summary))
-    scored: dict[str, float] = {}
-    for phrase, n in bigrams.items():
-        if n >= 2:
-            scored[phrase] = n * 2.2 + sum(w in in_summary for w in phrase.split())
-    for w, n in unigrams.items():
-        scored[w] = n + (1.5 if w in in_summary else 0)
-    ranked = sorted(scored, key=lambda p: (-scored[p], p))
-    topics: list[str] = []
-    for phrase in ranked:
-        # A word already covered by a chosen pair adds nothing.
-        if any(phrase in t.split() or phrase == t for t in topics):
-            continue
-        topics.append(phrase)
-        if len(topics) == max_topics:
-            break
-    return topics
-
-
-def _pairs(seq: Sequence[str]) -> list[tuple[str, str]]:
-    return [(seq[i], seq[i + 1]) for i in range(len(seq) - 1) if seq[i] != seq[i + 1]]

@@ -1,15 +1,16 @@
 """Prompts for summaries and chat over a transcript (pure functions, no Ray, no vllm).
 
-Transcript lines carry their time and speaker (``[00:01:05] SPEAKER_1: ...``, the
-speaker's name instead once they have introduced themselves: ``Priya:``) so the model can
-answer "who said what, when"; the prompts tell it to use only the transcript.
+Transcript lines carry their time and speaker (``[00:01:05] SPEAKER_1: ...``) so the model
+can answer "who said what, when"; the notes and summary prompts also number them
+(``#12 [00:01:05] SPEAKER_1: ...``: the numbers the notes cite as evidence). The prompts
+tell the model to use only the transcript, and to write in the transcript's language
+(or the one requested).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from serve_app.llm import introductions
 from serve_app.llm.schemas import SummaryFormat, TranscriptLine
 
 
@@ -30,13 +31,11 @@ def format_line(line: TranscriptLine, names: Mapping[str, str] | None = None) ->
 def timed_lines(
     transcript: Sequence[TranscriptLine], full_text: str | None = None
 ) -> tuple[list[TranscriptLine], list[str]]:
-    """The segments with text, and one formatted line for each, speakers named where
-    they introduce themselves (:mod:`serve_app.llm.introductions`); ``full_text``
-    (untimed segments, lines without timestamps) when there are none."""
+    """The segments with text, and one formatted line for each; ``full_text`` (untimed
+    segments, lines without timestamps) when there are none."""
     segments = [s for s in transcript if s.text.strip()]
     if segments:
-        names = introductions.speakers(segments)
-        return segments, [format_line(s, names) for s in segments]
+        return segments, [format_line(s) for s in segments]
     paragraphs = [p.strip() for p in (full_text or "").splitlines() if p.strip()]
     return [TranscriptLine(text=p) for p in paragraphs], paragraphs
 
@@ -75,28 +74,12 @@ CHAT_SYSTEM = (
     "answer, say so."
 )
 
-NOTE_KINDS: dict[str, str] = {
-    "people": (
-        "every person named, with their speaker label (SPEAKER_1, ...) when they speak: a "
-        'speaker who says "Hi, <name> here" is <name>'
-    ),
-    "decisions": (
-        "every decision made, and every proposal that was turned down (write "
-        '"rejected: <proposal>"), with who decided'
-    ),
-    "action_items": (
-        "every task someone agreed to do: owner (the person's name), task (what they will "
-        'do, in a few words), due (the deadline as said, or "")'
-    ),
-    "open_questions": "every question left undecided or unknown",
-}
-
 
 def summary_messages(
-    lines: Sequence[str], fmt: SummaryFormat, max_words: int
+    lines: Sequence[str], fmt: SummaryFormat, max_words: int, language: str | None = None
 ) -> list[dict[str, str]]:
-    """The prompt that summarises a whole transcript (or the reduce step over partial
-    summaries, which are passed as ``lines`` too)."""
+    """The prompt that summarises a whole transcript in one call, as prose (the direct
+    summary: the evaluation's baseline, and the fallback when no checked note is left)."""
     return [
         {"role": "system", "content": SUMMARY_SYSTEM},
         {
@@ -104,28 +87,89 @@ def summary_messages(
             "content": (
                 f"Transcript:\n{chr(10).join(lines)}\n\n"
                 f"Summarise the transcript above in at most {max_words} words. "
-                f"{_FORMAT_INSTRUCTIONS[fmt]}"
+                f"{_FORMAT_INSTRUCTIONS[fmt]} Write in {_language(language)}."
             ),
         },
     ]
 
 
-def notes_messages(lines: Sequence[str], part: int, parts: int, kind: str) -> list[dict[str, str]]:
-    """Map step: one kind of note on one chunk (decoded against that kind's JSON schema).
-    The transcript comes first, so a chunk's prompts share their prefix."""
-    where = f"Part {part} of {parts} of a transcript" if parts > 1 else "A transcript"
+def numbered_line(index: int, line: TranscriptLine, timed: bool = True) -> str:
+    """``#12 [00:01:05] SPEAKER_1: text`` (``#12 text`` without times)."""
+    if not timed:
+        speaker = f" {line.speaker}:" if line.speaker else ""
+        return f"#{index}{speaker} {line.text.strip()}"
+    return f"#{index} {format_line(line)}"
+
+
+def _language(language: str | None) -> str:
+    return language.strip() if language and language.strip() else "the language of the transcript"
+
+
+NOTES_SYSTEM = (
+    "You take notes on meeting transcripts. Use only what the transcript says; never "
+    "invent names, dates, numbers or decisions."
+)
+
+
+def notes_messages(
+    lines: Sequence[str], part: int, parts: int, language: str | None = None
+) -> list[dict[str, str]]:
+    """Map step: the notes of one window of numbered lines, as JSON decoded against
+    :func:`serve_app.llm.notes.window_schema`. The transcript comes first, so the summary
+    prompt of a one-window transcript shares its prefix in vLLM's cache."""
+    where = (
+        f"Part {part} of {parts} of a meeting transcript" if parts > 1 else "A meeting transcript"
+    )
     return [
-        {"role": "system", "content": SUMMARY_SYSTEM},
+        {"role": "system", "content": NOTES_SYSTEM},
         {
             "role": "user",
             "content": (
-                f"{where}:\n{chr(10).join(lines)}\n\nList {NOTE_KINDS[kind]}. Each item's "
-                '"time" is the [HH:MM:SS] of the line it comes from. Short phrases in the '
-                "transcript's words; leave out small talk; never add anything the "
-                'transcript does not say. Answer as JSON {"items": [...]}, with [] if '
-                "there is none."
+                f"{where}, one numbered line per turn:\n{chr(10).join(lines)}\n\n"
+                'Take notes on the transcript above, as JSON. Every note has "evidence": '
+                "the numbers of the lines that say it.\n"
+                "- speakers: a speaker label and that person's name, only when a line says "
+                "the name of that speaker;\n"
+                "- topics: the subjects discussed, a few words each;\n"
+                "- decisions: what the meeting decided or agreed;\n"
+                "- action_items: tasks someone will do: owner (a speaker label or a name "
+                'from the transcript, "" if nobody), task, due (the deadline as said, or '
+                '"");\n'
+                "- open_questions: questions raised and not settled.\n"
+                f"Write every note in {_language(language)}, in short sentences with the "
+                "transcript's words. Leave out small talk; a list stays empty when the "
+                "transcript has none."
             ),
         },
+    ]
+
+
+def summary_notes_messages(
+    notes: Sequence[str],
+    outline: Sequence[str],
+    max_words: int,
+    lines: Sequence[str] = (),
+    language: str | None = None,
+) -> list[dict[str, str]]:
+    """Reduce step: the summary written from the checked ``notes`` and the transcript's
+    ``outline`` (and, for a one-window transcript, its numbered ``lines``, first, as in
+    :func:`notes_messages`), as JSON sentences that cite line numbers."""
+    parts = []
+    if lines:
+        parts.append(f"A meeting transcript, one numbered line per turn:\n{chr(10).join(lines)}")
+    if notes:
+        parts.append("Notes taken on it (with the lines they come from):\n" + "\n".join(notes))
+    if outline:
+        parts.append("Outline (time, topics):\n" + "\n".join(outline))
+    task = (
+        f"Summarise the meeting in at most {max_words} words, as JSON sentences: what was "
+        "discussed, decided and left open, and who will do what. Each sentence has "
+        '"evidence": the numbers of the transcript lines it rests on. Write in '
+        f"{_language(language)}. Use only what the transcript says."
+    )
+    return [
+        {"role": "system", "content": NOTES_SYSTEM},
+        {"role": "user", "content": "\n\n".join([*parts, task])},
     ]
 
 
@@ -133,19 +177,12 @@ def chat_messages(
     lines: Sequence[str],
     conversation: Sequence[dict[str, str]],
     note: str | None = None,
-    key_lines: Sequence[str] = (),
 ) -> list[dict[str, str]]:
-    """System prompt with the transcript (and its ``key_lines``: the decisions, open
-    questions and tasks read off it), then the client's conversation unchanged.
+    """System prompt with the transcript, then the client's conversation unchanged.
 
     A client ``system`` message is kept, after ours (it may set tone or language).
     """
     context = "Transcript:\n" + "\n".join(lines)
-    if key_lines:
-        context += (
-            "\n\nDecisions, open questions and tasks with a deadline, as said in the "
-            "transcript:\n" + "\n".join(key_lines)
-        )
     if note:
         context += f"\n\n({note})"
     return [{"role": "system", "content": f"{CHAT_SYSTEM}\n\n{context}"}, *conversation]

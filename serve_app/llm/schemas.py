@@ -32,6 +32,9 @@ class SummaryRequest(TranscriptInput):
     max_length: int = Field(200, ge=10, le=2000)
     """Upper bound on the summary's length, in words."""
     format: SummaryFormat = "paragraph"
+    language: str | None = Field(None, max_length=40)
+    """The language of the notes and the summary ("French", "de"...); None: the
+    transcript's own."""
 
 
 class ContextInfo(BaseModel):
@@ -83,9 +86,11 @@ class SummaryResult(BaseModel):
     action_items: list[ActionItem] = Field(default_factory=list)
     """Every format: the action items of the meeting, each with its source span."""
     notes: dict[str, Any] = Field(default_factory=dict)
-    """The structured notes the summary was written from (``serve_app.llm.notes``:
-    people, decisions, action_items, numbers, dates, open_questions; each item with the
-    ``time`` of its segment)."""
+    """The checked notes the summary was written from (``serve_app.llm.notes``: speakers,
+    topics, decisions, action_items, open_questions; each item with its ``evidence``, the
+    indices of the transcript segments that say it, and the ``time`` of the first),
+    ``summary``: the summary's sentences with their evidence, and ``checks``: the items
+    kept and dropped by the evidence check, by kind and reason."""
     context: ContextInfo
     usage: dict[str, int] = Field(default_factory=dict)
     """Tokens over every LLM call of the summary (map and reduce steps together)."""

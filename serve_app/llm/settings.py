@@ -289,6 +289,11 @@ class LLMSettings(StrictModel):
             "max_model_len": model.max_model_len,
             "enforce_eager": self.resolved_enforce_eager(),
             "tensor_parallel_size": self.tensor_parallel_size,
+            # The notes and summary prompts of one transcript share its text as prefix.
+            "enable_prefix_caching": True,
+            # Structured outputs (the notes' JSON) with xgrammar and no free whitespace: a
+            # small model otherwise fills its JSON with newlines until max_tokens.
+            "structured_outputs_config": {"backend": "xgrammar", "disable_any_whitespace": True},
         }
         if self.device == "gpu":
             kwargs["gpu_memory_utilization"] = self.gpu_memory_utilization

@@ -1,15 +1,16 @@
-"""Summarising a transcript, notes first and prose second.
+"""Summarising a transcript: the model takes notes window by window, code checks them, the
+model writes the summary from the checked notes, code checks its sentences.
 
-Map: the transcript in chunks that fit the notes budget (one chunk when it is short), and
-structured notes on each chunk in parallel, decoded against the notes' JSON schema
-(:mod:`serve_app.llm.notes`), each note tied to the segment it comes from; numbers, dates,
-and the sentences that state a decision, leave a question open or ask someone by name to
-do something by a deadline are read off the chunk (:mod:`serve_app.llm.pattern_notes`).
-Reduce: the notes of every chunk merged, and the summary written from them: one point per
-note, speakers called by name, chosen by :mod:`serve_app.llm.selection`
-(``serve_app.llm.output`` then shapes the points into the requested format and length).
-Letting the model write prose from the notes was tried and lost facts (see the README);
-``action_items`` is the notes' action items.
+Map: the transcript's numbered lines in windows that fit the notes budget (one window when
+it is short); one structured call per window (in parallel) gives its notes
+(:mod:`serve_app.llm.notes`), each item citing its lines; items whose lines do not support
+them are dropped and counted. The windows' notes are merged, a point said twice kept once.
+Reduce: one structured call writes the summary's sentences from the merged notes and the
+transcript's outline (each window's time and topics; a one-window transcript is given
+itself too, as the same prompt prefix as its notes call, which vLLM's prefix cache reuses),
+each sentence citing lines; a sentence its lines do not support is dropped and counted.
+When no sentence is left, the checked notes are the summary; when there are none either,
+the summary is empty (``notes.summary_source`` says which).
 
 Pure: the LLM is reached through :class:`LLMCalls`, which the assistant deployment
 implements over the LLM replica's handle (and a test can implement in-process).
@@ -22,15 +23,21 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from serve_app.llm import introductions, pattern_notes, selection
 from serve_app.llm import notes as notes_
 from serve_app.llm.context import chunk_by_budget, split_long_line
-from serve_app.llm.prompts import notes_messages, summary_messages
+from serve_app.llm.prompts import (
+    format_timestamp,
+    notes_messages,
+    numbered_line,
+    summary_notes_messages,
+)
 from serve_app.llm.schemas import ActionItem, ContextInfo, SummaryRequest, TranscriptLine
 
 # Tokens of prompt text around the transcript (instructions, chat template), counted
-# generously so that a prompt we build never overflows the window.
+# generously so that a prompt we build never overflows the window (the chat prompt's; the
+# notes prompt's instructions take NOTES_OVERHEAD_TOKENS more).
 PROMPT_OVERHEAD_TOKENS = 200
+NOTES_OVERHEAD_TOKENS = 160
 
 Progress = Callable[[float, str], Awaitable[None]]
 """``progress(percent, message)``: reports how far the summary is."""
@@ -59,11 +66,11 @@ class SummaryBudget:
 
     window: int
     final_tokens: int
-    """Room for the direct summary's answer (used when no notes are found)."""
+    """Room for the summary's answer (its JSON sentences)."""
     notes_tokens: int
-    """Room for one kind of note's JSON on one chunk."""
+    """Room for one window's notes JSON."""
     chunk_tokens: int
-    """Most transcript tokens one chunk holds (a small model misses more in a long one)."""
+    """Most transcript tokens one window holds (a small model misses more in a long one)."""
     margin: int
     """Tokens kept free besides prompt text and answer (instructions, chat template)."""
 
@@ -76,18 +83,19 @@ class SummaryBudget:
         chunk_tokens: int,
         margin_tokens: int,
     ) -> SummaryBudget:
-        # ~1.6 tokens a word; each answer capped at a quarter of the window.
+        # ~1.6 tokens a word, and the JSON around each sentence; capped at a quarter of
+        # the window.
         return cls(
             window=window,
-            final_tokens=min(int(max_length_words * 1.6) + 48, window // 4),
+            final_tokens=min(int(max_length_words * 2.2) + 96, window // 4),
             notes_tokens=min(notes_tokens, window // 4),
             chunk_tokens=chunk_tokens,
-            margin=PROMPT_OVERHEAD_TOKENS + margin_tokens,
+            margin=PROMPT_OVERHEAD_TOKENS + NOTES_OVERHEAD_TOKENS + margin_tokens,
         )
 
     @property
     def full(self) -> int:
-        """Transcript tokens the direct summary (no notes found) may hold."""
+        """Transcript tokens a one-call prompt (with its answer) may hold."""
         return self.window - self.final_tokens - self.margin
 
     @property
@@ -103,11 +111,34 @@ class Draft:
     text: str
     action_items: list[ActionItem]
     info: ContextInfo
-    notes: notes_.ChunkNotes = field(default_factory=notes_.ChunkNotes)
+    notes: notes_.WindowNotes = field(default_factory=notes_.WindowNotes)
+    sentences: list[notes_.SummarySentence] = field(default_factory=list)
+    checks: notes_.Checked = field(default_factory=notes_.Checked)
+    calls: int = 0
+    source: str = "notes"
+    """Where the summary's text comes from: ``model`` (the summary call), ``notes`` (the
+    checked notes), ``none`` (nothing the transcript supports)."""
+
+    def debug(self) -> dict[str, Any]:
+        """The notes as the API shows them, with the summary's sentences and the checks."""
+        return {
+            **self.notes.model_dump(),
+            "summary": [s.model_dump() for s in self.sentences],
+            "summary_source": self.source,
+            "checks": self.checks.as_dict(),
+            "calls": self.calls,
+        }
+
+
+@dataclass
+class _Window:
+    lines: list[str]
+    ids: list[int]
+    """Indices of the segments it shows, in order."""
 
 
 class Summariser:
-    """One summary request: ``await Summariser(...).run(segments, lines)``."""
+    """One summary request: ``await Summariser(...).run(segments)``."""
 
     def __init__(
         self,
@@ -120,9 +151,20 @@ class Summariser:
         self.llm, self.req, self.budget = llm, req, budget
         self.limiter = asyncio.Semaphore(max_parallel_calls)
         self.progress = progress
+        self.calls = 0
 
-    async def run(self, segments: Sequence[TranscriptLine], lines: list[str]) -> Draft:
-        """``lines[i]`` is ``segments[i]`` as the prompts show it."""
+    async def _generate(
+        self, messages: list[dict[str, str]], max_tokens: int, schema: dict[str, Any] | None
+    ) -> str:
+        async with self.limiter:
+            self.calls += 1
+            return await self.llm.generate(messages, max_tokens, json_schema=schema)
+
+    async def run(self, segments: Sequence[TranscriptLine]) -> Draft:
+        """``segments``: the transcript's segments with text (their indices are the line
+        numbers the notes cite)."""
+        timed = any(s.end > 0 for s in segments)
+        lines = [numbered_line(i, s, timed) for i, s in enumerate(segments)]
         await self.progress(5, "Counting transcript tokens")
         counts = await self.llm.count(lines)
         pieces = [
@@ -131,84 +173,130 @@ class Summariser:
             for piece, n in split_long_line(line, count + 1, self.budget.chunk)
         ]
         groups = chunk_by_budget([n for _, n, _ in pieces], self.budget.chunk)
+        windows = [
+            _Window([pieces[k][0] for k in g], [*dict.fromkeys(pieces[k][2] for k in g)])
+            for g in groups
+        ]
         info = ContextInfo(
-            strategy="full" if len(groups) == 1 else "map_reduce",
+            strategy="full" if len(windows) == 1 else "map_reduce",
             total_segments=len(lines),
             used_segments=len(lines),
-            chunks=len(groups),
+            chunks=len(windows),
             transcript_tokens=sum(counts),
             context_window=self.budget.window,
         )
-        chunks = [
-            ([pieces[k][0] for k in group], [segments[pieces[k][2]] for k in group])
-            for group in groups
-        ]
-        speakers = [
-            notes_.Person(name=name, speaker=label)
-            for label, name in introductions.speakers(segments).items()
-        ]
-        merged = notes_.merge(await self._notes(chunks, speakers))
-        merged = pattern_notes.without_acceptances(
-            merged, segments, notes_.speaker_names(merged.people)
-        )
-        items = notes_.action_items(merged, segments)
-        if self.req.format == "action_items":
-            return Draft(notes_.action_items_text(items), items, info, merged)
-        said = merged.decisions or merged.action_items or merged.open_questions
-        if not said and sum(counts) + len(lines) <= self.budget.full:
-            # The model found no decision, task or question (small talk, or a model too
-            # weak for the notes): summarise the transcript itself.
-            await self.progress(90, "No notes: summarising the transcript")
-            messages = summary_messages(lines, self.req.format, self.req.max_length)
-            text = await self.llm.generate(messages, self.budget.final_tokens)
-            return Draft(text, items, info, merged)
-        chosen = selection.points(merged, self.req.max_length)
-        return Draft("\n".join(f"- {p}" for p in chosen), items, info, merged)
-
-    async def _notes(
-        self,
-        chunks: list[tuple[list[str], list[TranscriptLine]]],
-        speakers: list[notes_.Person],
-    ) -> list[notes_.ChunkNotes]:
-        """Notes on every chunk: one model call per kind the model takes
-        (``max_parallel_calls`` at a time), the notes read off the chunk
-        (:mod:`serve_app.llm.pattern_notes`), the ``speakers`` who introduced themselves
-        anywhere in the transcript first among the people; in chunk order."""
-        calls = [(c, kind) for c in range(len(chunks)) for kind in notes_.MODEL_KINDS]
+        verifier = notes_.Verifier(segments, lexical=not self.req.language)
+        owners = notes_.owner_candidates(segments)
+        checks = notes_.Checked()
         done = 0
 
-        async def take(index: int, kind: str) -> list[Any]:
+        async def take(index: int, window: _Window) -> notes_.WindowNotes:
             nonlocal done
-            async with self.limiter:
-                raw = await self.llm.generate(
-                    notes_messages(chunks[index][0], index + 1, len(chunks), kind),
-                    self.budget.notes_tokens,
-                    json_schema=notes_.kind_schema(kind),
-                )
+            in_window = [segments[i] for i in window.ids]
+            labels = [*dict.fromkeys(s.speaker for s in in_window if s.speaker)]
+            window_owners = [o for o in owners if o in labels or _said(o, in_window)]
+            raw = await self._generate(
+                notes_messages(window.lines, index + 1, len(windows), self.req.language),
+                self.budget.notes_tokens,
+                notes_.window_schema(window.ids, labels, window_owners),
+            )
+            found, checked = verifier.verify(
+                notes_.parse(notes_.WindowNotes, raw), set(window.ids), window_owners
+            )
+            checks.add(checked)
             done += 1
             await self.progress(
-                10 + 85 * done / len(calls),
-                f"Took notes on part {index + 1} of {len(chunks)} ({kind.replace('_', ' ')})",
+                10 + 75 * done / len(windows), f"Took notes on part {done} of {len(windows)}"
             )
-            return notes_.parse_items(kind, raw)
+            return found
 
-        items = await asyncio.gather(*(take(c, kind) for c, kind in calls))
-        per_chunk: list[dict[str, list[Any]]] = [{} for _ in chunks]
-        for (c, kind), found in zip(calls, items, strict=True):
-            per_chunk[c][kind] = found
-        out = []
-        for fields, (_, segments) in zip(per_chunk, chunks, strict=True):
-            numbers, dates = pattern_notes.figure_notes(segments)
-            fields["people"] = [*speakers, *fields.get("people", [])]
-            notes = notes_.ground(
-                notes_.ChunkNotes(**fields, numbers=numbers, dates=dates), segments
+        found = await asyncio.gather(*(take(i, w) for i, w in enumerate(windows)))
+        merged = notes_.merge(found)
+        items = notes_.action_items(merged, segments)
+        draft = Draft("", items, info, merged, checks=checks)
+        if self.req.format == "action_items":
+            draft.text, draft.source = notes_.action_items_text(items), "notes"
+        else:
+            await self.progress(88, "Writing the summary from the notes")
+            await self._summary(draft, windows, verifier, counts)
+        draft.calls = self.calls
+        return draft
+
+    async def _summary(
+        self,
+        draft: Draft,
+        windows: list[_Window],
+        verifier: notes_.Verifier,
+        counts: list[int],
+    ) -> None:
+        merged = draft.notes
+        noted = notes_.notes_lines(merged)
+        outline = [_outline(w, merged, verifier) for w in windows] if len(windows) > 1 else []
+        outline = [o for o in outline if o]
+        noted_tokens = sum(await self.llm.count(["\n".join(noted)])) if noted else 0
+        # One window: the summary prompt holds the transcript too (the notes call's prefix).
+        one = len(windows) == 1 and sum(counts) + len(counts) + noted_tokens <= self.budget.full
+        ids = (
+            windows[0].ids
+            if one
+            else sorted(
+                {i for kind in _KINDS for item in getattr(merged, kind) for i in item.evidence}
             )
-            decisions, questions = pattern_notes.cue_notes(segments)
-            update = {
-                "decisions": [*notes.decisions, *decisions],
-                "open_questions": [*notes.open_questions, *questions],
-                # first, so that a task read off its line wins over the model's there
-                "action_items": [*pattern_notes.asked_tasks(segments), *notes.action_items],
-            }
-            out.append(notes.model_copy(update=update))
-        return out
+        )
+        sentences: list[notes_.SummarySentence] = []
+        if ids:
+            most = max(2, min(12, self.req.max_length // 12))
+            raw = await self._generate(
+                summary_notes_messages(
+                    noted, outline, self.req.max_length, windows[0].lines if one else (),
+                    self.req.language,
+                ),
+                self.budget.final_tokens,
+                notes_.summary_schema(ids, most),
+            )  # fmt: skip
+            parsed = notes_.parse(notes_.SummaryNotes, raw).sentences
+            sentences = verifier.check("summary", parsed, lambda s: s.text, set(ids), draft.checks)
+        if sentences:
+            draft.sentences, draft.source = sentences, "model"
+        elif noted:
+            draft.sentences, draft.source = _from_notes(merged), "notes"
+        else:
+            draft.source = "none"
+        draft.text = "\n".join(f"- {s.text.strip()}" for s in draft.sentences)
+
+
+_KINDS = ("topics", "decisions", "action_items", "open_questions")
+
+
+def _said(name: str, segments: Sequence[TranscriptLine]) -> bool:
+    return any(name in s.text for s in segments)
+
+
+def _from_notes(merged: notes_.WindowNotes) -> list[notes_.SummarySentence]:
+    """The checked notes as the summary's sentences, in the order they were said."""
+    names = notes_.speaker_names(merged)
+    items: list[tuple[notes_.Noted, str]] = [(d, d.text) for d in merged.decisions]
+    for a in merged.action_items:
+        owner = names.get(a.owner, a.owner)
+        due = f" ({a.due})" if a.due else ""
+        items.append((a, f"{owner}: {a.task}{due}" if owner else f"{a.task}{due}"))
+    items += [(q, q.text) for q in merged.open_questions]
+    items.sort(key=lambda pair: pair[0].evidence[:1])
+    return [
+        notes_.SummarySentence(text=text, evidence=item.evidence, time=item.time)
+        for item, text in items
+    ]
+
+
+def _outline(window: _Window, merged: notes_.WindowNotes, verifier: notes_.Verifier) -> str:
+    """``00:00:00-00:04:10: topic (#3, #7); topic (#12)``: a window's time and topics."""
+    ids = set(window.ids)
+    topics = [t for t in merged.topics if ids & set(t.evidence)]
+    if not topics:
+        return ""
+    first, last = verifier.segments[window.ids[0]], verifier.segments[window.ids[-1]]
+    when = (
+        f"{format_timestamp(first.start)}-{format_timestamp(last.end)}: " if verifier.timed else ""
+    )
+    cited = "; ".join(f"{t.title} ({', '.join(f'#{i}' for i in t.evidence)})" for t in topics)
+    return when + cited

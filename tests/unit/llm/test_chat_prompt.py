@@ -1,7 +1,9 @@
-"""Fitting a chat prompt: the transcript, and the notes read off it when they fit."""
+"""Fitting a chat prompt: the whole transcript when it fits, else the relevant lines."""
 
+import pytest
+
+from serve_app.errors import InvalidRequestError
 from serve_app.llm.chat import fit_chat_prompt
-from serve_app.llm.pattern_notes import key_notes
 from serve_app.llm.schemas import ChatMessage, ChatRequest, TranscriptLine
 
 SEGMENTS = [
@@ -13,43 +15,29 @@ SEGMENTS = [
 LINES = [f"[00:00:{int(s.start):02d}] {s.speaker}: {s.text}" for s in SEGMENTS]
 
 
-def _prompt(window: int, key_tokens: int) -> str:
+def _fit(window: int, max_tokens: int = 64) -> tuple[str, str]:
     req = ChatRequest(
         transcript=SEGMENTS,
         messages=[ChatMessage(role="user", content="Was the paywall accepted?")],
-        max_tokens=64,
+        max_tokens=max_tokens,
     )
-    key = key_notes(SEGMENTS, {"SPEAKER_1": "Nicola"})
-    messages, _ = fit_chat_prompt(req, LINES, [8] * 4, 8, window, 0, "m", key, key_tokens)
-    return messages[0]["content"]
+    messages, info = fit_chat_prompt(req, LINES, [8] * 4, 8, window, 0, "m")
+    assert messages[-1]["content"] == "Was the paywall accepted?"
+    return messages[0]["content"], info.strategy
 
 
-def test_decisions_questions_and_tasks_read_off_it_are_listed_after_the_transcript():
-    prompt = _prompt(window=2048, key_tokens=48)
-    transcript, listed = prompt.split("tasks with a deadline, as said in the transcript:\n")
-    assert all(line in transcript for line in LINES)
-    assert listed.splitlines() == [
-        "Decisions made:",
-        "[00:00:08] (SPEAKER_2): The paywall is rejected.",
-        "Questions left open (not decided):",
-        "[00:00:24] (SPEAKER_2): Whether we keep it stays open.",
-        "Tasks given (who, due, asked by whom: what):",
-        "[00:00:16] Gemma, due Friday, asked by Nicola: call by Friday",
-    ]
+def test_the_whole_transcript_when_it_fits():
+    prompt, strategy = _fit(window=2048)
+    assert strategy == "full" and all(line in prompt for line in LINES)
 
 
-def test_key_lines_that_would_crowd_out_the_transcript_are_left_out():
-    prompt = _prompt(window=400, key_tokens=300)
-    assert "tasks with a deadline" not in prompt and all(line in prompt for line in LINES)
+def test_only_the_relevant_lines_when_it_does_not():
+    # room for 3 of the 4 lines: the one about the paywall and its neighbours
+    prompt, strategy = _fit(window=64 + 8 + 200 + 34)
+    assert strategy == "selected"
+    assert LINES[1] in prompt and LINES[3] not in prompt
 
 
-def test_a_transcript_without_times_lists_its_notes_without_times():
-    untimed = [TranscriptLine(text=s.text, speaker=s.speaker) for s in SEGMENTS]
-    assert key_notes(untimed, {}) == [
-        "Decisions made:",
-        "(SPEAKER_2): The paywall is rejected.",
-        "Questions left open (not decided):",
-        "(SPEAKER_2): Whether we keep it stays open.",
-        "Tasks given (who, due, asked by whom: what):",
-        "Gemma, due Friday, asked by SPEAKER_1: call by Friday",
-    ]
+def test_no_room_for_the_transcript_is_a_clear_error():
+    with pytest.raises(InvalidRequestError, match="no room"):
+        _fit(window=400, max_tokens=200)

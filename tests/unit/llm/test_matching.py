@@ -5,7 +5,6 @@ from __future__ import annotations
 from serve_app.llm.citations import citations
 from serve_app.llm.context import words
 from serve_app.llm.matching import WordMatcher
-from serve_app.llm.notes import locate
 from serve_app.llm.schemas import TranscriptLine
 
 
@@ -38,13 +37,3 @@ def test_an_answer_in_another_script_is_cited_by_its_words():
     ]
     cited = citations("Релиз будет в четверг.", transcript)
     assert [c.start for c in cited] == [65.0]
-
-
-def test_a_note_is_located_on_the_line_it_was_read_off_despite_an_inflection():
-    lines = [
-        TranscriptLine(start=1.0, end=2.0, text="We should ship the mobile release."),
-        TranscriptLine(start=5.0, end=6.0, text="Budget talk later."),
-    ]
-    # Two words shared (ship, release ~ released) outweigh the time the note cites.
-    found = locate("[00:00:05]", "Ship the released build", lines)
-    assert found is not None and found.start == 1.0

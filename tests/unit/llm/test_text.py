@@ -10,7 +10,7 @@ from serve_app.llm.context import (
     select_relevant,
     split_long_line,
 )
-from serve_app.llm.output import count_words, extract_topics, shape_summary
+from serve_app.llm.output import count_words, shape_summary
 from serve_app.llm.prompts import (
     chat_messages,
     format_timestamp,
@@ -43,8 +43,10 @@ def test_prompts_hold_the_transcript_and_the_format():
     assert msgs[0]["role"] == "system" and "Never invent" in msgs[0]["content"]
     assert lines[0] in msgs[1]["content"] and "50 words" in msgs[1]["content"]
     assert "'- '" in msgs[1]["content"]
-    assert "Part 2 of 3" in notes_messages(lines, 2, 3, "decisions")[1]["content"]
-    assert "Part 1 of 1" not in notes_messages(lines, 1, 1, "decisions")[1]["content"]
+    assert "Part 2 of 3" in notes_messages(lines, 2, 3)[1]["content"]
+    assert "Part 1 of 1" not in notes_messages(lines, 1, 1)[1]["content"]
+    assert "language of the transcript" in notes_messages(lines, 1, 1)[1]["content"]
+    assert "in French" in notes_messages(lines, 1, 1, "French")[1]["content"]
     conv = [{"role": "user", "content": "Who?"}]
     chat = chat_messages(lines, conv, note="only 2 of 9")
     assert (
@@ -120,17 +122,7 @@ def test_repeated_points_are_kept_once():
     assert shape_summary(looped, "key_points", 100) == "1. Bob owns the fix.\n2. Dan helps."
 
 
-def test_topics_come_from_the_transcript():
-    text = (
-        "The release date is Thursday. The release date moved because of export bugs. "
-        "Export bugs block the release date. Budget was not discussed much."
-    )
-    topics = extract_topics(text, summary="release date moved")
-    assert topics[0] == "release date"
-    lowered = text.lower()
-    assert all(all(w in lowered for w in t.split()) for t in topics)
-    assert "release" not in topics  # covered by the pair
-    assert extract_topics("") == []
+def test_content_words_leave_out_labels():
     assert "speaker_1" not in content_words("SPEAKER_1: hello world")
 
 
