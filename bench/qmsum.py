@@ -1,0 +1,190 @@
+"""QMSum meetings through the summary and chat APIs: ROUGE against the human references,
+beside two baselines (the same model asked for a summary in one prompt; the first 200 words).
+
+    flock /tmp/heavy.lock .venv/bin/python bench/qmsum.py --split val --meetings 1 \\
+        --max-minutes 20
+
+Develop on ``train``/``val``; ``test`` is for reporting, never for tuning. Per meeting:
+the pipeline's summary (``POST /api/summary/``, ``bullet_points``) and its ROUGE-1/2/L,
+the evidence check's dropped share (``notes.checks``), action items, topics, wall time and
+LLM calls; the direct summary (``POST /v1/chat/completions`` with
+:func:`serve_app.llm.prompts.summary_messages`, the transcript cut to fit the context) and
+its ROUGE; the first 200 words' ROUGE; chat answers to the first ``--queries`` specific
+queries, ROUGE-L against the reference answers. Writes ``bench/results/qmsum_<split>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.llm_common import log, running_app
+from bench.report import table, write_results
+from eval import qmsum
+from serve_app.llm.prompts import summary_messages, transcript_lines
+from serve_app.llm.schemas import TranscriptLine
+
+WORDS_PER_TOKEN = 0.7
+
+
+def _summary(http: Any, body: dict[str, Any]) -> dict[str, Any]:
+    job = http.post("/api/summary/", json=body)
+    job.raise_for_status()
+    job_id = job.json()["job_id"]
+    while True:
+        status = http.get(f"/api/summary/status/{job_id}").json()
+        if status["status"] != "processing":
+            break
+        time.sleep(1.0)
+    if status["status"] != "completed":
+        raise RuntimeError(status["message"])
+    return dict(http.get(f"/api/summary/{job_id}").json())
+
+
+def _direct(http: Any, model: str, meeting: qmsum.Meeting, max_words: int, window: int) -> str:
+    """The same model, one prompt: the transcript (its first lines that fit) and the ask."""
+    lines = transcript_lines([TranscriptLine(**s) for s in meeting.segments])
+    room = int((window - int(max_words * 1.6) - 400) * WORDS_PER_TOKEN)
+    kept, used = [], 0
+    for line in lines:
+        used += len(line.split()) + 2
+        if used > room:
+            break
+        kept.append(line)
+    messages = summary_messages(kept, "bullet_points", max_words)
+    r = http.post(
+        "/v1/chat/completions",
+        json={"model": model, "messages": messages, "temperature": 0.2,
+              "max_tokens": int(max_words * 1.6) + 48},
+    )  # fmt: skip
+    r.raise_for_status()
+    return str(r.json()["choices"][0]["message"]["content"])
+
+
+def _answers(http: Any, model: str, meeting: qmsum.Meeting, n: int) -> list[float]:
+    scores = []
+    for q in meeting.queries[:n]:
+        r = http.post(
+            "/api/chat/",
+            json={"transcript": meeting.segments, "model_name": model, "temperature": 0,
+                  "max_tokens": 128, "messages": [{"role": "user", "content": q["query"]}]},
+        )  # fmt: skip
+        r.raise_for_status()
+        scores.append(qmsum.rouge(r.json()["message"]["content"], q["answer"])["rougeL"])
+    return scores
+
+
+def measure(http: Any, args: argparse.Namespace, meeting: qmsum.Meeting) -> dict[str, Any]:
+    body = {"transcript": meeting.segments, "model_name": args.model,
+            "format": "bullet_points", "max_length": args.max_length}  # fmt: skip
+    t0 = time.perf_counter()
+    result = _summary(http, body)
+    seconds = round(time.perf_counter() - t0, 1)
+    notes = result.get("notes", {})
+    checks = notes.get("checks", {})
+    direct = _direct(http, args.model, meeting, args.max_length, args.window)
+    answers = _answers(http, args.model, meeting, args.queries)
+    return {
+        "meeting": meeting.name,
+        "minutes": round(meeting.minutes, 1),
+        "segments": len(meeting.segments),
+        "pipeline": qmsum.rouge(result["summary"], meeting.reference),
+        "direct": qmsum.rouge(direct, meeting.reference),
+        "first_200_words": qmsum.rouge(qmsum.first_words(meeting.segments), meeting.reference),
+        "unsupported_share": checks.get("unsupported_share"),
+        "dropped": checks.get("dropped", {}),
+        "action_items": len(result["action_items"]),
+        "topics": result["topics"],
+        "summary_source": notes.get("summary_source"),
+        "calls": notes.get("calls"),
+        "chunks": result["context"]["chunks"],
+        "summary_s": seconds,
+        "chat_rougeL": round(sum(answers) / len(answers), 1) if answers else None,
+        "summary": result["summary"],
+        "direct_summary": direct,
+    }
+
+
+def main() -> int:
+    import httpx
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="qwen2.5-coder-1.5b-instruct")
+    parser.add_argument("--split", choices=qmsum.SPLITS, default="val")
+    parser.add_argument(
+        "--meetings", default="1", help="a count (the split's first N) or comma-separated names"
+    )
+    parser.add_argument("--max-minutes", type=float, default=20.0)
+    parser.add_argument("--max-length", type=int, default=200)
+    parser.add_argument("--queries", type=int, default=2, help="specific queries per meeting")
+    parser.add_argument("--window", type=int, default=8192, help="the model's context")
+    parser.add_argument("--out", type=Path, help="also write the full report (summaries) here")
+    args = parser.parse_args()
+    names = qmsum.meeting_names(args.split)
+    wanted = names[: int(args.meetings)] if args.meetings.isdigit() else args.meetings.split(",")
+    meetings = [qmsum.load(args.split, n, args.max_minutes) for n in wanted]
+    rows = []
+    with (
+        running_app(args.model, {"llm": {"default_model": args.model}}) as app,
+        httpx.Client(base_url=app["url"], timeout=3600) as http,
+    ):
+        for meeting in meetings:
+            rows.append(measure(http, args, meeting))
+            r = rows[-1]
+            log(f"{meeting.name}: pipeline {r['pipeline']}, direct {r['direct']}, "
+                f"first 200 words {r['first_200_words']}, {r['summary_s']} s")  # fmt: skip
+    if args.out:
+        args.out.write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+    columns = ["meeting", "minutes", "summary", "ROUGE-1", "ROUGE-2", "ROUGE-L"]
+    scores = []
+    for r in rows:
+        for label, key in (("pipeline", "pipeline"), ("direct model summary", "direct"),
+                           ("first 200 words", "first_200_words")):  # fmt: skip
+            s = r[key]
+            scores.append(
+                [r["meeting"], r["minutes"], label, s["rouge1"], s["rouge2"], s["rougeL"]]
+            )
+    checks = [
+        [r["meeting"], r["unsupported_share"], r["action_items"], ", ".join(r["topics"]),
+         r["summary_source"], r["calls"], r["chunks"], r["summary_s"], r["chat_rougeL"]]
+        for r in rows
+    ]  # fmt: skip
+    write_results(
+        f"qmsum_{args.split}",
+        command=" ".join(["python bench/qmsum.py", *sys.argv[1:]]),
+        tables=[
+            table(
+                f"QMSum {args.split}: summary ROUGE (F1 x100) against the reference",
+                columns,
+                scores,
+            ),
+            table(
+                "Notes and timing",
+                [
+                    "meeting",
+                    "dropped share",
+                    "action items",
+                    "topics",
+                    "summary from",
+                    "LLM calls",
+                    "windows",
+                    "summary s",
+                    "chat ROUGE-L",
+                ],
+                checks,
+            ),
+        ],
+        notes=f"model {args.model}; first {args.max_minutes:g} minutes of each meeting "
+        f"(QMSum has no times: 0.4 s a word); max_length {args.max_length}.",
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
