@@ -30,6 +30,7 @@ import httpx
 
 from bench.report import command_line, table, write_results
 from eval.speech import encode, long_speech
+from serve_app.client.api import local_headers
 from serve_app.config import load_config
 from serve_app.launch import local_app
 from tests.faults.cluster import (
@@ -77,7 +78,11 @@ def wall_times(database_url: str, audio: bytes, repeat: int, tmp: Path) -> list[
 def kill_to_running(audio: bytes, kills: int, tmp: Path) -> list[dict[str, float]]:
     out = []
     config = _config(f"sqlite:///{tmp / 'kills.sqlite3'}", tmp)
-    with local_app(config) as url, httpx.Client(base_url=url, timeout=120) as http:
+    # /debug needs the local admin key (auth off: anonymous callers are not admin)
+    with (
+        local_app(config) as url,
+        httpx.Client(base_url=url, timeout=120, headers=local_headers(url)) as http,
+    ):
         for _ in range(kills):
             job_id = http.post(
                 "/api/transcribe/", files={"file": ("k.mp3", audio)}, data={"diarize": "false"}

@@ -31,6 +31,7 @@ import websockets
 
 from bench.graph_common import add_graph_args, graph_config
 from bench.report import command_line, table, write_results
+from serve_app.client.api import local_headers
 from serve_app.client.transcript import apply_events
 from serve_app.launch import local_app
 
@@ -48,7 +49,9 @@ def conversation_file(minutes: float) -> Path:
 
 
 async def one_job(url: str, data: bytes, name: str, diarize: bool) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=url, timeout=120) as http:
+    # make run's anonymous mode: the local admin key, so the live stream sees the job
+    headers = local_headers(url)
+    async with httpx.AsyncClient(base_url=url, timeout=120, headers=headers) as http:
         started = time.perf_counter()
         response = await http.post(
             "/api/transcribe/",
@@ -60,7 +63,7 @@ async def one_job(url: str, data: bytes, name: str, diarize: bool) -> dict[str, 
         events: list[dict[str, Any]] = []
         first_segment = first_speaker = None
         ws_url = url.replace("http://", "ws://") + f"/api/transcribe/live/{job_id}"
-        async with websockets.connect(ws_url, max_size=None) as ws:
+        async with websockets.connect(ws_url, max_size=None, additional_headers=headers) as ws:
             async for raw in ws:
                 event = json.loads(raw)
                 now = time.perf_counter() - started

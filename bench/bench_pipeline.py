@@ -32,6 +32,7 @@ import httpx
 from bench.graph_common import add_graph_args, bench_audio, graph_config
 from bench.report import command_line, table, write_results
 from serve_app.asr.registry import ModelRegistry
+from serve_app.client.api import local_headers
 from serve_app.launch import local_app
 from serve_app.paths import resolve_path
 
@@ -84,7 +85,9 @@ def batched_engine(model, path: Path, config, batch_size: int) -> tuple[float, s
 def pipeline(path: Path, url: str, diarize: bool) -> tuple[float, float | None, str]:
     from websockets.sync.client import connect
 
-    with httpx.Client(base_url=url, timeout=600) as http:
+    # make run's anonymous mode: the local admin key, so the live stream sees the job
+    headers = local_headers(url)
+    with httpx.Client(base_url=url, timeout=600, headers=headers) as http:
         data = path.read_bytes()
         first_segment: list[float] = []
         started = time.perf_counter()
@@ -96,7 +99,7 @@ def pipeline(path: Path, url: str, diarize: bool) -> tuple[float, float | None, 
 
         def watch() -> None:
             ws_url = url.replace("http", "ws") + f"/api/transcribe/live/{job_id}"
-            with connect(ws_url) as ws:
+            with connect(ws_url, additional_headers=headers) as ws:
                 for raw in ws:
                     if json.loads(raw).get("type") == "segment":
                         first_segment.append(time.perf_counter() - started)

@@ -25,6 +25,7 @@ import httpx
 
 from bench.graph_common import add_graph_args, bench_audio, graph_config
 from bench.report import Table, command_line, table, write_results
+from serve_app.client.api import local_headers
 from serve_app.launch import free_port, local_app
 
 
@@ -73,7 +74,8 @@ def main() -> None:
     metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
     with (
         local_app(config, metrics_port=metrics_port) as url,
-        httpx.Client(base_url=url, timeout=600) as http,
+        # /debug (timings) needs the local admin key: anonymous callers are not admin
+        httpx.Client(base_url=url, timeout=600, headers=local_headers(url)) as http,
     ):
         jobs = [run_job(http, path, args.diarize) for _ in range(args.jobs)]
         # Ray exports application metrics every few seconds: wait for the last job's.

@@ -31,6 +31,13 @@ def local_key(base_url: str) -> str | None:
         return None
 
 
+def local_headers(base_url: str) -> dict[str, str]:
+    """``Authorization`` with the local admin key for a server on this machine, if it has
+    one (scripts and tests against ``make run`` or ``local_app``), else nothing."""
+    key = local_key(base_url)
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
 class ApiError(Exception):
     """A failed call, with the server's ``detail`` when it sent one."""
 

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 from websockets.sync.client import connect
 
+from serve_app.client.api import local_headers
 from tests.waiting import wait_until
 
 
@@ -104,7 +105,11 @@ class Follower(threading.Thread):
             after = self.messages[-1]["seq"] if self.messages else 0
             self.connections += 1
             try:
-                with connect(f"{self.url}?after={after}", open_timeout=30) as ws:
+                with connect(
+                    f"{self.url}?after={after}",
+                    open_timeout=30,
+                    additional_headers=local_headers(self.url),  # auth off: the local key
+                ) as ws:
                     while True:
                         message = json.loads(ws.recv(timeout=120))
                         self.messages.append(message)

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from eval.speech import wer
+from serve_app.client.api import local_headers
 from serve_app.config import AppConfig, load_config
 from tests.faults.cluster import (
     Follower,
@@ -57,7 +58,8 @@ def base_url(config: AppConfig) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def http(base_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base_url, timeout=60) as client:
+    # The local admin key (auth off): /debug, and the live stream of every job.
+    with httpx.Client(base_url=base_url, timeout=60, headers=local_headers(base_url)) as client:
         yield client
 
 

@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from eval.speech import wer
+from serve_app.client.api import local_headers
 from serve_app.config import load_config
 from serve_app.launch import local_app
 from tests.faults.cluster import chunks_in_flight, wait_finished, wait_for
@@ -25,7 +26,14 @@ def test_cluster_restart_resumes_the_running_job(tmp_path, setup, request):
             request.getfixturevalue("s3_bucket"),
         )
     config = load_config(overrides)
-    with local_app(config) as url, httpx.Client(base_url=url, timeout=60) as http:
+    with (
+        local_app(config) as url,
+        httpx.Client(
+            base_url=url,
+            timeout=60,
+            headers=local_headers(url),  # auth off: the local admin key
+        ) as http,
+    ):
         files = {"file": ("drill.mp3", AUDIO)}
         done = http.post("/api/transcribe/", files=files, data=FIELDS).json()["job_id"]
         assert wait_finished(http, done)["status"] == "completed"
@@ -33,7 +41,14 @@ def test_cluster_restart_resumes_the_running_job(tmp_path, setup, request):
         running = http.post("/api/transcribe/", files=files, data=FIELDS).json()["job_id"]
         wait_for(lambda: chunks_in_flight(http, running))
     # Ray and Serve are gone; everything that remains is the database and the audio.
-    with local_app(config) as url, httpx.Client(base_url=url, timeout=60) as http:
+    with (
+        local_app(config) as url,
+        httpx.Client(
+            base_url=url,
+            timeout=60,
+            headers=local_headers(url),  # auth off: the local admin key
+        ) as http,
+    ):
         assert http.get(f"/api/transcribe/result/{done}").json() == before
         status = wait_finished(http, running)
         assert status["status"] == "completed", status
