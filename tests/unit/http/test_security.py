@@ -254,3 +254,18 @@ def test_live_budget_must_stay_below_the_replica_request_budget():
     with pytest.raises(ValidationError, match="max_streams"):
         IngressConfig(live=LiveStreamsConfig(max_streams=128))
     assert IngressConfig().live.max_streams < IngressConfig().deployment.max_ongoing_requests
+
+
+def test_the_page_works_with_no_steps(app, backend):
+    """A browser on make run: the page, then its API calls and live stream, same-origin,
+    carrying only the cookie the first response set."""
+    page = browser(app)
+    r = page.get("/", headers={"Accept": "text/html"})
+    assert r.status_code == 200 and "transcribe_anon" in r.headers["set-cookie"]
+    own = {"Origin": BASE}
+    assert page.get("/api/transcribe/models", headers=own).status_code == 200
+    job_id = submit(page, headers=own)
+    asyncio.run(backend.store.update_job(job_id, status=JobStatus.COMPLETED))
+    assert page.get(f"/api/transcribe/result/{job_id}", headers=own).status_code == 200
+    with page.websocket_connect(f"/api/transcribe/live/{job_id}", headers=own) as ws:
+        assert ws.receive_json()["status"] == "completed"
