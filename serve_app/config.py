@@ -81,6 +81,26 @@ class VadConfig(StrictModel):
     min_speech_duration_ms: int = Field(100, ge=0)
 
 
+AUDIO_CONTAINERS = [
+    *("wav", "w64", "rf64", "aiff", "caf", "au", "voc"),  # PCM
+    *("mp3", "flac", "ogg", "aac", "ac3", "eac3", "dts", "amr", "amrnb", "amrwb"),
+    *("wv", "ape", "tta", "mpc", "mpc8", "shn", "wsd", "dsf"),
+    *("mov", "mp4", "m4a", "3gp", "matroska", "webm", "asf", "avi", "flv"),  # with video
+    *("mpeg", "mpegts", "mxf"),
+]
+
+
+class AudioInputConfig(StrictModel):
+    """What an uploaded file may be, checked by its content on every route that decodes
+    audio: outside these bounds a clear 400 (415 for a container off the list)."""
+
+    formats: list[str] = Field(default_factory=lambda: list(AUDIO_CONTAINERS))
+    """Demuxers (FFmpeg names, as PyAV reports them) that may open an upload."""
+    max_channels: int = Field(32, ge=1, le=255)
+    min_sample_rate: PositiveInt = 4000
+    max_sample_rate: PositiveInt = 192000
+
+
 class ChunkerConfig(StrictModel):
     """Decode, VAD and chunking; also orchestrates each job's fan-out to the ASR replicas."""
 
@@ -97,7 +117,8 @@ class ChunkerConfig(StrictModel):
     """VAD runs block by block; chunks are dispatched as soon as a block makes them final."""
     vad: VadConfig = Field(default_factory=VadConfig)
     max_audio_duration_s: PositiveFloat = 4 * 3600
-    """Longer uploads (by the container header, checked before any job exists) get a 400."""
+    """Longer uploads get a 400 before any job exists: counted in decoded samples while the
+    upload is decoded (decoding stops there), never taken from the container header."""
     min_audio_duration_s: float = Field(0.25, ge=0)
     """Shorter uploads get a 400: Whisper can say nothing about less audio."""
     chunk_attempts: PositiveInt = 4
@@ -236,6 +257,10 @@ class JobStoreConfig(StrictModel):
 class RetranscriberConfig(StrictModel):
     """Re-runs single segments (``/api/retranslate``); light: the ASR replicas do the work."""
 
+    max_span_s: PositiveFloat = 600.0
+    """Longest span or uploaded clip re-transcribed; a longer one gets a 400 (a clip as soon
+    as its decoded audio passes it)."""
+
     deployment: DeploymentOptions = Field(
         default_factory=lambda: DeploymentOptions(
             num_replicas=1,
@@ -302,6 +327,7 @@ class AppConfig(StrictModel):
     diarizer: DiarizerConfig = Field(default_factory=DiarizerConfig)
     job_store: JobStoreConfig = Field(default_factory=JobStoreConfig)
     audio_store: AudioStoreConfig = Field(default_factory=AudioStoreConfig)
+    audio_input: AudioInputConfig = Field(default_factory=AudioInputConfig)
     retranscriber: RetranscriberConfig = Field(default_factory=RetranscriberConfig)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     llm: LLMSettings = Field(default_factory=LLMSettings)

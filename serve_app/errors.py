@@ -26,6 +26,13 @@ class InvalidAudioError(AppError):
     code = "invalid_audio"
 
 
+class UnsupportedAudioFormatError(InvalidAudioError):
+    """The upload is in a container that is not on the demuxer allow-list."""
+
+    status_code = 415
+    code = "unsupported_media_type"
+
+
 class InvalidRequestError(AppError):
     """A field is well-formed but not acceptable (e.g. an unknown model)."""
 

@@ -35,7 +35,7 @@ def test_stereo_and_other_rates_are_downmixed_and_resampled():
     [
         (b"", "empty"),
         (b"hello, this is plainly a text file\n" * 20, "not a recognised audio format|no audio"),
-        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 200, "not a recognised audio format|no audio"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 200, "not a recognised audio format|does not open"),
         (b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\xff" * 40, "audio"),
     ],
 )
