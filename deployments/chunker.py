@@ -25,7 +25,9 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, BinaryIO
+
+import numpy as np
 
 from deployments.chunker_job import JobContext, JobRun
 from deployments.job_store import connect_job_store
@@ -53,6 +55,7 @@ class Chunker:
         lower_priority(config.chunker.deployment.nice)  # decoding and VAD
         self._asr, self._diarizer = asr, diarizer
         self._config = config.chunker
+        self._limits = config.audio_input
         self._lease_s = config.job_store.lease_s
         self._dispatch_interval_s = config.job_store.sweep_interval_s
         self._registry = build_registry(config.models, config.asr)
@@ -83,10 +86,10 @@ class Chunker:
         if submitted_at is not None:
             self._metrics.stage("queue", time.time() - submitted_at)
         runner = self._runner_id()
-        job = await self._create(job_id, options, idempotency_key, runner, owner)
+        job, prepared = await self._create(job_id, options, idempotency_key, runner, owner)
         yield job
         if job.job_id == job_id:  # not an earlier job with the same Idempotency-Key
-            await self._run(job_id, runner)
+            await self._run(job_id, runner, prepared=prepared)
 
     async def resume(self, job_id: str, token: str) -> str:
         """Run a job whose runner stopped, from its first unfinished chunk."""
@@ -113,27 +116,46 @@ class Chunker:
     def _runner_id(self) -> str:
         return f"{self._replica}:{uuid.uuid4().hex[:8]}"
 
+    def _decode(self, upload: BinaryIO) -> np.ndarray:
+        """The upload's audio, decoded within the bounds: a 400 as soon as the decoded
+        audio passes ``max_audio_duration_s`` (the header's claim is never trusted)."""
+        return decode_audio(
+            upload,
+            self._config.sample_rate,
+            limits=self._limits,
+            max_duration_s=self._config.max_audio_duration_s,
+        )
+
     async def _create(
         self, job_id: str, options: JobOptions, key: str | None, runner: str, owner: str | None
-    ) -> Job:
+    ) -> tuple[Job, tuple[np.ndarray, float]]:
+        """Check the upload and create its job. The upload is decoded here, before the job
+        exists, so that whatever is wrong with it (too long by its decoded samples, too
+        short, undecodable) is a 400 and never a job left failing. Returns the job and, for
+        its run, the audio with the seconds decoding took."""
         try:
             spec = self._registry.validate(options.model_name, options.language, options.task)
             upload = await asyncio.to_thread(self._audio.open, job_id)
             if upload is None:
                 raise InvalidAudioError("The upload was not stored; send it again")
+            started = time.perf_counter()
             with upload:
-                info = await asyncio.to_thread(probe_audio, upload)
+                info = await asyncio.to_thread(probe_audio, upload, self._limits)
+                limit = self._config.max_audio_duration_s
+                if info.duration is not None and info.duration > limit:  # cheap early no
+                    raise InvalidAudioError(
+                        f"The audio lasts {format_display(info.duration)} by its header, "
+                        f"longer than this server's limit of {format_display(limit)} "
+                        "(chunker.max_audio_duration_s)"
+                    )
+                audio = await asyncio.to_thread(self._decode, upload)
+            decode_s = time.perf_counter() - started
+            duration = audio.shape[0] / self._config.sample_rate
             shortest = self._config.min_audio_duration_s
-            if info.duration is not None and info.duration < shortest:
+            if duration < shortest:
                 raise InvalidAudioError(
-                    f"The audio lasts {info.duration:.2f} s, too short to transcribe "
+                    f"The audio lasts {duration:.2f} s, too short to transcribe "
                     f"(the minimum is {shortest:g} s)"
-                )
-            limit = self._config.max_audio_duration_s
-            if info.duration is not None and info.duration > limit:
-                raise InvalidAudioError(
-                    f"The audio lasts {format_display(info.duration)}, longer than this "
-                    f"server's limit of {format_display(limit)} (chunker.max_audio_duration_s)"
                 )
         except Exception:
             await asyncio.to_thread(self._audio.delete, job_id)
@@ -142,7 +164,7 @@ class Chunker:
             job_id=job_id,
             options=options.model_copy(update={"model_name": spec.name}),
             message="Queued for transcription",
-            audio_duration=info.duration,
+            audio_duration=duration,
             audio_codec=info.codec,
             multilingual=spec.multilingual,
             owner=owner,
@@ -156,11 +178,18 @@ class Chunker:
         stored: Job = await self._store.create_job.remote(job)
         if stored.job_id != job_id:
             await asyncio.to_thread(self._audio.delete, job_id)
-        return stored
+        return stored, (audio, decode_s)
 
     # ---- running -------------------------------------------------------------------------
 
-    async def _run(self, job_id: str, runner: str, token: str | None = None) -> None:
+    async def _run(
+        self,
+        job_id: str,
+        runner: str,
+        token: str | None = None,
+        prepared: tuple[np.ndarray, float] | None = None,
+    ) -> None:
+        """Run the job; ``prepared``: its audio and decode time when this request created it."""
         job: Job | None = await self._store.claim.remote(job_id, runner, token)
         if job is None:
             return  # finished, or another runner holds it
@@ -171,7 +200,7 @@ class Chunker:
         fence = job.lease_fence
         renewal = asyncio.create_task(self._keep_lease(job_id, runner, fence, task))
         try:
-            await self._execute(job)
+            await self._execute(job, prepared)
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):  # best effort: the store may be gone too
                 await asyncio.wait_for(asyncio.shield(self._release(job_id, runner, fence)), 3)
@@ -216,17 +245,21 @@ class Chunker:
                 run.cancel()
                 return
 
-    async def _execute(self, job: Job) -> None:
+    async def _execute(self, job: Job, prepared: tuple[np.ndarray, float] | None = None) -> None:
         started = time.perf_counter()
         job_id, fence = job.job_id, job.lease_fence
-        await self._store.update_job.remote(
-            job_id, message="Decoding audio", progress=1.0, fence=fence
-        )
-        upload = await asyncio.to_thread(self._audio.open, job_id)
-        if upload is None:
-            raise InvalidAudioError("The job's audio is no longer kept (audio_store.ttl_s)")
-        with upload:
-            audio = await asyncio.to_thread(decode_audio, upload, self._config.sample_rate)
+        if prepared is not None:  # decoded when the job was created
+            audio, decode_s = prepared
+            started -= decode_s
+        else:  # resumed: decode the kept upload again, within the same bounds
+            await self._store.update_job.remote(
+                job_id, message="Decoding audio", progress=1.0, fence=fence
+            )
+            upload = await asyncio.to_thread(self._audio.open, job_id)
+            if upload is None:
+                raise InvalidAudioError("The job's audio is no longer kept (audio_store.ttl_s)")
+            with upload:
+                audio = await asyncio.to_thread(self._decode, upload)
         if (job.audio_codec or "").startswith("pcm_"):
             # Keep PCM uploads as FLAC of what every later step decodes anyway.
             await asyncio.to_thread(self._audio.save_flac, job_id, audio)

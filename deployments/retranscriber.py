@@ -7,7 +7,9 @@ chunker in the audio store; the span's speaker comes from the job's diarized seg
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, BinaryIO
+
+import numpy as np
 
 from deployments.job_store import connect_job_store
 from serve_app.asr.decoding import ChunkTranscript
@@ -27,8 +29,7 @@ from serve_app.priority import lower_priority
 from serve_app.transcript.segments import finalize_chunk_segments, join_text
 from serve_app.transcript.spans import SpanTranscript, confidence, replace_span, speaker_for_span
 
-# Whisper decodes 30 s windows; a longer span is still fine (faster-whisper slides).
-MAX_SPAN_S = 600.0
+LIMIT = "retranscriber.max_span_s"
 
 
 class Retranscriber:
@@ -41,6 +42,23 @@ class Retranscriber:
         self._default_model = config.asr.retranscribe_model
         self._store = connect_job_store(config.job_store)
         self._audio = open_audio_store(config.audio_store)
+        self._limits = config.audio_input
+        # Whisper decodes 30 s windows; a longer span is still fine (faster-whisper slides).
+        self._max_span_s = config.retranscriber.max_span_s
+
+    def _decode(
+        self, data: bytes | BinaryIO, start: float = 0.0, end: float | None = None
+    ) -> np.ndarray:
+        """A clip, or the span of a kept recording: a 400 once the decoded audio passes
+        ``retranscriber.max_span_s``, whatever the file's header says."""
+        return decode_audio(
+            data,
+            limits=self._limits,
+            max_duration_s=self._max_span_s,
+            limit_name=LIMIT,
+            start_s=start,
+            end_s=end,
+        )
 
     def _model(self, model_name: str | None, language: str | None) -> str:
         return self._registry.validate(model_name or self._default_model, language).name
@@ -60,8 +78,8 @@ class Retranscriber:
         self, data: bytes, model_name: str | None, language: str | None
     ) -> SpanTranscript:
         model = self._model(model_name, language)
-        await asyncio.to_thread(probe_audio, data)
-        audio = await asyncio.to_thread(decode_audio, data)
+        await asyncio.to_thread(probe_audio, data, self._limits)
+        audio = await asyncio.to_thread(self._decode, data)
         text, conf = await self._transcribe(audio, 0.0, model, language)
         return SpanTranscript(text=text, confidence=conf, speaker=None, model_used=model)
 
@@ -95,23 +113,24 @@ class Retranscriber:
                 )
         if end <= start or start < 0:
             raise InvalidRequestError("end_time must be greater than start_time, both >= 0")
-        if end - start > MAX_SPAN_S:
-            raise InvalidRequestError(f"a span may be at most {MAX_SPAN_S:.0f} s long")
+        if end - start > self._max_span_s:
+            raise InvalidRequestError(
+                f"a span may be at most {self._max_span_s:g} s long ({LIMIT})"
+            )
         duration = job.audio_duration or 0.0
         if start >= duration or end > duration + 0.5:
             raise InvalidRequestError(
                 f"span {start:.3f}-{end:.3f} s lies outside the audio (0-{duration:.3f} s)"
             )
         model = self._model(model_name, language or job.language)
-        data = await asyncio.to_thread(self._audio.load, job_id)
-        if data is None:
+        upload = await asyncio.to_thread(self._audio.open, job_id)
+        if upload is None:
             raise AudioExpiredError(
                 f"The audio of job {job_id} is no longer kept (audio_store.ttl_s); "
                 "upload the clip to /api/retranslate/segment instead"
             )
-        audio = await asyncio.to_thread(decode_audio, data)
-        clip = audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
-        del audio, data
+        with upload:  # only the span is decoded (after a seek), not the whole recording
+            clip = await asyncio.to_thread(self._decode, upload, start, end)
         text, conf = await self._transcribe(clip, start, model, language or job.language)
         segments = await self._store.get_segments.remote(job_id) or []
         result = SpanTranscript(

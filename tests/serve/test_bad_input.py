@@ -3,16 +3,23 @@ envelope, no case creates a job that could get stuck, and the server stays healt
 
 from __future__ import annotations
 
+import contextlib
 import struct
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import numpy as np
+import psutil
 import pytest
 from websockets.exceptions import InvalidStatus
 
 from eval.speech import SENTENCES, encode, speech
-from tests.serve.helpers import USER_KEY, follow
+from tests.serve.helpers import USER_KEY, follow, wait_done
+from tests.unit.audio import bombs
 
 pytestmark = pytest.mark.serve
 
@@ -148,3 +155,194 @@ def test_auth_cases(base_url: str, http: httpx.Client, http_user: httpx.Client) 
     assert own.status_code == 200
     listed = http_user.get("/api/transcribe/jobs").json()
     assert [j["job_id"] for j in listed["jobs"]] == [own.json()["job_id"]]
+
+
+# ---- decode bombs and unusable kinds, on every route that decodes audio ---------------------
+
+# The test server's limits: chunker.max_audio_duration_s 180, retranscriber.max_span_s 600,
+# ingress.max_upload_mb 5. Each bomb holds an hour (or claims one) in under 1 MB.
+BOMBS = {
+    "an hour of Opus silence in Matroska without duration": (bombs.opus_silence_mkv(3600), 400),
+    "FLAC whose header says 1 s and holds an hour": (
+        bombs.flac_silence(3600, claimed_samples=8000),
+        400,
+    ),
+    "FLAC with no length in its header, an hour": (
+        bombs.flac_silence(3600, claimed_samples=0),
+        400,
+    ),
+    "WAV of 8-bit at 1 Hz (an hour in 3.6 KB)": (bombs.wav(rate=1, frames=3600, bits=8), 400),
+    "WAV at 384 kHz": (bombs.wav(rate=384000, frames=384000), 400),
+    "WAV with 64 channels": (bombs.wav(channels=64, frames=16000), 400),
+    "video without audio": (bombs.video_without_audio(), 400),
+    "zero-length WAV data": (bombs.wav(frames=0), 400),
+    "NUT container (off the demuxer list)": (bombs.nut(), 415),
+}
+
+
+def _post(http: httpx.Client, route: str, data: bytes, name: str) -> httpx.Response:
+    if route == "transcribe":
+        return http.post(TRANSCRIBE, files={"file": (name, data)}, data={"diarize": "false"})
+    if route == "openai":
+        return http.post("/v1/audio/transcriptions", files={"file": (name, data)})
+    fields = {"segment_id": "1", "start_time": "0", "end_time": "1"}
+    return http.post("/api/retranslate/segment", files={"file": (name, data)}, data=fields)
+
+
+def _chunker_processes() -> list[psutil.Process]:
+    """The chunker replicas' worker processes (Ray titles them ``ray::ServeReplica:..``)."""
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        line = " ".join(proc.info["cmdline"] or [])
+        if "ServeReplica" in line and "Chunker" in line:
+            found.append(proc)
+    return found
+
+
+class PeakRss:
+    """Samples the summed RSS of some processes every 20 ms while the block runs."""
+
+    def __init__(self, processes: list[psutil.Process]) -> None:
+        self.processes, self.peak, self.base = processes, 0, 0
+        self._stop = threading.Event()
+
+    def _rss(self) -> int:
+        total = 0
+        for proc in self.processes:
+            with contextlib.suppress(psutil.Error):
+                total += proc.memory_info().rss
+        return total
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, self._rss())
+
+    def __enter__(self) -> PeakRss:
+        self.base = self.peak = self._rss()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def growth_mb(self) -> float:
+        return (self.peak - self.base) / 2**20
+
+
+def test_decode_bombs_and_unusable_kinds_get_4xx_on_every_route(http: httpx.Client) -> None:
+    """Each bomb is refused by the content it decodes to, on the native, the OpenAI and the
+    clip route, with the chunker's memory bounded: it never holds more than the limit's
+    worth of audio (180 s is 11 MB), where it decoded the whole hour (about 0.5 GB) before."""
+    chunkers = _chunker_processes()
+    assert chunkers, "no chunker replica process found"
+    before = http.get("/api/transcribe/jobs").json()["total"]
+    statuses: Counter[int] = Counter()
+    wrong = []
+    with PeakRss(chunkers) as rss:
+        for case, (data, status) in BOMBS.items():
+            for route in ("transcribe", "openai", "clip"):
+                r = _post(http, route, data, "bomb.mkv")
+                statuses[r.status_code] += 1
+                body = r.json()
+                if r.status_code != status or not (body.get("detail") and body.get("code")):
+                    wrong.append((case, route, r.status_code, r.text[:200]))
+    server_errors = sum(n for code, n in statuses.items() if code >= 500)
+    print(
+        f"\nbad-input corpus (bombs): {len(BOMBS)} inputs x 3 routes = "
+        f"{sum(statuses.values())} requests, {server_errors} 5xx, statuses {dict(statuses)}; "
+        f"chunker RSS {rss.base / 2**20:.0f} MB, peak +{rss.growth_mb:.0f} MB"
+    )
+    assert not wrong, wrong
+    assert server_errors == 0
+    assert rss.growth_mb < 150, rss.growth_mb
+    # nothing was created that could be left processing
+    assert http.get("/api/transcribe/jobs").json()["total"] == before
+    assert http.get("/health").status_code == 200
+
+
+def test_too_long_names_the_limit(http: httpx.Client) -> None:
+    r = _post(http, "transcribe", bombs.opus_silence_mkv(3600), "hour.mkv")
+    assert r.status_code == 400 and "chunker.max_audio_duration_s" in r.json()["detail"]
+    r = _post(http, "clip", bombs.opus_silence_mkv(3600), "hour.mkv")
+    assert r.status_code == 400 and "retranscriber.max_span_s" in r.json()["detail"]
+
+
+# ---- odd but valid uploads complete cleanly ---------------------------------------------------
+
+NAMES = [
+    "../../etc/passwd",
+    "..\\..\\windows\\win.ini",
+    "/abs/path/meeting.wav",
+    "会議の録音 \u2013 Besprechung.wav",
+    "\u202egnp.wav",  # right-to-left override
+    "x" * 255 + ".wav",
+    "%2e%2e%2fjob.wav",
+]
+
+
+def test_path_like_and_unicode_filenames_complete(http: httpx.Client) -> None:
+    tried, server_errors = 0, 0
+    for name in NAMES:
+        r = http.post(TRANSCRIBE, files={"file": (name, WAV)}, data={"diarize": "false"})
+        tried += 1
+        server_errors += r.status_code >= 500
+        assert r.status_code == 200, (name, r.text)
+        final = wait_done(http, r.json()["job_id"], timeout=120)[-1]
+        assert final["status"] == "completed", (name, final)
+    print(f"\nbad-input corpus (filenames): {tried} inputs, {server_errors} 5xx")
+
+
+def test_a_wav_header_that_overstates_its_length_completes_with_what_is_there(
+    http: httpx.Client,
+) -> None:
+    fmt = WAV.index(b"data")
+    lying = WAV[: fmt + 4] + struct.pack("<I", 0x7FFFFF00) + WAV[fmt + 8 :]  # "18 hours"
+    r = http.post(
+        "/v1/audio/transcriptions",
+        files={"file": ("lying.wav", lying)},
+        data={"response_format": "verbose_json"},
+    )
+    assert r.status_code == 200, r.text
+    assert abs(r.json()["duration"] - len(WAV[fmt + 8 :]) / 32000) < 0.1, r.json()["duration"]
+
+
+def test_a_slowly_trickled_upload_is_handled_cleanly(http: httpx.Client) -> None:
+    """A body sent in 40 pieces over about 6 s: the upload completes, and /health answers at
+    once meanwhile (the trickle holds no worker)."""
+    boundary = "trickle0boundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="t.wav"\r\n'
+        "Content-Type: audio/wav\r\n\r\n"
+    ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    body = head + WAV + tail
+    pieces = [body[i : i + len(body) // 40 + 1] for i in range(0, len(body), len(body) // 40 + 1)]
+
+    def trickle() -> Iterator[bytes]:
+        for piece in pieces:
+            time.sleep(0.15)
+            yield piece
+
+    health: list[float] = []
+
+    def probe() -> None:
+        for _ in range(5):
+            time.sleep(0.8)
+            started = time.perf_counter()
+            assert http.get("/health").status_code == 200
+            health.append(time.perf_counter() - started)
+
+    prober = threading.Thread(target=probe)
+    prober.start()
+    r = http.post(
+        TRANSCRIBE,
+        content=trickle(),
+        headers={"content-type": f"multipart/form-data; boundary={boundary}"},
+    )
+    prober.join()
+    assert r.status_code == 200, r.text
+    assert wait_done(http, r.json()["job_id"], timeout=120)[-1]["status"] == "completed"
+    assert health and max(health) < 2.0, health
