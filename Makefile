@@ -78,7 +78,8 @@ web-vendor: web
 # (with three festvox voices) synthesise the test and evaluation audio, sox applies its
 # recording conditions (eval/conditions.py); chromium runs the web page's browser tests
 # (tests/serve/test_web_ui.py, through Playwright); postgresql brings the PostgreSQL 15 binaries that tests/services.py runs a
-# throw-away server from. Installing it must leave no daemon behind: a temporary
+# throw-away server from, and redis-server the Redis that the shared rate limit is tested on
+# (tests/services.py). Installing them must leave no daemon behind: a temporary
 # policy-rc.d (exit 101: "action forbidden") keeps the package's `main` cluster from
 # starting, and if it started anyway it is stopped. A policy-rc.d already there is kept.
 PG_BIN := /usr/lib/postgresql/15/bin
@@ -95,6 +96,7 @@ system-deps:
 	done; \
 	command -v chromium >/dev/null || need="$$need chromium"; \
 	test -x $(PG_BIN)/initdb || need="$$need postgresql"; \
+	command -v redis-server >/dev/null || need="$$need redis-server"; \
 	[ -n "$$need" ] || exit 0; \
 	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	if [ ! -e /usr/sbin/policy-rc.d ]; then \
@@ -107,6 +109,8 @@ system-deps:
 	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null || exit 1; \
 	case "$$need" in *postgresql*) \
 	  $$SUDO pg_ctlcluster 15 main stop >/dev/null 2>&1 || true;; esac; \
+	case "$$need" in *redis-server*) \
+	  $$SUDO service redis-server stop >/dev/null 2>&1 || true;; esac; \
 	test -x $(PG_BIN)/initdb || { echo "$(PG_BIN)/initdb still missing"; exit 1; }
 
 run: install models

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_validator
 
 from serve_app.deployment_options import (
     AutoscalingOptions,
@@ -32,12 +32,29 @@ from serve_app.paths import resolve_path
 
 
 class RateLimitConfig(StrictModel):
-    """A token bucket per API key (per client address when auth is off), per ingress
-    replica; past it, 429 with ``Retry-After``."""
+    """A moving window per caller (``serve_app/http/ratelimit.py``, the `limits` library):
+    at most ``burst`` requests in any ``burst / requests_per_s`` seconds (rounded up to
+    whole seconds); past it, 429 with ``Retry-After``."""
 
     enabled: bool = True
     requests_per_s: PositiveFloat = 20.0
     burst: PositiveInt = 60
+    storage_uri: str = "memory://"
+    """Where the counts are kept (a `limits` storage URI). ``memory://``: in each ingress
+    replica, right for one replica (``make run``); with several, ``redis://host:6379/0``
+    (or ``rediss://``, ``redis+sentinel://``), which all replicas share, so together they
+    allow the rate once. If the storage cannot be reached, requests are not limited."""
+
+    @field_validator("storage_uri")
+    @classmethod
+    def _known_storage(cls, uri: str) -> str:
+        from limits.storage import SCHEMES
+
+        scheme = uri.partition("://")[0]
+        if scheme not in SCHEMES or scheme.startswith("async+"):
+            known = ", ".join(s for s in SCHEMES if not s.startswith("async+"))
+            raise ValueError(f"unknown rate limit storage {uri!r}: use one of {known}")
+        return uri
 
 
 class IngressConfig(StrictModel):

@@ -1,4 +1,4 @@
-"""Real servers for tests, on loopback: PostgreSQL 15 (Debian's binaries) and an
+"""Real servers for tests, on loopback: PostgreSQL 15 and Redis (Debian's binaries) and an
 S3-compatible server (moto). Each lives in a temporary directory or thread and is gone when
 its context manager exits."""
 
@@ -12,6 +12,7 @@ import socket
 import stat
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -126,6 +127,59 @@ def create_database(server_url: str, name: str | None = None) -> str:
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     return f"{base}/{name}"
+
+
+REDIS_SERVER = Path("/usr/bin/redis-server")
+"""Debian's redis-server package, by path."""
+
+
+def _answers_ping(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@contextmanager
+def redis_server() -> Iterator[str]:
+    """Start a throw-away Redis (Debian's binary) on 127.0.0.1, nothing saved to disk, and
+    yield its URL (``redis://127.0.0.1:<port>/0``); stopped by its PID on exit."""
+    if not REDIS_SERVER.is_file():
+        raise ServiceError(f"Redis is not installed ({REDIS_SERVER}): run `make system-deps`")
+    root = Path(tempfile.mkdtemp(prefix="redis-test-"))
+    process: subprocess.Popen[bytes] | None = None
+    try:
+        # A free port can be taken between choosing it and binding it: try a few.
+        for _ in range(3):
+            port = free_port()
+            args = ["--bind", "127.0.0.1", "--port", str(port), "--dir", str(root)]
+            args += ["--save", "", "--appendonly", "no", "--logfile", str(root / "redis.log")]
+            process = subprocess.Popen([str(REDIS_SERVER), *args], cwd=root)
+            deadline = time.monotonic() + 20
+            while process.poll() is None and time.monotonic() < deadline:
+                if _answers_ping(port):
+                    break
+                time.sleep(0.05)
+            else:
+                process.kill()
+                process.wait(10)
+                continue
+            yield f"redis://127.0.0.1:{port}/0"
+            return
+        log = root / "redis.log"
+        tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+        raise ServiceError(f"redis-server did not start on 127.0.0.1\n{tail}")
+    finally:
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @dataclass(frozen=True)

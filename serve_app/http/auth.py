@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serve_app.config import AuthConfig, RateLimitConfig, is_loopback
 from serve_app.http.middleware import send_error
+from serve_app.http.ratelimit import RateLimiter
 from serve_app.http.web import is_public
 from serve_app.jobs.model import Job
 
@@ -191,27 +192,6 @@ class KeyRing:
         return found
 
 
-class TokenBucket:
-    """``rate`` tokens a second up to ``burst``, one per request, per caller."""
-
-    def __init__(self, config: RateLimitConfig) -> None:
-        self.rate, self.burst = config.requests_per_s, float(config.burst)
-        self._buckets: dict[str, tuple[float, float]] = {}
-
-    def take(self, caller: str, now: float | None = None) -> float:
-        """0 when the request may go ahead, else the seconds until it may."""
-        now = time.monotonic() if now is None else now
-        tokens, last = self._buckets.get(caller, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - last) * self.rate)
-        if tokens >= 1:
-            self._buckets[caller] = (tokens - 1, now)
-            return 0.0
-        self._buckets[caller] = (tokens, now)
-        if len(self._buckets) > 100_000:  # forget idle callers rather than grow forever
-            self._buckets.clear()
-        return (1 - tokens) / self.rate
-
-
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers") or []:
         if key == name:
@@ -236,7 +216,7 @@ class AuthMiddleware:
         anonymous: AnonymousIdentity | None = None,
     ) -> None:
         self.app, self.enabled, self.keys, self.anonymous = app, enabled, keys, anonymous
-        self.bucket = TokenBucket(rate_limit) if rate_limit.enabled else None
+        self.bucket = RateLimiter(rate_limit) if rate_limit.enabled else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -277,7 +257,7 @@ class AuthMiddleware:
         if caller is not None:
             state["caller"] = caller
         if self.bucket is not None and scope["path"] != "/health":
-            wait = self.bucket.take(caller_identity(scope))
+            wait = await self.bucket.take(caller_identity(scope))
             if wait > 0:
                 if websocket:
                     await send({"type": "websocket.close", "code": 1013})  # try again later

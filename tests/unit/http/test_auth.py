@@ -13,7 +13,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from serve_app.asr.registry import ModelRegistry
 from serve_app.config import AuthConfig, IngressConfig, RateLimitConfig
-from serve_app.http.auth import KeyRing, TokenBucket
+from serve_app.http.auth import KeyRing
 from serve_app.http.factory import create_http_app
 from serve_app.jobs.model import Job, JobOptions, JobStatus
 from tests.unit.http.test_routes import WAV, StoreOnlyBackend
@@ -175,12 +175,6 @@ def test_rate_limit_is_429_with_retry_after(backend, tmp_path, keys_env):
     assert r.json()["code"] == "rate_limited" and int(r.headers["retry-after"]) >= 1
     assert client.get("/api/transcribe/jobs", headers=auth(BOB)).status_code == 200  # per key
     assert client.get("/health").status_code == 200
-
-
-def test_token_bucket_refills():
-    bucket = TokenBucket(RateLimitConfig(requests_per_s=2, burst=2))
-    assert [bucket.take("a", now=0.0) for _ in range(3)] == [0, 0, pytest.approx(0.5)]
-    assert bucket.take("a", now=1.0) == 0
 
 
 def test_jobs_are_paginated(client, backend):
