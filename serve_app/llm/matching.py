@@ -1,5 +1,5 @@
-"""Which transcript lines a text's words come from (rapidfuzz): the lines a chat answer
-cites, and the line a note was read off.
+"""Which transcript lines a chat answer's words come from (rapidfuzz), for its citations.
+(Whether a note's cited lines support it is :mod:`serve_app.llm.evidence`.)
 
 A text's *content words* (:func:`serve_app.llm.context.content_words`: no stopwords, no
 labels, no numbers) are compared with a line's. Two words count as one when rapidfuzz's
