@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from serve_app.llm import notes as notes_
+from serve_app.llm.checks import Checked, Verifier
 from serve_app.llm.context import chunk_by_budget, split_long_line
 from serve_app.llm.prompts import (
     format_timestamp,
@@ -113,7 +114,7 @@ class Draft:
     info: ContextInfo
     notes: notes_.WindowNotes = field(default_factory=notes_.WindowNotes)
     sentences: list[notes_.SummarySentence] = field(default_factory=list)
-    checks: notes_.Checked = field(default_factory=notes_.Checked)
+    checks: Checked = field(default_factory=Checked)
     calls: int = 0
     source: str = "notes"
     """Where the summary's text comes from: ``model`` (the summary call), ``notes`` (the
@@ -185,9 +186,9 @@ class Summariser:
             transcript_tokens=sum(counts),
             context_window=self.budget.window,
         )
-        verifier = notes_.Verifier(segments, lexical=not self.req.language)
+        verifier = Verifier(segments, lexical=not self.req.language)
         owners = notes_.owner_candidates(segments)
-        checks = notes_.Checked()
+        checks = Checked()
         done = 0
 
         async def take(index: int, window: _Window) -> notes_.WindowNotes:
@@ -226,7 +227,7 @@ class Summariser:
         self,
         draft: Draft,
         windows: list[_Window],
-        verifier: notes_.Verifier,
+        verifier: Verifier,
         counts: list[int],
     ) -> None:
         merged = draft.notes
@@ -288,7 +289,7 @@ def _from_notes(merged: notes_.WindowNotes) -> list[notes_.SummarySentence]:
     ]
 
 
-def _outline(window: _Window, merged: notes_.WindowNotes, verifier: notes_.Verifier) -> str:
+def _outline(window: _Window, merged: notes_.WindowNotes, verifier: Verifier) -> str:
     """``00:00:00-00:04:10: topic (#3, #7); topic (#12)``: a window's time and topics."""
     ids = set(window.ids)
     topics = [t for t in merged.topics if ids & set(t.evidence)]

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from serve_app.llm.checks import Verifier
 from serve_app.llm.evidence import Vocabulary, occurs, same_point, tokens, word_score
 from serve_app.llm.notes import (
     ActionNote,
@@ -17,7 +18,6 @@ from serve_app.llm.notes import (
     OpenQuestion,
     SpeakerName,
     Topic,
-    Verifier,
     WindowNotes,
     owner_candidates,
 )

@@ -1,0 +1,141 @@
+"""Checking the model's notes against the transcript lines they cite.
+
+Every item of a window's notes (:mod:`serve_app.llm.notes`) must cite lines of its window
+that support it (:mod:`serve_app.llm.evidence`); a speaker's name must be said in its
+evidence and be a rare word of the transcript (a name, not "Yeah"); an owner must be a
+speaker label or a name said in the window; a due date must be said in the evidence (else
+it is cleared); a point said twice is kept once. An item that fails is dropped and
+counted by kind and reason (:class:`Checked`); nothing is moved to another line.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from serve_app.llm.evidence import Vocabulary, occurs, same_point, tokens
+from serve_app.llm.notes import Noted, SpeakerName, WindowNotes
+from serve_app.llm.prompts import format_timestamp
+from serve_app.llm.schemas import TranscriptLine
+
+
+@dataclass
+class Checked:
+    """What :func:`verify` kept and what it dropped (``"<kind>: <reason>"`` -> count)."""
+
+    kept: Counter[str] = field(default_factory=Counter)
+    dropped: Counter[str] = field(default_factory=Counter)
+
+    def add(self, other: Checked) -> None:
+        self.kept.update(other.kept)
+        self.dropped.update(other.dropped)
+
+    def as_dict(self) -> dict[str, Any]:
+        kept, dropped = sum(self.kept.values()), sum(self.dropped.values())
+        return {
+            "kept": dict(self.kept),
+            "dropped": dict(self.dropped),
+            "unsupported_share": round(dropped / (kept + dropped), 3) if kept + dropped else 0.0,
+        }
+
+
+N = TypeVar("N", bound=Noted)
+
+
+class Verifier:
+    """Checks items against the transcript they cite (one per transcript)."""
+
+    def __init__(self, segments: Sequence[TranscriptLine], lexical: bool = True) -> None:
+        self.segments = segments
+        self.vocab = Vocabulary([s.text for s in segments])
+        self.lexical = lexical
+        """False when the notes are in another language than the transcript (a requested
+        ``language``): the evidence must still exist, but its wording is not compared."""
+        self.timed = any(s.end > 0 for s in segments)
+
+    def rare(self, name: str) -> bool:
+        """Every word of ``name`` is said in at most 1 in 20 segments (at least 2): a
+        name, not "Yeah" or "But", which a small model takes for one."""
+        most = max(2, len(self.segments) // 20)
+        return all(self.vocab.df.get(w, 0) <= most for w in tokens(name))
+
+    def texts(self, evidence: Iterable[int]) -> list[str]:
+        return [self.segments[i].text for i in evidence]
+
+    def check(
+        self, kind: str, items: Sequence[N], text_of: Any, allowed: set[int], checked: Checked
+    ) -> list[N]:
+        """The items whose evidence is among ``allowed`` and supports ``text_of(item)``,
+        each with its evidence in order and ``time`` set; one item per point."""
+        out: list[N] = []
+        for item in items:
+            evidence = sorted(set(item.evidence))
+            text = text_of(item).strip()
+            if not text:
+                checked.dropped[f"{kind}: empty"] += 1
+            elif not evidence or not set(evidence) <= allowed:
+                checked.dropped[f"{kind}: evidence not in the window"] += 1
+            elif self.lexical and not self.vocab.supports(text, self.texts(evidence)):
+                checked.dropped[f"{kind}: evidence does not support it"] += 1
+            elif any(same_point(text, text_of(o)) for o in out):
+                checked.dropped[f"{kind}: repeated"] += 1
+            else:
+                checked.kept[kind] += 1
+                out.append(
+                    item.model_copy(update={"evidence": evidence, "time": self.time(evidence)})
+                )
+        return out
+
+    def time(self, evidence: Sequence[int]) -> str:
+        return format_timestamp(self.segments[evidence[0]].start) if self.timed and evidence else ""
+
+    def verify(
+        self, notes: WindowNotes, window: set[int], owners: Sequence[str]
+    ) -> tuple[WindowNotes, Checked]:
+        """``notes`` of the window of segments ``window`` without the items that fail."""
+        checked = Checked()
+        speakers: list[SpeakerName] = []
+        for s in notes.speakers:
+            ok_ids = bool(s.evidence) and set(s.evidence) <= window
+            said = {self.segments[i].speaker for i in window}
+            if not ok_ids or s.label not in said:
+                checked.dropped["speakers: evidence not in the window"] += 1
+            elif not s.name.strip() or s.name.strip() == s.label:
+                checked.dropped["speakers: no name"] += 1
+            elif not occurs(s.name, self.texts(s.evidence)):
+                checked.dropped["speakers: name not said in its evidence"] += 1
+            elif not self.rare(s.name):
+                checked.dropped["speakers: name is a common word"] += 1
+            elif any(p.label == s.label for p in speakers):
+                checked.dropped["speakers: repeated"] += 1
+            else:
+                checked.kept["speakers"] += 1
+                speakers.append(s.model_copy(update={"evidence": sorted(set(s.evidence))}))
+        actions = []
+        for a in notes.action_items:
+            if a.owner and a.owner not in owners:
+                checked.dropped["action_items: owner not in the transcript"] += 1
+                continue
+            due = a.due.strip()
+            if (
+                due
+                and self.lexical
+                and not occurs(due, self.texts(a.evidence if set(a.evidence) <= window else []))
+            ):
+                checked.dropped["action_items.due: not in its evidence"] += 1
+                due = ""
+            actions.append(a.model_copy(update={"due": due, "owner": a.owner.strip()}))
+        out = WindowNotes(
+            speakers=speakers,
+            topics=self.check("topics", notes.topics, lambda t: t.title, window, checked),
+            decisions=self.check("decisions", notes.decisions, lambda d: d.text, window, checked),
+            action_items=self.check(
+                "action_items", actions, lambda a: f"{a.task} {a.due}", window, checked
+            ),
+            open_questions=self.check(
+                "open_questions", notes.open_questions, lambda q: q.text, window, checked
+            ),
+        )
+        return out, checked
