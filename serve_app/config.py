@@ -188,7 +188,7 @@ class ASRConfig(StrictModel):
     chunk per pass): text without timestamp tokens, segments cut from word timestamps, one
     temperature (no fallback). A batch holds chunks of the same model, language and decoding
     options. Give ``deployment.max_ongoing_requests`` 2 x ``batch_size`` so a full batch can
-    queue while one runs. Measured: README, "Batching" (on a CPU, 1 is fastest)."""
+    queue while one runs. Measured: docs/configuration.md, "Batching" (on a CPU, 1 is fastest)."""
     batch_wait_timeout_s: float = Field(0.05, ge=0)
     """How long an idle replica waits after a first chunk for others sent with it (only
     with ``batch_size`` > 1)."""
