@@ -74,15 +74,8 @@ class TranscriptEdits:
     async def _edit(
         self, job_id: str, version: int, change: Callable[[list[Segment]], list[Segment]]
     ) -> TranscriptEdit:
-        entry = await self._entry(job_id)
-        if entry is None or entry.job.kind != "transcription":
-            raise JobNotFoundError()
+        entry = await self._completed(job_id, "only a completed transcript can be edited")
         job = entry.job
-        if job.status != JobStatus.COMPLETED:
-            raise JobNotFinishedError(
-                f"Transcription job {job_id} is {job.status.value}: only a completed "
-                "transcript can be edited"
-            )
         current = job.transcript_version
         if version == current - 1 and _same(change, entry.segments):
             # The same edit again (a retried call whose first try was stored): it is there.
@@ -107,15 +100,10 @@ class TranscriptEdits:
         """Make ``segments`` a completed job's transcript (a re-transcribed span applied
         to it), if it is still at ``expected_version`` (None: whatever version it is at).
         Segments without an id get ids no other segment has (``_new_ids``)."""
-        entry = await self._entry(job_id)
-        if entry is None or entry.job.kind != "transcription":
-            raise JobNotFoundError()
+        entry = await self._completed(
+            job_id, "a span can be applied to a completed transcript only"
+        )
         job = entry.job
-        if job.status != JobStatus.COMPLETED:
-            raise JobNotFinishedError(
-                f"Transcription job {job_id} is {job.status.value}: a span can be applied "
-                "to a completed transcript only"
-            )
         if expected_version is not None and expected_version != job.transcript_version:
             raise VersionConflictError(
                 f"The transcript is at version {job.transcript_version}, and this change "
@@ -123,6 +111,18 @@ class TranscriptEdits:
             )
         await self._correct(entry, _new_ids(entry.segments, segments))
         return TranscriptEdit(version=job.transcript_version, segments=entry.segments)
+
+    async def _completed(self, job_id: str, why: str) -> JobEntry:
+        """A completed transcription job's entry; otherwise not found, or not finished
+        (``why`` says what needs a completed transcript)."""
+        entry = await self._entry(job_id)
+        if entry is None or entry.job.kind != "transcription":
+            raise JobNotFoundError()
+        if entry.job.status != JobStatus.COMPLETED:
+            raise JobNotFinishedError(
+                f"Transcription job {job_id} is {entry.job.status.value}: {why}"
+            )
+        return entry
 
     async def _correct(self, entry: JobEntry, segments: list[Segment]) -> None:
         """The transcript's next version, and the revision event that leads to it."""
