@@ -60,16 +60,19 @@ def test_unknown_job_everywhere(http, base_url):
 
 def test_headers_on_every_response(http):
     for r in (
-        http.get("/health", headers={"X-Request-ID": "req-42", "Origin": "http://ui.test"}),
+        http.get("/health", headers={"X-Request-ID": "req-42", "Origin": "http://127.0.0.1"}),
         http.get("/api/transcribe/result/nope", headers={"X-Request-ID": "req-42"}),
     ):
         assert r.headers.get_list("x-request-id") == ["req-42"]
         elapsed = r.headers["x-process-time-ms"]  # milliseconds, one decimal
         assert elapsed.replace(".", "", 1).isdigit() and "." in elapsed, elapsed
-    # CORS answers the configured origin (auth is on, so never "*"), and no other.
+    # CORS answers the configured origin (auth is on, so never "*"); another origin is
+    # refused before anything answers, still with the request's id and no CORS header.
     allowed = http.get("/health", headers={"Origin": "http://127.0.0.1"})
     assert allowed.headers["access-control-allow-origin"] == "http://127.0.0.1"
-    other = http.get("/health", headers={"Origin": "http://ui.test"})
+    other = http.get("/health", headers={"X-Request-ID": "req-43", "Origin": "http://ui.test"})
+    assert other.status_code == 403, other.text
+    assert other.headers.get_list("x-request-id") == ["req-43"]
     assert "access-control-allow-origin" not in other.headers
 
 
