@@ -2,13 +2,15 @@
 speaker colours, the player, edits that persist, exports, summary, chat with citations,
 errors in words, and axe-core on every view.
 
-The tests share one browser page and one uploaded job, in file order (as a person would
-use it); screenshots go to ``var/test-artifacts/browser``.
+The tests share one uploaded job (uploaded and watched live in a page of its own), and each
+test opens its own browser context (fresh storage, signed in, on the finished job), so they
+pass in any order; screenshots go to ``var/test-artifacts/browser``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +35,10 @@ def conversation() -> bytes:
     return encode(audio, "wav")
 
 
-@pytest.fixture(scope="module")
-def page(chromium, base_url) -> Iterator[Any]:
+@contextmanager
+def browser_page(chromium: Any, url: str) -> Iterator[Any]:
+    """A page in a browser context of its own at ``url``; on leaving, no uncaught error and
+    no content refused by the page's Content-Security-Policy."""
     context = chromium.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(30_000)
@@ -44,10 +48,34 @@ def page(chromium, base_url) -> Iterator[Any]:
         "console",
         lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None,
     )
-    page.goto(base_url + "/")
+    page.goto(url)
     yield page
     context.close()
     assert not errors, f"uncaught errors or refused content in the page: {errors}"
+
+
+def sign_in(page: Any) -> None:
+    page.wait_for_selector("#key-view:not([hidden])")
+    page.fill("#key-input", USER_KEY)
+    page.click("#key-form button")
+
+
+@pytest.fixture(scope="module")
+def upload_page(chromium, base_url) -> Iterator[Any]:
+    """The page the job is uploaded from (and watched live in)."""
+    with browser_page(chromium, base_url + "/") as page:
+        yield page
+
+
+@pytest.fixture
+def page(chromium, base_url, job) -> Iterator[Any]:
+    """A fresh browser context signed in with the user's key, on the finished job."""
+    with browser_page(chromium, f"{base_url}/#/jobs/{job['id']}") as page:
+        sign_in(page)
+        page.wait_for_selector("#job-view[data-status='completed']", timeout=JOB_TIMEOUT_MS)
+        page.wait_for_selector("#segments .segment .edit")  # the result, editable
+        wait_until(page, "document.getElementById('audio').readyState >= 1")
+        yield page
 
 
 FIRST_SEGMENT_WATCH = """() => {
@@ -64,11 +92,10 @@ FIRST_SEGMENT_WATCH = """() => {
 
 
 @pytest.fixture(scope="module")
-def job(page, conversation) -> dict[str, Any]:
+def job(upload_page, conversation) -> dict[str, Any]:
     """The person's upload: two speakers, diarized, watched live."""
-    page.wait_for_selector("#key-view:not([hidden])")
-    page.fill("#key-input", USER_KEY)
-    page.click("#key-form button")
+    page = upload_page
+    sign_in(page)
     page.wait_for_selector("#home-view:not([hidden])")
     page.wait_for_selector("#model-select option[value='tiny.en']", state="attached")
     page.select_option("#model-select", "tiny.en")
@@ -119,7 +146,8 @@ def click_and_check_seek(page: Any, button: Any) -> None:
     )
 
 
-def test_upload_streams_segments_then_two_speaker_colours(page, job):
+def test_upload_streams_segments_then_two_speaker_colours(upload_page, job):
+    page = upload_page
     assert job["status_at_first"] == "processing" and job["progress"] < 100
     shown = segments(page)
     assert len(shown) >= 4
@@ -209,12 +237,17 @@ def test_a_stale_edit_is_explained_and_reloaded(page, job, base_url):
 
 
 def test_export_srt_has_names_and_edits(page, job):
+    last = segments(page)[-1]
+    page.click(f"#segments .segment[data-id='{last['id']}'] .edit")
+    page.fill("#segments textarea", "Exported after an edit.")
+    page.click("#segments .edit-form button[type=submit]")
+    page.wait_for_selector("#segments .segment .text:text-is('Exported after an edit.')")
     with page.expect_download() as download:
         page.click("[data-export='srt']")
     cues = list(srt.parse(Path(download.value.path()).read_text(encoding="utf-8")))
     shown = segments(page)
     assert [c.content for c in cues] == [f"[{s['speaker']}] {s['text']}" for s in shown]
-    assert cues[0].content == "[Alice] Edited by a person."
+    assert cues[-1].content == f"[{last['speaker']}] Exported after an edit."
 
 
 def test_retranscribe_shows_both_texts_reject_then_accept(page, job):
