@@ -276,7 +276,10 @@ def test_summary_and_chat_with_a_working_citation(page, job):
     page.select_option("#summary-format", "bullet_points")
     page.click("#summary-form button")
     page.wait_for_selector("#summary-status:has-text('Summary by')", timeout=JOB_TIMEOUT_MS)
-    assert page.text_content("#summary-text").strip()
+    # The tiny test LLM's notes may all fail the evidence check: then the page says so.
+    text = page.text_content("#summary-text").strip()
+    empty = "empty" in (page.get_attribute("#summary-text", "class") or "")
+    assert text and (not empty or text.startswith("No summary:")), text
     for button in page.locator("#action-items .source").all()[:1]:  # if the LLM found any
         click_and_check_seek(page, button)
     # A question on a word of the longest line. Whether the tiny test LLM cites anything

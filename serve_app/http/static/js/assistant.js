@@ -54,7 +54,10 @@ export class SummaryPanel {
       const result = await api(`/api/summary/${job.job_id}`);
       if (run !== this.run) return;
       this.status.textContent = `Summary by ${result.model_used}, ${result.length} words.`;
-      this.text.textContent = result.summary;
+      // An empty summary is an answer: nothing the model wrote was backed by the transcript.
+      this.text.textContent = result.summary.trim() ||
+        "No summary: none of the model's notes was backed by the lines it cited.";
+      this.text.classList.toggle("empty", !result.summary.trim());
       this.actionsTitle.hidden = result.action_items.length === 0;
       this.actions.replaceChildren(
         ...result.action_items.map((item) =>
