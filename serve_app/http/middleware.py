@@ -189,26 +189,28 @@ class HostOriginMiddleware:
                 host = value.decode("latin-1")
             elif key == b"origin":
                 origin = value.decode("latin-1")
-        request_id = scope.get("state", {}).get("request_id", "")
+        refusal: tuple[int, str, str] | None = None
         if not self.host_allowed(host or ""):
             logger.warning("refused Host %r (ingress.allowed_hosts)", (host or "")[:100])
-            if scope["type"] == "websocket":
-                await send({"type": "websocket.close", "code": 1008})
-                return
-            detail = (
+            refusal = (
+                421,
                 f"This server does not answer to the name {(host or '')[:100]!r}; "
-                "ingress.allowed_hosts lists the names it does"
+                "ingress.allowed_hosts lists the names it does",
+                "misdirected_request",
             )
-            await send_error(send, 421, detail, "misdirected_request", request_id)
-            return
-        if origin is not None and not self.origin_allowed(origin, host or ""):
+        elif origin is not None and not self.origin_allowed(origin, host or ""):
+            refusal = (
+                403,
+                f"Requests from pages on {origin[:100]!r} are not allowed; "
+                "ingress.cors_origins lists the origins that may call this API",
+                "forbidden_origin",
+            )
+        if refusal is not None:
+            # A WebSocket is closed before accept; an HTTP request gets the error envelope.
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})
-                return
-            detail = (
-                f"Requests from pages on {origin[:100]!r} are not allowed; "
-                "ingress.cors_origins lists the origins that may call this API"
-            )
-            await send_error(send, 403, detail, "forbidden_origin", request_id)
+            else:
+                request_id = scope.get("state", {}).get("request_id", "")
+                await send_error(send, refusal[0], refusal[1], refusal[2], request_id)
             return
         await self.app(scope, receive, send)
