@@ -31,6 +31,7 @@ err = Console(stderr=True)
 
 class State:
     client: TranscribeClient
+    api_key: str | None = None
 
 
 state = State()
@@ -45,7 +46,8 @@ def main(
         str | None, typer.Option(envvar="TRANSCRIBE_API_KEY", help="Bearer token")
     ] = None,
 ) -> None:
-    state.client = TranscribeClient(base_url, api_key or local_key(base_url))
+    state.api_key = api_key or local_key(base_url)
+    state.client = TranscribeClient(base_url, state.api_key)
 
 
 def _fail(message: str) -> None:
@@ -96,6 +98,44 @@ def submit(
         _fail(str(exc))
     if final.get("status") != "completed":
         _fail(f"job {job['job_id']} {final.get('status')}: {final.get('message')}")
+
+
+@app.command()
+def stream(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    realtime: Annotated[
+        bool, typer.Option(help="Send the audio at real speed through the realtime WebSocket")
+    ] = False,
+    model: Annotated[str | None, typer.Option(help="Model name (server default)")] = None,
+    language: Annotated[str | None, typer.Option(help="ISO 639-1 code")] = None,
+    diarize: Annotated[bool, typer.Option(help="Label speakers")] = True,
+    speed: Annotated[float, typer.Option(hidden=True, min=0.1, max=20)] = 1.0,
+) -> None:
+    """Transcribe FILE and show the transcript as it comes. With --realtime the audio is
+    streamed as it plays (partial lines greyed, completed lines with speakers) and the job
+    id it was saved as is printed last; without, FILE is uploaded and followed live."""
+    if not realtime:
+        submit(file, model, language, diarize, follow=True)
+        return
+    from serve_app.client.realtime import RealtimeError
+    from serve_app.client.realtime_view import stream_file
+
+    try:
+        run = stream_file(
+            state.client.base_url,
+            state.api_key,
+            file,
+            out,
+            err,
+            model=model,
+            language=language,
+            speed=speed,
+        )
+    except RealtimeError as exc:
+        _fail(str(exc))
+    out.print(run.transcript.job_id, highlight=False)
+    if run.closed_reason:
+        _fail(run.closed_reason)
 
 
 LIVE_LINES = 20
