@@ -88,7 +88,9 @@ def measure(http: Any, args: argparse.Namespace, meeting: qmsum.Meeting) -> dict
     seconds = round(time.perf_counter() - t0, 1)
     notes = result.get("notes", {})
     checks = notes.get("checks", {})
+    t0 = time.perf_counter()
     direct = _direct(http, args.model, meeting, args.max_length, args.window)
+    direct_s = round(time.perf_counter() - t0, 1)
     answers = _answers(http, args.model, meeting, args.queries)
     return {
         "meeting": meeting.name,
@@ -105,10 +107,21 @@ def measure(http: Any, args: argparse.Namespace, meeting: qmsum.Meeting) -> dict
         "calls": notes.get("calls"),
         "chunks": result["context"]["chunks"],
         "summary_s": seconds,
+        "timing": notes.get("timing", {}),
+        "direct_s": direct_s,
+        "kept": checks.get("kept", {}),
+        "rejected": notes.get("rejected", []),
+        "notes": {
+            k: notes.get(k) for k in ("speakers", "decisions", "action_items", "open_questions")
+        },
         "chat_rougeL": round(sum(answers) / len(answers), 1) if answers else None,
         "summary": result["summary"],
         "direct_summary": direct,
     }
+
+
+def _cache_path(args: argparse.Namespace, name: str) -> Path:
+    return args.cache / f"{args.model}-{args.split}-{name}-{args.max_minutes:g}min.json"
 
 
 def main() -> int:
@@ -122,68 +135,99 @@ def main() -> int:
     )
     parser.add_argument("--max-minutes", type=float, default=20.0)
     parser.add_argument("--max-length", type=int, default=200)
-    parser.add_argument("--queries", type=int, default=2, help="specific queries per meeting")
+    parser.add_argument("--queries", type=int, default=0, help="specific queries per meeting")
     parser.add_argument("--window", type=int, default=8192, help="the model's context")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path("var/qmsum-cache"),
+        help="one JSON per meeting measured; a meeting found there is not run again",
+    )
+    parser.add_argument("--fresh", action="store_true", help="ignore the cache")
     parser.add_argument("--out", type=Path, help="also write the full report (summaries) here")
     args = parser.parse_args()
     names = qmsum.meeting_names(args.split)
     wanted = names[: int(args.meetings)] if args.meetings.isdigit() else args.meetings.split(",")
-    meetings = [qmsum.load(args.split, n, args.max_minutes) for n in wanted]
-    rows = []
-    with (
-        running_app(args.model, {"llm": {"default_model": args.model}}) as app,
-        httpx.Client(base_url=app["url"], timeout=3600) as http,
-    ):
-        for meeting in meetings:
-            rows.append(measure(http, args, meeting))
-            r = rows[-1]
-            log(f"{meeting.name}: pipeline {r['pipeline']}, direct {r['direct']}, "
-                f"first 200 words {r['first_200_words']}, {r['summary_s']} s")  # fmt: skip
+    args.cache.mkdir(parents=True, exist_ok=True)
+    cached = {
+        n: json.loads(_cache_path(args, n).read_text())
+        for n in wanted
+        if not args.fresh and _cache_path(args, n).is_file()
+    }
+    todo = [qmsum.load(args.split, n, args.max_minutes) for n in wanted if n not in cached]
+    if todo:
+        with (
+            running_app(args.model, {"llm": {"default_model": args.model}}) as app,
+            httpx.Client(base_url=app["url"], timeout=3600) as http,
+        ):
+            for meeting in todo:
+                r = measure(http, args, meeting)
+                _cache_path(args, meeting.name).write_text(
+                    json.dumps(r, indent=2, ensure_ascii=False) + "\n"
+                )
+                cached[meeting.name] = r
+                log(f"{meeting.name}: pipeline {r['pipeline']}, direct {r['direct']}, "
+                    f"first 200 words {r['first_200_words']}, {r['summary_s']} s, "
+                    f"timing {r['timing']}")  # fmt: skip
+    rows = [cached[n] for n in wanted]
     if args.out:
         args.out.write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
-    columns = ["meeting", "minutes", "summary", "ROUGE-1", "ROUGE-2", "ROUGE-L"]
-    scores = []
-    for r in rows:
-        for label, key in (("pipeline", "pipeline"), ("direct model summary", "direct"),
-                           ("first 200 words", "first_200_words")):  # fmt: skip
-            s = r[key]
-            scores.append(
-                [r["meeting"], r["minutes"], label, s["rouge1"], s["rouge2"], s["rougeL"]]
-            )
-    checks = [
-        [r["meeting"], r["unsupported_share"], r["action_items"], ", ".join(r["topics"]),
-         r["summary_source"], r["calls"], r["chunks"], r["summary_s"], r["chat_rougeL"]]
-        for r in rows
-    ]  # fmt: skip
     write_results(
-        f"qmsum_{args.split}",
+        "qmsum" if args.split == "test" else f"qmsum_{args.split}",
         command=" ".join(["python bench/qmsum.py", *sys.argv[1:]]),
-        tables=[
-            table(
-                f"QMSum {args.split}: summary ROUGE (F1 x100) against the reference",
-                columns,
-                scores,
-            ),
-            table(
-                "Notes and timing",
-                [
-                    "meeting",
-                    "dropped share",
-                    "action items",
-                    "topics",
-                    "summary from",
-                    "LLM calls",
-                    "windows",
-                    "summary s",
-                    "chat ROUGE-L",
-                ],
-                checks,
-            ),
-        ],
+        tables=_tables(args.split, rows),
         notes=f"model {args.model}; first {args.max_minutes:g} minutes of each meeting "
         f"(QMSum has no times: 0.4 s a word); max_length {args.max_length}.",
     )
     return 0
+
+
+def _mean(values: list[float]) -> float:
+    return round(sum(values) / len(values), 1) if values else 0.0
+
+
+def _tables(split: str, rows: list[dict[str, Any]]) -> list[Any]:
+    sides = (("pipeline", "pipeline"), ("direct model summary", "direct"),
+             ("first 200 words", "first_200_words"))  # fmt: skip
+    scores = []
+    for r in rows:
+        for label, key in sides:
+            s = r[key]
+            scores.append(
+                [r["meeting"], r["minutes"], label, s["rouge1"], s["rouge2"], s["rougeL"]]
+            )
+    for label, key in sides:
+        scores.append(
+            ["mean", _mean([r["minutes"] for r in rows]), label,
+             *(_mean([r[key][m] for r in rows]) for m in ("rouge1", "rouge2", "rougeL"))]
+        )  # fmt: skip
+    notes = []
+    for r in rows:
+        kept, dropped = sum(r.get("kept", {}).values()), sum(r["dropped"].values())
+        named = [f"{s['label']}={s['name']}" for s in (r.get("notes") or {}).get("speakers") or []]
+        notes.append(
+            [r["meeting"], kept, dropped, r["unsupported_share"], r["action_items"],
+             ", ".join(r["topics"]), ", ".join(named), r["summary_source"], r["chat_rougeL"]]
+        )  # fmt: skip
+    timing = []
+    for r in rows:
+        t = r.get("timing") or {}
+        timing.append(
+            [r["meeting"], r["minutes"], r["chunks"], t.get("calls", r["calls"]),
+             t.get("prompt_tokens"), t.get("completion_tokens"), t.get("prefill_s"),
+             t.get("decode_s"), r["summary_s"], r.get("direct_s")]
+        )  # fmt: skip
+    return [
+        table(f"QMSum {split}: summary ROUGE (F1 x100) against the reference",
+              ["meeting", "minutes", "summary", "ROUGE-1", "ROUGE-2", "ROUGE-L"], scores),
+        table("Notes: items kept and dropped by the evidence check",
+              ["meeting", "kept", "dropped", "dropped share", "action items", "topics",
+               "speaker names", "summary from", "chat ROUGE-L"], notes),
+        table("Time per meeting (pipeline: notes and summary; direct: one call)",
+              ["meeting", "minutes", "windows", "LLM calls", "prompt tokens",
+               "completion tokens", "prefill s", "decode s", "pipeline s", "direct s"],
+              timing),
+    ]  # fmt: skip
 
 
 if __name__ == "__main__":

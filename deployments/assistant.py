@@ -45,6 +45,7 @@ from serve_app.llm.schemas import (
 )
 from serve_app.llm.settings import LLMModel
 from serve_app.llm.summary import Summariser, SummaryBudget
+from serve_app.llm.timing import CallTimes
 from serve_app.priority import lower_priority
 
 
@@ -319,7 +320,7 @@ class TranscriptAssistant:
             model_used=model.name,
             format=req.format,
             action_items=draft.action_items,
-            notes=draft.debug(),
+            notes={**draft.debug(), "timing": llm.times.as_dict(llm.usage)},
             context=draft.info,
             usage=llm.usage,
         )
@@ -333,6 +334,8 @@ class _LLMReplica:
         self.handle = handle
         self._timeout_s = timeout_s
         self.usage: dict[str, int] = {}
+        self.times = CallTimes()
+        """When each ``generate`` call started, got its first token, and ended."""
 
     async def call(self, awaitable: Any) -> Any:
         try:
@@ -360,9 +363,27 @@ class _LLMReplica:
                 "type": "json_schema",
                 "json_schema": {"name": "notes", "schema": json_schema},
             }
-        out = await self.call(self.handle.chat_text.remote(messages, **params))
-        for key, value in (out.get("usage") or {}).items():
+        # Streamed, so that the time to the first token (prefill, and any wait for the
+        # engine) and the rest (decode) are timed apart.
+        started = time.perf_counter()
+        first: float | None = None
+        parts: list[str] = []
+        usage: dict[str, Any] = {}
+
+        async def consume() -> None:
+            nonlocal first, usage
+            stream = self.handle.options(stream=True).chat_text_stream.remote(messages, **params)
+            async for event in stream:
+                if "delta" in event:
+                    first = first or time.perf_counter()
+                    parts.append(event["delta"])
+                else:
+                    usage = event.get("usage") or {}
+
+        await self.call(consume())
+        ended = time.perf_counter()
+        for key, value in usage.items():
             if isinstance(value, int):
                 self.usage[key] = self.usage.get(key, 0) + value
-        text: str = out["text"]
-        return text
+        self.times.add(started, first, ended)
+        return "".join(parts)

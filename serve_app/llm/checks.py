@@ -27,10 +27,22 @@ class Checked:
 
     kept: Counter[str] = field(default_factory=Counter)
     dropped: Counter[str] = field(default_factory=Counter)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    """The dropped items themselves (``kind``, ``reason``, ``text``, ``evidence``), the
+    first :data:`MAX_REJECTED`: the debug output shows what the check refused."""
+
+    def drop(self, kind: str, reason: str, text: str = "", evidence: Sequence[int] = ()) -> None:
+        self.dropped[f"{kind}: {reason}"] += 1
+        if len(self.rejected) < MAX_REJECTED:
+            self.rejected.append(
+                {"kind": kind, "reason": reason, "text": text, "evidence": list(evidence)}
+            )
 
     def add(self, other: Checked) -> None:
         self.kept.update(other.kept)
         self.dropped.update(other.dropped)
+        room = MAX_REJECTED - len(self.rejected)
+        self.rejected.extend(other.rejected[: max(0, room)])
 
     def as_dict(self) -> dict[str, Any]:
         kept, dropped = sum(self.kept.values()), sum(self.dropped.values())
@@ -42,6 +54,7 @@ class Checked:
 
 
 N = TypeVar("N", bound=Noted)
+MAX_REJECTED = 200
 
 
 class Verifier:
@@ -74,13 +87,13 @@ class Verifier:
             evidence = sorted(set(item.evidence))
             text = text_of(item).strip()
             if not text:
-                checked.dropped[f"{kind}: empty"] += 1
+                checked.drop(kind, "empty", text, evidence)
             elif not evidence or not set(evidence) <= allowed:
-                checked.dropped[f"{kind}: evidence not in the window"] += 1
+                checked.drop(kind, "evidence not in the window", text, evidence)
             elif self.lexical and not self.vocab.supports(text, self.texts(evidence)):
-                checked.dropped[f"{kind}: evidence does not support it"] += 1
+                checked.drop(kind, "evidence does not support it", text, evidence)
             elif any(same_point(text, text_of(o)) for o in out):
-                checked.dropped[f"{kind}: repeated"] += 1
+                checked.drop(kind, "repeated", text, evidence)
             else:
                 checked.kept[kind] += 1
                 out.append(
@@ -100,23 +113,24 @@ class Verifier:
         for s in notes.speakers:
             ok_ids = bool(s.evidence) and set(s.evidence) <= window
             said = {self.segments[i].speaker for i in window}
+            named = f"{s.label}={s.name}"
             if not ok_ids or s.label not in said:
-                checked.dropped["speakers: evidence not in the window"] += 1
+                checked.drop("speakers", "evidence not in the window", named, s.evidence)
             elif not s.name.strip() or s.name.strip() == s.label:
-                checked.dropped["speakers: no name"] += 1
+                checked.drop("speakers", "no name", named, s.evidence)
             elif not occurs(s.name, self.texts(s.evidence)):
-                checked.dropped["speakers: name not said in its evidence"] += 1
+                checked.drop("speakers", "name not said in its evidence", named, s.evidence)
             elif not self.rare(s.name):
-                checked.dropped["speakers: name is a common word"] += 1
+                checked.drop("speakers", "name is a common word", named, s.evidence)
             elif any(p.label == s.label for p in speakers):
-                checked.dropped["speakers: repeated"] += 1
+                checked.drop("speakers", "repeated", named, s.evidence)
             else:
                 checked.kept["speakers"] += 1
                 speakers.append(s.model_copy(update={"evidence": sorted(set(s.evidence))}))
         actions = []
         for a in notes.action_items:
             if a.owner and a.owner not in owners:
-                checked.dropped["action_items: owner not in the transcript"] += 1
+                checked.drop("action_items", "owner not in the transcript", a.task, a.evidence)
                 continue
             due = a.due.strip()
             if (
@@ -124,7 +138,7 @@ class Verifier:
                 and self.lexical
                 and not occurs(due, self.texts(a.evidence if set(a.evidence) <= window else []))
             ):
-                checked.dropped["action_items.due: not in its evidence"] += 1
+                checked.drop("action_items.due", "not in its evidence", due, a.evidence)
                 due = ""
             actions.append(a.model_copy(update={"due": due, "owner": a.owner.strip()}))
         out = WindowNotes(

@@ -127,6 +127,7 @@ class Draft:
             "summary": [s.model_dump() for s in self.sentences],
             "summary_source": self.source,
             "checks": self.checks.as_dict(),
+            "rejected": self.checks.rejected,
             "calls": self.calls,
         }
 

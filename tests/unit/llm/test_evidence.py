@@ -102,6 +102,11 @@ def test_evidence_outside_the_window_and_unknown_owners_are_dropped():
         "decisions: evidence not in the window": 1,
         "action_items: owner not in the transcript": 1,
     }
+    # The debug output shows what was refused, not only how many.
+    assert sorted((r["kind"], r["text"], r["evidence"]) for r in checked.rejected) == [
+        ("action_items", "Narrow down the target group", [12]),
+        ("decisions", "Target young professionals", [18]),
+    ]
 
 
 def test_a_due_date_the_evidence_does_not_say_is_cleared():
