@@ -90,21 +90,23 @@ def session_update(
     language: str | None = None,
     turn_detection: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A ``transcription_session.update``: pcm16 at ``rate``, server VAD unless
+    """A ``session.update`` (the GA shape): pcm16 at ``rate``, server VAD unless
     ``turn_detection`` says otherwise."""
     transcription: dict[str, Any] = {}
     if model:
         transcription["model"] = model
     if language:
         transcription["language"] = language
-    session: dict[str, Any] = {
-        "input_audio_format": "pcm16",
-        "input_audio_transcription": transcription,
+    audio_input: dict[str, Any] = {
+        "format": {"type": "audio/pcm", "rate": rate},
         "turn_detection": turn_detection or {"type": "server_vad"},
     }
-    if rate != RATE:
-        session["input_audio_sample_rate"] = rate
-    return {"type": "transcription_session.update", "session": session}
+    if transcription:
+        audio_input["transcription"] = transcription
+    return {
+        "type": "session.update",
+        "session": {"type": "transcription", "audio": {"input": audio_input}},
+    }
 
 
 def realtime_url(base_url: str) -> str:
@@ -185,6 +187,11 @@ class RealtimeTranscript:
             u = self._item(event)
             u.text = str(event.get("transcript") or "").strip()
             u.speaker = event.get("speaker") or u.speaker
+            # Extra fields of this server: where the utterance lies in the session's audio.
+            if event.get("start") is not None:
+                u.start_s = float(event["start"])
+            if event.get("end") is not None:
+                u.end_s = float(event["end"])
             u.completed_at = now
             return u
         if kind == FAILED:

@@ -80,13 +80,14 @@ def test_append_event_carries_the_frame_in_base64():
     assert base64.b64decode(event["audio"]) == b"\x01\x00\xff\x7f"
 
 
-def test_session_update_asks_for_pcm16_and_server_vad():
-    event = session_update(language="en", model="tiny.en")
-    assert event["type"] == "transcription_session.update"
-    session = event["session"]
-    assert session["input_audio_format"] == "pcm16"
-    assert session["turn_detection"] == {"type": "server_vad"}
-    assert session["input_audio_transcription"] == {"model": "tiny.en", "language": "en"}
+def test_session_update_asks_for_pcm16_at_the_rate_and_server_vad():
+    event = session_update(16000, language="en", model="tiny.en")
+    assert event["type"] == "session.update"
+    audio_input = event["session"]["audio"]["input"]
+    assert audio_input["format"] == {"type": "audio/pcm", "rate": 16000}
+    assert audio_input["turn_detection"] == {"type": "server_vad"}
+    assert audio_input["transcription"] == {"model": "tiny.en", "language": "en"}
+    assert "transcription" not in session_update()["session"]["audio"]["input"]
 
 
 def test_realtime_url_from_the_http_base():
@@ -105,7 +106,14 @@ def test_transcript_applies_events_in_order_with_their_times():
         {"type": DELTA, "item_id": "a", "delta": " there"},
         {"type": "input_audio_buffer.speech_stopped", "item_id": "a", "audio_end_ms": 2900},
         {"type": "input_audio_buffer.speech_started", "item_id": "b", "audio_start_ms": 3500},
-        {"type": COMPLETED, "item_id": "a", "transcript": " Hello there.", "speaker": "S1"},
+        {
+            "type": COMPLETED,
+            "item_id": "a",
+            "transcript": " Hello there.",
+            "speaker": "S1",
+            "start": 1.25,
+            "end": 2.875,
+        },
         {"type": "error", "error": {"type": "invalid_request_error", "message": "bad"}},
     ]
     for n, event in enumerate(events):
@@ -113,8 +121,8 @@ def test_transcript_applies_events_in_order_with_their_times():
     assert t.job_id == "j1"
     a, b = t.utterances["a"], t.utterances["b"]
     assert (a.start_s, a.end_s, a.partial, a.text, a.speaker) == (
-        1.2,
-        2.9,
+        1.25,  # the completed event's own start and end win over the VAD's
+        2.875,
         "hello there",
         "Hello there.",
         "S1",
@@ -123,4 +131,4 @@ def test_transcript_applies_events_in_order_with_their_times():
     assert t.open == [b] and t.completed == [a]
     assert t.text() == "Hello there."
     assert t.errors == [{"type": "invalid_request_error", "message": "bad"}]
-    assert utterance_line(a) == "[00:00:01.200 -> 00:00:02.900] S1: Hello there."
+    assert utterance_line(a) == "[00:00:01.250 -> 00:00:02.875] S1: Hello there."
