@@ -29,6 +29,7 @@ from serve_app.asr.registry import build_registry
 from serve_app.asr.segments import from_engine, split_at_sentences
 from serve_app.audio.decode import SAMPLE_RATE
 from serve_app.audio.vad import speech_span
+from serve_app.autoscaling.queued_audio import ReportsQueuedAudio, counts_queued_audio
 from serve_app.config import ASRConfig, ModelsConfig
 from serve_app.priority import lower_priority
 from serve_app.transcript.segments import Segment
@@ -42,8 +43,9 @@ MAX_BATCHED_CHUNK_S = 30.0
 """One Whisper window: longer audio is never batched (the batched decoder would cut it)."""
 
 
-class WhisperASR:
-    """Transcribes one chunk of 16 kHz mono float32 audio per request."""
+class WhisperASR(ReportsQueuedAudio):
+    """Transcribes one chunk of 16 kHz mono float32 audio per request; reports the audio it
+    holds to the autoscaler (``serve_app/autoscaling``: the ``queued_audio`` policy)."""
 
     def __init__(self, config: ASRConfig, models: ModelsConfig) -> None:
         import ctranslate2
@@ -104,6 +106,7 @@ class WhisperASR:
             return self._default
         return await self._get_model(model_id)
 
+    @counts_queued_audio
     async def transcribe_chunk(
         self,
         audio: np.ndarray,

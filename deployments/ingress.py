@@ -24,6 +24,7 @@ from deployments.metrics import IngressMetrics
 from serve_app.asr.registry import build_registry
 from serve_app.audio.settings import open_audio_store
 from serve_app.audio.store import AudioStore
+from serve_app.autoscaling.cold_start import ColdStartGuard
 from serve_app.config import AppConfig
 from serve_app.errors import OverloadedError
 from serve_app.jobs.edits import TranscriptEdit
@@ -38,6 +39,7 @@ from serve_app.llm.schemas import (
     SummaryResult,
 )
 from serve_app.priority import lower_priority
+from serve_app.realtime.session import RealtimeServices
 from serve_app.transcript.segments import Segment
 from serve_app.transcript.spans import SpanTranscript
 
@@ -68,9 +70,12 @@ class ServeBackend:
         job_store: Any,
         audio: AudioStore,
         metrics: IngressMetrics,
+        retranscriber_starting: ColdStartGuard | None = None,
     ) -> None:
         self._chunker = chunker
         self._retranscriber = retranscriber
+        # Scaled to zero: a request that would wait for the cold start answers "starting".
+        self._retranscriber_starting = retranscriber_starting
         self._store = job_store
         self._audio = audio
         self._runs: set[asyncio.Task[None]] = set()
@@ -149,7 +154,7 @@ class ServeBackend:
         self, data: bytes, model_name: str | None, language: str | None
     ) -> SpanTranscript:
         result: SpanTranscript = await overloaded_as_503(
-            self._retranscriber.transcribe_clip.remote(data, model_name, language)
+            self._starting(self._retranscriber.transcribe_clip.remote(data, model_name, language))
         )
         return result
 
@@ -164,11 +169,18 @@ class ServeBackend:
         version: int | None = None,
     ) -> SpanTranscript:
         result: SpanTranscript = await overloaded_as_503(
-            self._retranscriber.transcribe_span.remote(
-                job_id, start, end, model_name, language, apply, version
+            self._starting(
+                self._retranscriber.transcribe_span.remote(
+                    job_id, start, end, model_name, language, apply, version
+                )
             )
         )
         return result
+
+    async def _starting(self, response: Any) -> Any:
+        if self._retranscriber_starting is None:
+            return await response
+        return await self._retranscriber_starting(response)
 
     async def edit_segment(
         self, job_id: str, version: int, segment_id: str, text: str | None, speaker: str | None
@@ -263,8 +275,23 @@ class Ingress:
             connect_job_store(config.job_store),
             open_audio_store(config.audio_store),
             IngressMetrics(),
+            ColdStartGuard("Retranscriber", "re-transcriber", config.retranscriber.deployment),
         )
         self._registry = build_registry(config.models, config.asr)
+        app_name = serve.get_replica_context().app_name
+        self._realtime = RealtimeServices(  # /v1/realtime sessions run on this replica
+            asr=serve.get_deployment_handle("WhisperASR", app_name),
+            diarizer=(
+                serve.get_deployment_handle("Diarizer", app_name)
+                if config.diarizer.enabled
+                else None
+            ),
+            store=self._backend._store,
+            audio=self._backend._audio,
+            registry=self._registry,
+            config=config.ingress.realtime,
+            lease_s=config.job_store.lease_s,
+        )
         self._assistant = (
             None
             if assistant is None
@@ -280,10 +307,12 @@ class Ingress:
     def __serve_build_asgi_app__(self) -> Any:
         from serve_app.http.factory import create_http_app
 
-        return create_http_app(
+        app = create_http_app(
             self._backend,
             self._registry,
             self._config.ingress,
             behind_serve_proxy=True,
             assistant=self._assistant,
         )
+        app.state.realtime = self._realtime
+        return app

@@ -9,6 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
 
+from serve_app.autoscaling.options import QueuedAudioPolicyOptions
+
 
 class StrictModel(BaseModel):
     """Base for config models: unknown keys are errors, so typos never pass silently."""
@@ -35,6 +37,20 @@ class AutoscalingOptions(StrictModel):
     """How often replicas report their load (Ray's default when unset)."""
     look_back_period_s: PositiveFloat | None = None
     """Window over which the load is averaged (Ray's default when unset)."""
+    downscale_to_zero_delay_s: float | None = Field(None, ge=0)
+    """How long a deployment at one replica stays idle before going to zero (with
+    ``min_replicas: 0``; ``downscale_delay_s`` when unset)."""
+    policy: QueuedAudioPolicyOptions | None = None
+    """A custom policy instead of ``target_ongoing_requests`` (``{name: queued_audio,
+    target_audio_s_per_replica: 120}``: ASR sized on queued audio-seconds,
+    docs/autoscaling.md)."""
+
+    def to_serve_config(self) -> dict[str, Any]:
+        """Ray Serve's ``autoscaling_config`` dict."""
+        config = self.model_dump(exclude_none=True, exclude={"policy"})
+        if self.policy is not None:
+            config["policy"] = self.policy.to_serve_policy()
+        return config
 
     @model_validator(mode="after")
     def _bounds(self) -> AutoscalingOptions:
@@ -65,6 +81,10 @@ class RayActorOptions(StrictModel):
     detects it on each GPU node, names in ``ray.util.accelerators``)."""
 
 
+NOT_SERVE_OPTIONS = {"nice", "starting_wait_s", "expected_start_s"}
+"""Fields of ``DeploymentOptions`` that our code reads and Serve never sees."""
+
+
 class DeploymentOptions(StrictModel):
     """Options passed to ``serve.deployment(...)`` for one deployment."""
 
@@ -81,6 +101,12 @@ class DeploymentOptions(StrictModel):
     every deployment with this block (the LLM engine is not one). Compute replicas below the
     proxy and the ingress keep the API responsive while they work, and lose nothing when it
     is idle (``serve_app/priority.py``). Not a Serve option."""
+    starting_wait_s: PositiveFloat = 10.0
+    """With ``min_replicas: 0``: how long a synchronous HTTP request waits for this
+    deployment to start before the answer is 503 ``starting`` with ``Retry-After:
+    expected_start_s`` (``serve_app/autoscaling/cold_start.py``). Not a Serve option."""
+    expected_start_s: PositiveInt = 30
+    """How long a cold start of this deployment takes (the ``Retry-After`` above)."""
     graceful_shutdown_timeout_s: PositiveFloat = 20.0
     graceful_shutdown_wait_loop_s: PositiveFloat = 2.0
     health_check_period_s: PositiveFloat = 10.0
@@ -92,9 +118,15 @@ class DeploymentOptions(StrictModel):
             raise ValueError("set either num_replicas or autoscaling_config, not both")
         return self
 
+    @property
+    def scales_to_zero(self) -> bool:
+        return self.autoscaling_config is not None and self.autoscaling_config.min_replicas == 0
+
     def to_serve_options(self) -> dict[str, Any]:
         """Keyword arguments for ``serve.deployment(cls, **options)``."""
-        options = self.model_dump(exclude_none=True, exclude={"nice"})
+        options = self.model_dump(exclude_none=True, exclude=NOT_SERVE_OPTIONS)
+        if self.autoscaling_config is not None:
+            options["autoscaling_config"] = self.autoscaling_config.to_serve_config()
         options["ray_actor_options"] = self.ray_actor_options.model_dump(exclude_none=True)
         if not options["ray_actor_options"]["resources"]:
             del options["ray_actor_options"]["resources"]
