@@ -29,6 +29,7 @@ from serve_app.ingress_options import (
 from serve_app.llm.settings import LLMSettings
 from serve_app.loopback import is_loopback as is_loopback  # for http/ and client/
 from serve_app.paths import resolve_path
+from serve_app.realtime.settings import RealtimeConfig
 
 
 class RateLimitConfig(StrictModel):
@@ -71,6 +72,8 @@ class IngressConfig(StrictModel):
     ws_poll_timeout_s: PositiveFloat = 10.0
     """Longest a WebSocket waits on the job store for news before re-checking the client."""
     live: LiveStreamsConfig = Field(default_factory=lambda: LiveStreamsConfig())
+    realtime: RealtimeConfig = Field(default_factory=RealtimeConfig)
+    """``/v1/realtime`` sessions (docs/realtime.md)."""
     auth: AuthConfig = Field(default_factory=AuthConfig)
     rate_limit: RateLimitConfig = Field(default_factory=RateLimitConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)

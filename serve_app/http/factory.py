@@ -17,6 +17,7 @@ from serve_app.http import (
     edits,
     openai_audio,
     openai_chat,
+    realtime,
     retranslate,
     summary,
     system,
@@ -59,6 +60,7 @@ def create_http_app(
     app.include_router(summary.router)
     app.include_router(chat.router)
     app.include_router(openai_chat.router)
+    app.include_router(realtime.router)
     mount_assets(app)
     # Last added runs first. Host and Origin checks outermost, before anything else answers
     # (CORS preflights included); then CORS headers for the configured origins, so our own

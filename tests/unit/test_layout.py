@@ -17,7 +17,8 @@ PURE = {
     "asr": {"transcript", "audio"},
     "diarization": {"transcript", "audio"},
     "llm": set(),
-    "http": {"transcript", "jobs", "audio", "asr", "llm"},
+    "http": {"transcript", "jobs", "audio", "asr", "llm", "realtime"},
+    "realtime": {"transcript", "jobs", "audio", "asr", "retrying"},
     "client": set(),
 }
 
