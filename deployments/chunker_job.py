@@ -24,6 +24,7 @@ from deployments.metrics import ChunkerMetrics
 from serve_app.asr.decoding import ChunkTranscript, DecodeOptions
 from serve_app.audio.chunking import Chunk, IncrementalPlanner
 from serve_app.audio.vad import detect_speech
+from serve_app.autoscaling.cold_start import note_if_cold
 from serve_app.config import ChunkerConfig
 from serve_app.jobs.model import ChunkRecord, ChunkState, Job
 from serve_app.retrying import replica_calls
@@ -32,6 +33,7 @@ from serve_app.transcript.timefmt import format_display
 logger = logging.getLogger("ray.serve")
 
 DIARIZATION_DISABLED = "speaker diarization is disabled on this server"
+DIARIZER_STARTING = "Speaker diarizer starting (scaled to zero while idle)"
 
 
 @dataclass(frozen=True)
@@ -210,6 +212,9 @@ class JobRun:
         )
         self.metrics.chunk("publish", time.perf_counter() - answered)
 
+    async def _note(self, message: str) -> None:
+        await self.store.update_job.remote(self.job_id, message=message, fence=self.fence)
+
     async def _diarize(self) -> None:
         """Stream diarization passes to the store. If diarization fails, the transcript is
         still delivered (with the speakers of the last pass, or none) and says so, rather
@@ -217,11 +222,15 @@ class JobRun:
         assert self.diarizer is not None
         opts = self.job.options
         duration = max(self.audio.shape[0] / self.sr, 1e-9)
+        starting = asyncio.create_task(  # the diarizer may be scaled to zero: say so
+            note_if_cold("Diarizer", 2.0, lambda: self._note(DIARIZER_STARTING))
+        )
         try:
             stream = self.diarizer.options(stream=True).diarize.remote(
                 self.audio, opts.num_speakers, opts.min_speakers, opts.max_speakers
             )
             async for item in stream:
+                starting.cancel()
                 await self.store.update_speakers.remote(
                     self.job_id,
                     item.exclusive_turns,
@@ -250,4 +259,6 @@ class JobRun:
         except Exception as exc:
             logger.exception("diarization of job %s failed", self.job_id)
             self.diarization_note = f"speaker diarization failed: {exc}"[:300]
+        finally:
+            starting.cancel()
         await self.store.update_job.remote(self.job_id, no_diarization=True, fence=self.fence)

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from serve_app.errors import OverloadedError
 
 T = TypeVar("T")
+logger = logging.getLogger("ray.serve")
 
 
 class StartingError(OverloadedError):
@@ -104,3 +106,17 @@ class ColdStartGuard:
             retry_after_s=self.retry_after_s,
             cancel=getattr(response, "cancel", None),
         )
+
+
+async def note_if_cold(deployment: str, after_s: float, note: Callable[[], Awaitable[Any]]) -> bool:
+    """After ``after_s`` (the caller cancels this once an answer came), call ``note()`` if
+    ``deployment`` has no running replica: a job waiting for a cold start says so."""
+    await asyncio.sleep(after_s)
+    try:
+        if await running_replicas(deployment) > 0:
+            return False
+        await note()
+    except Exception:  # a status note is never worth failing the job for
+        logger.warning("could not tell whether %s is starting", deployment, exc_info=True)
+        return False
+    return True

@@ -22,9 +22,11 @@ from rich.table import Table
 from rich.text import Text
 
 from serve_app.client.api import ApiError, TranscribeClient, local_key
+from serve_app.client.config_check import config_app
 from serve_app.client.transcript import LiveTranscript
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+app.add_typer(config_app, name="config")
 out = Console()
 err = Console(stderr=True)
 
