@@ -144,6 +144,7 @@ class Verifier:
         out = WindowNotes(
             speakers=speakers,
             topics=self.check("topics", notes.topics, lambda t: t.title, window, checked),
+            points=self.check("points", notes.points, lambda p: p.text, window, checked),
             decisions=self.check("decisions", notes.decisions, lambda d: d.text, window, checked),
             action_items=self.check(
                 "action_items", actions, lambda a: f"{a.task} {a.due}", window, checked

@@ -23,16 +23,24 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, Field, ValidationError
 
 from serve_app.llm.evidence import same_point
+from serve_app.llm.prompts import line_number
 from serve_app.llm.schemas import ActionItem, SourceSpan, TranscriptLine
 
-LIMITS = {"topics": 3, "decisions": 4, "action_items": 4, "open_questions": 3}
+LIMITS = {"topics": 3, "points": 4, "decisions": 3, "action_items": 3, "open_questions": 2}
 """Most items of each kind in one window's notes (the schema's ``maxItems``)."""
+LEAST = {"topics": 1, "points": 2}
+"""Fewest items of a kind in one window's notes (the schema's ``minItems``): a window
+always has a subject and says something. Left free, a small model answers every list
+empty (seen with Qwen2.5-Coder-1.5B on QMSum meetings); what it is made to write is
+checked against its evidence like everything else."""
+KINDS = ("topics", "points", "decisions", "action_items", "open_questions")
 MAX_EVIDENCE = 3
 
 
 class Noted(BaseModel):
     evidence: list[int] = Field(default_factory=list)
-    """Numbers (indices in the transcript) of the lines that say it."""
+    """Indices in the transcript of the segments that say it (the model cites their line
+    numbers, :func:`serve_app.llm.prompts.line_number`; :func:`parse` turns them back)."""
     time: str = ""
     """``HH:MM:SS`` of the first evidence line, set once checked (empty without times)."""
 
@@ -44,6 +52,11 @@ class SpeakerName(Noted):
 
 class Topic(Noted):
     title: str
+
+
+class Point(Noted):
+    text: str
+    """What was said, proposed or reported, naming the speaker: the summary's material."""
 
 
 class Decision(Noted):
@@ -65,6 +78,7 @@ class WindowNotes(BaseModel):
 
     speakers: list[SpeakerName] = Field(default_factory=list)
     topics: list[Topic] = Field(default_factory=list)
+    points: list[Point] = Field(default_factory=list)
     decisions: list[Decision] = Field(default_factory=list)
     action_items: list[ActionNote] = Field(default_factory=list)
     open_questions: list[OpenQuestion] = Field(default_factory=list)
@@ -79,16 +93,18 @@ class SummaryNotes(BaseModel):
 
 
 def _item(fields: dict[str, Any], ids: Sequence[int]) -> dict[str, Any]:
+    """An item: its fields, then ``evidence`` (written after the text it backs: a small
+    model cites the lines of what it just wrote)."""
     evidence = {
         "type": "array",
-        "items": {"type": "integer", "enum": list(ids)},
+        "items": {"type": "integer", "enum": [line_number(i) for i in ids]},
         "minItems": 1,
         "maxItems": MAX_EVIDENCE,
     }
     return {
         "type": "object",
-        "properties": {"evidence": evidence, **fields},
-        "required": ["evidence", *fields],
+        "properties": {**fields, "evidence": evidence},
+        "required": [*fields, "evidence"],
         "additionalProperties": False,
     }
 
@@ -99,8 +115,11 @@ def _text_field(most: int) -> dict[str, Any]:
     return {"type": "string", "maxLength": most}
 
 
-def _list(item: dict[str, Any], most: int) -> dict[str, Any]:
-    return {"type": "array", "items": item, "maxItems": most}
+def _list(item: dict[str, Any], most: int, least: int = 0) -> dict[str, Any]:
+    out = {"type": "array", "items": item, "maxItems": most}
+    if least:
+        out["minItems"] = least
+    return out
 
 
 def window_schema(
@@ -110,16 +129,21 @@ def window_schema(
     among ``labels``, owners only among ``owners`` (or "" when nobody is named)."""
     text = _text_field(240)
     props: dict[str, Any] = {}
-    if labels:
-        label = {"type": "string", "enum": list(labels)}
-        name = _text_field(60)
-        props["speakers"] = _list(_item({"label": label, "name": name}, ids), len(labels))
-    props["topics"] = _list(_item({"title": _text_field(80)}, ids), LIMITS["topics"])
+    props["topics"] = _list(
+        _item({"title": _text_field(80)}, ids), LIMITS["topics"], min(LEAST["topics"], len(ids))
+    )
+    props["points"] = _list(
+        _item({"text": text}, ids), LIMITS["points"], min(LEAST["points"], len(ids))
+    )
     props["decisions"] = _list(_item({"text": text}, ids), LIMITS["decisions"])
     owner = {"type": "string", "enum": [*dict.fromkeys([*owners, ""])]}
     action = _item({"owner": owner, "task": _text_field(200), "due": _text_field(60)}, ids)
     props["action_items"] = _list(action, LIMITS["action_items"])
     props["open_questions"] = _list(_item({"text": text}, ids), LIMITS["open_questions"])
+    if labels:
+        label = {"type": "string", "enum": list(labels)}
+        name = _text_field(60)
+        props["speakers"] = _list(_item({"label": label, "name": name}, ids), len(labels))
     return {
         "type": "object",
         "properties": props,
@@ -158,7 +182,8 @@ M = TypeVar("M", bound=BaseModel)
 def parse(model: type[M], text: str) -> M:
     """The model's JSON as ``model``; a reply cut short by ``max_tokens`` keeps its
     complete items (structured decoding guarantees the shape, not that the reply was
-    finished). Nothing usable: an empty ``model``."""
+    finished); each item's ``evidence``, the line numbers the model cited, as segment
+    indices. Nothing usable: an empty ``model``."""
     for candidate in _json_prefixes(text):
         try:
             raw = json.loads(candidate)
@@ -170,9 +195,15 @@ def parse(model: type[M], text: str) -> M:
         for name, info in model.model_fields.items():
             values = raw.get(name)
             item_type = info.annotation.__args__[0]  # type: ignore[union-attr]
-            fields[name] = [v for v in values or [] if _valid(item_type, v)]
+            fields[name] = [_indices(v) for v in values or [] if _valid(item_type, v)]
         return model(**fields)
     return model()
+
+
+def _indices(value: Any) -> Any:
+    if isinstance(value, dict) and isinstance(value.get("evidence"), list):
+        return {**value, "evidence": [n - line_number(0) for n in value["evidence"]]}
+    return value
 
 
 def _valid(item_type: type[BaseModel], value: Any) -> bool:
@@ -230,7 +261,7 @@ def merge(windows: Sequence[WindowNotes]) -> WindowNotes:
         for s in notes.speakers:
             if all(p.label != s.label for p in merged.speakers):
                 merged.speakers.append(s)
-        for kind in ("topics", "decisions", "action_items", "open_questions"):
+        for kind in KINDS:
             have: list[Noted] = getattr(merged, kind)
             for item in getattr(notes, kind):
                 same = next((h for h in have if same_point(_text(h), _text(item))), None)
@@ -278,9 +309,10 @@ def notes_lines(notes: WindowNotes) -> list[str]:
     names = speaker_names(notes)
 
     def cite(item: Noted) -> str:
-        return ", ".join(f"#{i}" for i in item.evidence)
+        return ", ".join(f"#{line_number(i)}" for i in item.evidence)
 
-    out = [f"Decision ({cite(d)}): {d.text}" for d in notes.decisions]
+    out = [f"Point ({cite(p)}): {p.text}" for p in notes.points]
+    out += [f"Decision ({cite(d)}): {d.text}" for d in notes.decisions]
     for a in notes.action_items:
         due = f" (due {a.due})" if a.due else ""
         owner = names.get(a.owner, a.owner) or "someone"

@@ -93,12 +93,19 @@ def summary_messages(
     ]
 
 
+def line_number(index: int) -> int:
+    """The number a prompt shows for segment ``index``: counted from 1, as people (and
+    small models, which cite the first line as #1) count."""
+    return index + 1
+
+
 def numbered_line(index: int, line: TranscriptLine, timed: bool = True) -> str:
-    """``#12 [00:01:05] SPEAKER_1: text`` (``#12 text`` without times)."""
+    """``#13 [00:01:05] SPEAKER_1: text`` for segment 12 (``#13 text`` without times)."""
+    number = line_number(index)
     if not timed:
         speaker = f" {line.speaker}:" if line.speaker else ""
-        return f"#{index}{speaker} {line.text.strip()}"
-    return f"#{index} {format_line(line)}"
+        return f"#{number}{speaker} {line.text.strip()}"
+    return f"#{number} {format_line(line)}"
 
 
 def _language(language: str | None) -> str:
@@ -126,19 +133,21 @@ def notes_messages(
             "role": "user",
             "content": (
                 f"{where}, one numbered line per turn:\n{chr(10).join(lines)}\n\n"
-                'Take notes on the transcript above, as JSON. Every note has "evidence": '
-                "the numbers of the lines that say it.\n"
-                "- speakers: a speaker label and that person's name, only when a line says "
-                "the name of that speaker;\n"
+                "Take notes on the transcript above, as JSON. Each note ends with "
+                '"evidence": the numbers of the lines that say it.\n'
                 "- topics: the subjects discussed, a few words each;\n"
+                "- points: what was said, proposed or reported, one sentence each, naming "
+                'the speaker (e.g. "The Project Manager presented the agenda.");\n'
                 "- decisions: what the meeting decided or agreed;\n"
                 "- action_items: tasks someone will do: owner (a speaker label or a name "
                 'from the transcript, "" if nobody), task, due (the deadline as said, or '
                 '"");\n'
-                "- open_questions: questions raised and not settled.\n"
-                f"Write every note in {_language(language)}, in short sentences with the "
-                "transcript's words. Leave out small talk; a list stays empty when the "
-                "transcript has none."
+                "- open_questions: questions raised and not settled;\n"
+                "- speakers: a speaker label and that person's name, only when a line says "
+                "the name of that speaker.\n"
+                f"Write every note in {_language(language)}, with the transcript's words. "
+                "Leave out small talk; decisions, action items, open questions and speakers "
+                "stay empty when the transcript has none."
             ),
         },
     ]

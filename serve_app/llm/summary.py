@@ -19,6 +19,7 @@ implements over the LLM replica's handle (and a test can implement in-process).
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -28,6 +29,7 @@ from serve_app.llm.checks import Checked, Verifier
 from serve_app.llm.context import chunk_by_budget, split_long_line
 from serve_app.llm.prompts import (
     format_timestamp,
+    line_number,
     notes_messages,
     numbered_line,
     summary_notes_messages,
@@ -264,10 +266,18 @@ class Summariser:
             draft.sentences, draft.source = _from_notes(merged), "notes"
         else:
             draft.source = "none"
-        draft.text = "\n".join(f"- {s.text.strip()}" for s in draft.sentences)
+        draft.text = "\n".join(f"- {_bare(s.text)}" for s in draft.sentences)
 
 
-_KINDS = ("topics", "decisions", "action_items", "open_questions")
+_KINDS = notes_.KINDS
+
+
+def _bare(text: str) -> str:
+    """A sentence without the list or quote marks a model may put before it ("> ", "- ")."""
+    return _LEAD.sub("", text.strip())
+
+
+_LEAD = re.compile(r"^(?:(?:[>*•‣·#]+|-+(?=\s))\s*)+")
 
 
 def _said(name: str, segments: Sequence[TranscriptLine]) -> bool:
@@ -277,7 +287,8 @@ def _said(name: str, segments: Sequence[TranscriptLine]) -> bool:
 def _from_notes(merged: notes_.WindowNotes) -> list[notes_.SummarySentence]:
     """The checked notes as the summary's sentences, in the order they were said."""
     names = notes_.speaker_names(merged)
-    items: list[tuple[notes_.Noted, str]] = [(d, d.text) for d in merged.decisions]
+    items: list[tuple[notes_.Noted, str]] = [(p, p.text) for p in merged.points]
+    items += [(d, d.text) for d in merged.decisions]
     for a in merged.action_items:
         owner = names.get(a.owner, a.owner)
         due = f" ({a.due})" if a.due else ""
@@ -300,5 +311,7 @@ def _outline(window: _Window, merged: notes_.WindowNotes, verifier: Verifier) ->
     when = (
         f"{format_timestamp(first.start)}-{format_timestamp(last.end)}: " if verifier.timed else ""
     )
-    cited = "; ".join(f"{t.title} ({', '.join(f'#{i}' for i in t.evidence)})" for t in topics)
+    cited = "; ".join(
+        f"{t.title} ({', '.join(f'#{line_number(i)}' for i in t.evidence)})" for t in topics
+    )
     return when + cited

@@ -38,26 +38,31 @@ SEGMENTS = [
 
 
 def test_the_schema_allows_only_the_windows_lines_labels_and_owners():
+    # Segments 2 and 3 are lines #3 and #4 of the prompt: the model cites those.
     schema = window_schema([2, 3], ["SPEAKER_1"], ["SPEAKER_1", "Priya"])
     jsonschema.Draft202012Validator.check_schema(schema)
     good = {
-        "speakers": [{"evidence": [2], "label": "SPEAKER_1", "name": "Priya"}],
-        "topics": [],
-        "decisions": [{"evidence": [2, 3], "text": "Ship on Thursday"}],
-        "action_items": [{"evidence": [3], "owner": "", "task": "Fix", "due": ""}],
+        "speakers": [{"evidence": [3], "label": "SPEAKER_1", "name": "Priya"}],
+        "topics": [{"evidence": [3], "title": "Release"}],
+        "points": [{"evidence": [3], "text": "Ship"}, {"evidence": [4], "text": "Fix"}],
+        "decisions": [{"evidence": [3, 4], "text": "Ship on Thursday"}],
+        "action_items": [{"evidence": [4], "owner": "", "task": "Fix", "due": ""}],
         "open_questions": [],
     }
     jsonschema.validate(good, schema)
     for bad in (
-        {**good, "decisions": [{"evidence": [7], "text": "x"}]},
+        {**good, "decisions": [{"evidence": [2], "text": "x"}]},
         {**good, "decisions": [{"evidence": [], "text": "x"}]},
-        {**good, "action_items": [{"evidence": [3], "owner": "Bob", "task": "x", "due": ""}]},
-        {**good, "speakers": [{"evidence": [2], "label": "SPEAKER_9", "name": "Bo"}]},
+        {**good, "action_items": [{"evidence": [4], "owner": "Bob", "task": "x", "due": ""}]},
+        {**good, "speakers": [{"evidence": [3], "label": "SPEAKER_9", "name": "Bo"}]},
+        {**good, "topics": []},  # a window always has a subject
+        {**good, "points": good["points"][:1]},
     ):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(bad, schema)
     assert "speakers" not in window_schema([0], [], [])["properties"]
-    jsonschema.validate({"sentences": [{"evidence": [3], "text": "x"}]}, summary_schema([3], 2))
+    jsonschema.validate({"sentences": [{"evidence": [4], "text": "x"}]}, summary_schema([3], 2))
+    assert parse(WindowNotes, json.dumps(good)).decisions[0].evidence == [2, 3]
 
 
 def test_a_reply_cut_short_keeps_its_complete_items():
@@ -132,28 +137,33 @@ def _summarise(llm: ScriptedLLM, fmt: str = "bullet_points") -> Any:
     return asyncio.run(Summariser(llm, req, budget, 4, progress).run(SEGMENTS))
 
 
+# The model's replies cite line numbers: segment i is line #i+1.
 NOTES = {
     "speakers": [
-        {"evidence": [0], "label": "SPEAKER_1", "name": "Priya"},
-        {"evidence": [1], "label": "SPEAKER_2", "name": "Hmm"},
+        {"evidence": [1], "label": "SPEAKER_1", "name": "Priya"},
+        {"evidence": [2], "label": "SPEAKER_2", "name": "Hmm"},
     ],
-    "topics": [{"evidence": [2], "title": "Version two release"}],
+    "topics": [{"evidence": [3], "title": "Version two release"}],
+    "points": [
+        {"evidence": [1], "text": "Priya runs the release."},
+        {"evidence": [2], "text": "The servers are paid for."},
+    ],
     "decisions": [
-        {"evidence": [2], "text": "Ship version two on Thursday"},
-        {"evidence": [1], "text": "Sarah decided to go next"},
+        {"evidence": [3], "text": "Ship version two on Thursday"},
+        {"evidence": [2], "text": "Sarah decided to go next"},
     ],
     "action_items": [
-        {"evidence": [3], "owner": "SPEAKER_2", "task": "Fix the export bug", "due": "Wednesday"}
+        {"evidence": [4], "owner": "SPEAKER_2", "task": "Fix the export bug", "due": "Wednesday"}
     ],
-    "open_questions": [{"evidence": [4], "text": "Who pays for the new servers?"}],
+    "open_questions": [{"evidence": [5], "text": "Who pays for the new servers?"}],
 }
 
 
 def test_one_window_one_notes_call_one_summary_call_and_every_item_checked():
     summary = {
         "sentences": [
-            {"evidence": [0, 2], "text": "Priya's team ships version two on Thursday."},
-            {"evidence": [1], "text": "The budget doubled."},
+            {"evidence": [1, 3], "text": "> Priya's team ships version two on Thursday."},
+            {"evidence": [2], "text": "The budget doubled."},
         ]
     }
     llm = ScriptedLLM(NOTES, summary)
@@ -167,18 +177,24 @@ def test_one_window_one_notes_call_one_summary_call_and_every_item_checked():
     assert [(i.owner, i.due) for i in draft.action_items] == [("SPEAKER_2", "Wednesday")]
     debug = draft.debug()
     assert debug["checks"]["dropped"] == {
+        "points: evidence does not support it": 1,
         "decisions: evidence does not support it": 1,
         "summary: evidence does not support it": 1,
         "speakers: name not said in its evidence": 1,
+    }
+    assert {(r["kind"], r["text"], tuple(r["evidence"])) for r in debug["rejected"]} >= {
+        ("points", "The servers are paid for.", (1,)),
+        ("decisions", "Sarah decided to go next", (1,)),
     }
     assert debug["summary_source"] == "model" and debug["calls"] == 2
 
 
 def test_without_a_supported_sentence_the_checked_notes_are_the_summary():
-    llm = ScriptedLLM(NOTES, {"sentences": [{"evidence": [1], "text": "Nothing happened."}]})
+    llm = ScriptedLLM(NOTES, {"sentences": [{"evidence": [2], "text": "Nothing happened."}]})
     draft = _summarise(llm)
     assert draft.source == "notes"
     assert draft.text.splitlines() == [
+        "- Priya runs the release.",
         "- Ship version two on Thursday",
         "- SPEAKER_2: Fix the export bug (Wednesday)",
         "- Who pays for the new servers?",
@@ -206,10 +222,11 @@ def test_a_long_transcript_is_noted_window_by_window():
             props = json_schema["properties"]
             if "sentences" in props:
                 ids = props["sentences"]["items"]["properties"]["evidence"]["items"]["enum"]
-                text = f"The plans of office{ids[0]}."
+                text = f"The plans of office{ids[0] - 1}."  # line #n is segment n-1
                 return json.dumps({"sentences": [{"evidence": ids[:1], "text": text}]})
             ids = props["topics"]["items"]["properties"]["evidence"]["items"]["enum"]
-            return json.dumps({"topics": [{"evidence": ids[:1], "title": f"office{ids[0]}"}]})
+            title = f"office{ids[0] - 1}"
+            return json.dumps({"topics": [{"evidence": ids[:1], "title": title}]})
 
     async def progress(percent: float, message: str) -> None:
         pass
@@ -228,12 +245,19 @@ def test_a_long_transcript_is_noted_window_by_window():
 
 
 def test_without_any_checked_note_or_sentence_the_summary_is_empty():
-    notes = {**{k: [] for k in NOTES}, "decisions": [{"evidence": [1], "text": "Ship on Thursday"}]}
-    summary = {"sentences": [{"evidence": [1], "text": "The team hired three designers."}]}
+    notes = {
+        **{k: [] for k in NOTES},
+        "topics": [{"evidence": [2], "title": "Hiring designers"}],
+        "points": [{"evidence": [2], "text": "Three designers were hired."}] * 2,
+        "decisions": [{"evidence": [2], "text": "Ship on Thursday"}],
+    }
+    summary = {"sentences": [{"evidence": [2], "text": "The team hired three designers."}]}
     llm = ScriptedLLM(notes, summary)
     draft = _summarise(llm)
     assert (draft.source, draft.text, draft.sentences) == ("none", "", [])
     assert draft.debug()["checks"]["dropped"] == {
+        "topics: evidence does not support it": 1,
+        "points: evidence does not support it": 2,
         "decisions: evidence does not support it": 1,
         "summary: evidence does not support it": 1,
     }
