@@ -67,6 +67,10 @@ class Verifier:
         """False when the notes are in another language than the transcript (a requested
         ``language``): the evidence must still exist, but its wording is not compared."""
         self.timed = any(s.end > 0 for s in segments)
+        self.labels = {s.speaker: tokens(s.speaker) for s in segments if s.speaker}
+        self.label_words = {w for parts in self.labels.values() for w in parts if not w.isdigit()}
+        """Words of the speaker labels ("project", "manager", "speaker"): a note names
+        who said it, which the segment's text does not; they neither back nor sink it."""
 
     def rare(self, name: str) -> bool:
         """Every word of ``name`` is said in at most 1 in 20 segments (at least 2): a
@@ -90,8 +94,12 @@ class Verifier:
                 checked.drop(kind, "empty", text, evidence)
             elif not evidence or not set(evidence) <= allowed:
                 checked.drop(kind, "evidence not in the window", text, evidence)
-            elif self.lexical and not self.vocab.supports(text, self.texts(evidence)):
+            elif self.lexical and not self.vocab.supports(
+                text, self.texts(evidence), self.label_words
+            ):
                 checked.drop(kind, "evidence does not support it", text, evidence)
+            elif self.lexical and not self.said_by_named(text, evidence):
+                checked.drop(kind, "the speaker it names said none of it", text, evidence)
             elif any(same_point(text, text_of(o)) for o in out):
                 checked.drop(kind, "repeated", text, evidence)
             else:
@@ -100,6 +108,19 @@ class Verifier:
                     item.model_copy(update={"evidence": evidence, "time": self.time(evidence)})
                 )
         return out
+
+    def said_by_named(self, text: str, evidence: Sequence[int]) -> bool:
+        """When ``text`` names speakers by their labels ("The Project Manager proposed
+        ..."), one of them says one of its evidence lines (a small model often credits
+        a line to the wrong person); True when it names none."""
+        words = tokens(text)
+        named = {
+            label
+            for label, parts in self.labels.items()
+            if parts
+            and any(words[i : i + len(parts)] == parts for i in range(len(words) - len(parts) + 1))
+        }
+        return not named or any(self.segments[i].speaker in named for i in evidence)
 
     def time(self, evidence: Sequence[int]) -> str:
         return format_timestamp(self.segments[evidence[0]].start) if self.timed and evidence else ""

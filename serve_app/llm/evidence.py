@@ -78,10 +78,14 @@ class Vocabulary:
         df = self.df.get(word)
         return self.median if df is None else max(self._idf(df), 0.05)
 
-    def support(self, text: str, evidence: Iterable[str]) -> tuple[float, bool]:
+    def support(
+        self, text: str, evidence: Iterable[str], ignore: Iterable[str] = ()
+    ) -> tuple[float, bool]:
         """Share (0-1) of the weight of ``text``'s words found in the ``evidence`` texts,
-        and whether a word found is a rare one (in at most a quarter of the segments)."""
-        wanted = sorted(set(tokens(text)))
+        and whether a word found is a rare one (in at most a quarter of the segments);
+        the words ``ignore`` (the speaker labels': who said it, not what) count for
+        neither."""
+        wanted = sorted(set(tokens(text)) - set(ignore))
         have = sorted({w for e in evidence for w in tokens(e)})
         if not wanted or not have:
             return 0.0, False
@@ -95,10 +99,10 @@ class Vocabulary:
                 rare = rare or self.df.get(word, 1) <= max(1, self.segments // 4)
         return found / total, rare
 
-    def supports(self, text: str, evidence: Iterable[str]) -> bool:
+    def supports(self, text: str, evidence: Iterable[str], ignore: Iterable[str] = ()) -> bool:
         """``text`` is backed by the ``evidence`` texts: :data:`SUPPORT_CUTOFF` of its
         weight found there, a rare word among the words found."""
-        share, rare = self.support(text, evidence)
+        share, rare = self.support(text, evidence, ignore)
         return rare and share >= SUPPORT_CUTOFF
 
 

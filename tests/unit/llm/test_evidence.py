@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from serve_app.llm.checks import Verifier
+from serve_app.llm.checks import Checked, Verifier
 from serve_app.llm.evidence import Vocabulary, occurs, same_point, tokens, word_score
 from serve_app.llm.notes import (
     ActionNote,
@@ -154,3 +154,23 @@ def test_names_and_points():
     assert not occurs("Greg", ["What do you think, Craig?"])
     assert same_point("Target young professionals", "target the young professionals")
     assert not same_point("Target young professionals", "Order the remote parts")
+
+
+def test_a_note_that_names_a_speaker_must_cite_a_line_that_speaker_said():
+    segments = [
+        TranscriptLine(speaker="Project Manager", text="Let us look at the budget for the remote."),
+        TranscriptLine(speaker="Industrial Designer", text="The budget is twelve euros a remote."),
+        TranscriptLine(speaker="Marketing", text="Yeah."),
+    ]
+    verifier = Verifier(segments)
+    ok = "The Industrial Designer said the budget is twelve euros a remote."
+    wrong = "The Marketing expert said the budget is twelve euros a remote."
+    assert verifier.said_by_named(ok, [1]) and not verifier.said_by_named(wrong, [1])
+    assert verifier.said_by_named("The budget is twelve euros.", [1])  # names nobody
+    checked = Checked()
+    kept = verifier.check(
+        "points", [Decision(text=wrong, evidence=[1]), Decision(text=ok, evidence=[1])],
+        lambda d: d.text, {0, 1, 2}, checked,
+    )  # fmt: skip
+    assert [d.text for d in kept] == [ok]
+    assert checked.dropped == {"points: the speaker it names said none of it": 1}
