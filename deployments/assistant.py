@@ -215,11 +215,15 @@ class TranscriptAssistant:
 
     async def summary_status(self, job_id: str, owner: str | None = None) -> SummaryJobStatus:
         job = await self.summary_job(job_id, owner)
+        partial = (
+            (job.result or {}).get("partial_notes") if job.status == JobStatus.PROCESSING else None
+        )
         return SummaryJobStatus(
             job_id=job.job_id,
             status=job.status.value,
             message=job.message,
             progress=round(job.progress, 1),
+            partial_notes=partial,
         )
 
     async def summary_result(self, job_id: str, owner: str | None = None) -> SummaryResult:
@@ -301,9 +305,14 @@ class TranscriptAssistant:
             self._cfg.context_margin_tokens,
         )
 
-        async def progress(percent: float, message: str) -> None:
+        async def progress(
+            percent: float, message: str, notes: dict[str, Any] | None = None
+        ) -> None:
+            # The result field holds the partial notes while the job runs (the result
+            # endpoint answers only once it is completed, and then overwrites them).
+            partial = {"partial_notes": notes} if notes is not None else None
             await self._store.update_job.remote(
-                job_id, progress=percent, message=message, fence=fence
+                job_id, progress=percent, message=message, result=partial, fence=fence
             )
 
         summariser = Summariser(llm, req, budget, self._cfg.max_parallel_calls, progress)

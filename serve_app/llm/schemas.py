@@ -101,6 +101,10 @@ class SummaryJobStatus(BaseModel):
     status: str
     message: str
     progress: float
+    partial_notes: dict[str, Any] | None = None
+    """While processing: the checked notes of the transcript's parts done so far (the
+    shape of ``SummaryResult.notes``' speakers, topics, points, decisions, action_items,
+    open_questions), growing as each part's notes are ready; None before the first."""
 
 
 class SummaryAccepted(BaseModel):

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -42,8 +42,15 @@ from serve_app.llm.schemas import ActionItem, ContextInfo, SummaryRequest, Trans
 PROMPT_OVERHEAD_TOKENS = 200
 NOTES_OVERHEAD_TOKENS = 160
 
-Progress = Callable[[float, str], Awaitable[None]]
-"""``progress(percent, message)``: reports how far the summary is."""
+
+class Progress(Protocol):
+    """``progress(percent, message, notes)``: reports how far the summary is; ``notes``:
+    the checked notes of the windows done so far (merged, in the transcript's order),
+    given as each window's notes are ready."""
+
+    async def __call__(
+        self, percent: float, message: str, notes: dict[str, Any] | None = None
+    ) -> None: ...
 
 
 class LLMCalls(Protocol):
@@ -192,10 +199,9 @@ class Summariser:
         verifier = Verifier(segments, lexical=not self.req.language)
         owners = notes_.owner_candidates(segments)
         checks = Checked()
-        done = 0
+        done: dict[int, notes_.WindowNotes] = {}
 
         async def take(index: int, window: _Window) -> notes_.WindowNotes:
-            nonlocal done
             in_window = [segments[i] for i in window.ids]
             labels = [*dict.fromkeys(s.speaker for s in in_window if s.speaker)]
             window_owners = [o for o in owners if o in labels or _said(o, in_window)]
@@ -208,9 +214,12 @@ class Summariser:
                 notes_.parse(notes_.WindowNotes, raw), set(window.ids), window_owners
             )
             checks.add(checked)
-            done += 1
+            done[index] = found
+            partial = notes_.merge([done[i] for i in sorted(done)])
             await self.progress(
-                10 + 75 * done / len(windows), f"Took notes on part {done} of {len(windows)}"
+                10 + 75 * len(done) / len(windows),
+                f"Took notes on part {len(done)} of {len(windows)}",
+                partial.model_dump(),
             )
             return found
 

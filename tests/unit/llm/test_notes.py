@@ -127,7 +127,7 @@ class ScriptedLLM:
 
 
 def _summarise(llm: ScriptedLLM, fmt: str = "bullet_points") -> Any:
-    async def progress(percent: float, message: str) -> None:
+    async def progress(percent: float, message: str, notes: Any = None) -> None:
         pass
 
     req = SummaryRequest(transcript=SEGMENTS, format=fmt, max_length=60)  # type: ignore[arg-type]
@@ -228,8 +228,11 @@ def test_a_long_transcript_is_noted_window_by_window():
             title = f"office{ids[0] - 1}"
             return json.dumps({"topics": [{"evidence": ids[:1], "title": title}]})
 
-    async def progress(percent: float, message: str) -> None:
-        pass
+    partial: list[list[str]] = []
+
+    async def progress(percent: float, message: str, notes: Any = None) -> None:
+        if notes is not None:  # the checked notes so far, as each window is done
+            partial.append([t["title"] for t in notes["topics"]])
 
     import asyncio
 
@@ -241,6 +244,8 @@ def test_a_long_transcript_is_noted_window_by_window():
     assert draft.info.strategy == "map_reduce" and windows >= 3
     assert len(llm.calls) == windows + 1  # one per window, one summary
     assert len(draft.notes.topics) == windows
+    assert [len(p) for p in partial] == list(range(1, windows + 1))
+    assert partial[-1] == [t.title for t in draft.notes.topics]
     assert draft.text == "- The plans of office0."
 
 
