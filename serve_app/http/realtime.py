@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections import Counter
 from typing import Any
 
@@ -142,9 +143,19 @@ async def _run(
         await _refuse(websocket, p.ProtocolError(exc.message, param="model"), CLOSE_POLICY)
         return
     close_code = 1000
+    ends_at = time.monotonic() + config.max_session_s
     try:
         while True:
-            message = await websocket.receive()
+            try:
+                message = await asyncio.wait_for(websocket.receive(), ends_at - time.monotonic())
+            except TimeoutError:
+                expired = p.ProtocolError(
+                    f"the session reached its maximum length of {config.max_session_s:g} s "
+                    "(ingress.realtime.max_session_s)",
+                    code="session_expired",
+                    fatal=True,
+                )
+                await session.error(expired)
             if message["type"] == "websocket.disconnect":
                 gone = True
                 break

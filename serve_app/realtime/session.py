@@ -130,7 +130,9 @@ class RealtimeSession:
                 rest = self._pcm.flush() if self._pcm is not None else np.zeros(0, np.float32)
                 if rest.size:
                     recording.keep_audio(rest)
-                    self._segmenter.feed(rest)
+                    for found in self._segmenter.feed(rest):
+                        if isinstance(found, Utterance):
+                            await self._finish_utterance(found, quiet=True)
                 last = self._segmenter.commit()
                 if last is not None and last.audio.size:
                     await self._finish_utterance(last, quiet=True)
@@ -360,8 +362,12 @@ class RealtimeSession:
 
     def _maybe_partial(self) -> None:
         segmenter = self._segmenter
-        if segmenter is None or segmenter.speech_start is None or self._item is None:
+        if segmenter is None or segmenter.speech_start is None:
             return
+        if self._item is None:
+            if segmenter.vad is not None:
+                return
+            self._current_item()  # turn detection off: the audio since the last commit
         if self._partial is not None and not self._partial.done():
             return
         spoken = segmenter.position - segmenter.speech_start
@@ -369,7 +375,7 @@ class RealtimeSession:
             return
         self._partial_at = spoken
         audio = segmenter.current_audio()
-        self._partial = asyncio.create_task(self._run_partial(self._item, audio))
+        self._partial = asyncio.create_task(self._run_partial(self._current_item(), audio))
 
     async def _run_partial(self, item: str, audio: np.ndarray) -> None:
         try:
