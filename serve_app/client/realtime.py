@@ -29,11 +29,13 @@ RATE = 24000
 """The sample rate OpenAI's Realtime API takes pcm16 at (16000 is accepted too)."""
 FRAME_MS = 100
 """Audio per ``input_audio_buffer.append``: 100 ms, as a microphone client sends it."""
-SETTLE_S = 1.5
-"""After the last frame, how long to wait for the server to say speech started at the end."""
-DRAIN_S = 30.0
+DRAIN_S = 60.0
 """After the last frame, how long to wait at most for every utterance's ``completed``."""
 PATH = "/v1/realtime?intent=transcription"
+END_COMMIT = "evt_client_end_commit"
+"""``event_id`` of the commit sent after the last frame. The server handles events in order,
+so its answer (``committed``, or the error that nothing was left to commit, which is
+expected then) means it has taken in all the audio."""
 
 DELTA = "conversation.item.input_audio_transcription.delta"
 COMPLETED = "conversation.item.input_audio_transcription.completed"
@@ -127,6 +129,10 @@ class Utterance:
     """Where speech started, in the session's audio (``audio_start_ms``)."""
     end_s: float | None = None
     """Where it stopped (``audio_end_ms``)."""
+    speech_start_s: float | None = None
+    """``audio_start_ms`` of ``speech_started``, kept when ``completed`` moves ``start_s``."""
+    speech_end_s: float | None = None
+    """``audio_end_ms`` of ``speech_stopped``: where the speaker stopped."""
     partial: str = ""
     text: str | None = None
     """The completed text; ``None`` until ``completed`` arrives."""
@@ -149,6 +155,8 @@ class RealtimeTranscript:
     session: dict[str, Any] = field(default_factory=dict)
     utterances: dict[str, Utterance] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    end_answered: bool = False
+    """The server answered the :data:`END_COMMIT` commit."""
 
     def _item(self, event: dict[str, Any]) -> Utterance:
         item_id = str(event.get("item_id") or "")
@@ -166,15 +174,25 @@ class RealtimeTranscript:
             self.job_id = event.get("job_id") or self.session.get("job_id") or self.job_id
             return None
         if kind == "error":
-            self.errors.append(dict(event.get("error") or {}))
+            error = dict(event.get("error") or {})
+            if error.get("event_id") == END_COMMIT:
+                self.end_answered = True
+            else:
+                self.errors.append(error)
             return None
+        if kind == "input_audio_buffer.committed":
+            u = self._item(event)
+            # A commit of turn detection follows its speech_stopped; one without answers
+            # a client's commit, and this client commits only at the end.
+            self.end_answered = self.end_answered or u.speech_end_s is None
+            return u
         if kind == "input_audio_buffer.speech_started":
             u = self._item(event)
-            u.start_s = _seconds(event.get("audio_start_ms"))
+            u.start_s = u.speech_start_s = _seconds(event.get("audio_start_ms"))
             return u
         if kind == "input_audio_buffer.speech_stopped":
             u = self._item(event)
-            u.end_s = _seconds(event.get("audio_end_ms"))
+            u.end_s = u.speech_end_s = _seconds(event.get("audio_end_ms"))
             u.stopped_at = now
             return u
         if kind == DELTA:
@@ -270,7 +288,6 @@ async def stream_pcm(
     transcript = transcript if transcript is not None else RealtimeTranscript()
     frames = list(pcm16_frames(pcm, rate, frame_ms))
     run = SessionRun(transcript, time.monotonic(), speed, len(pcm) / 2 / rate)
-    sent_all = asyncio.Event()
     created = asyncio.Event()
 
     async def receive(ws: Any) -> None:
@@ -291,13 +308,11 @@ async def stream_pcm(
             if delay > 0:
                 await asyncio.sleep(delay)
             await ws.send(json.dumps(append_event(frame)))
-        sent_all.set()
-        # Give the server's VAD time to report speech still open at the end, then commit it.
-        await asyncio.sleep(SETTLE_S / max(speed, 1.0))
-        if transcript.open:
-            await ws.send(json.dumps({"type": "input_audio_buffer.commit"}))
+        # Commit what is left; once that is answered, every utterance is known: wait for
+        # their text.
+        await ws.send(json.dumps({"type": "input_audio_buffer.commit", "event_id": END_COMMIT}))
         deadline = time.monotonic() + drain_s
-        while transcript.open and time.monotonic() < deadline:
+        while (not transcript.end_answered or transcript.open) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
 
     try:

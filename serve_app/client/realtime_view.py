@@ -19,6 +19,7 @@ from rich.text import Text
 from serve_app.client.realtime import (
     COMPLETED,
     DELTA,
+    END_COMMIT,
     RATE,
     RealtimeTranscript,
     SessionRun,
@@ -73,7 +74,7 @@ def stream_file(
         kind = event.get("type")
         if kind in ("session.created", "transcription_session.created"):
             err.print(f"job {transcript.job_id}", highlight=False)
-        elif kind == "error":
+        elif kind == "error" and (event.get("error") or {}).get("event_id") != END_COMMIT:
             message = (event.get("error") or {}).get("message", "")
             err.print(f"error: {message}", highlight=False, markup=False)
         elif kind == DELTA and changed is not None and not err.is_terminal:

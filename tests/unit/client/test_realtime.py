@@ -13,6 +13,7 @@ import pytest
 from serve_app.client.realtime import (
     COMPLETED,
     DELTA,
+    END_COMMIT,
     RealtimeError,
     RealtimeTranscript,
     append_event,
@@ -105,6 +106,7 @@ def test_transcript_applies_events_in_order_with_their_times():
         {"type": DELTA, "item_id": "a", "delta": "hello"},
         {"type": DELTA, "item_id": "a", "delta": " there"},
         {"type": "input_audio_buffer.speech_stopped", "item_id": "a", "audio_end_ms": 2900},
+        {"type": "input_audio_buffer.committed", "item_id": "a", "previous_item_id": None},
         {"type": "input_audio_buffer.speech_started", "item_id": "b", "audio_start_ms": 3500},
         {
             "type": COMPLETED,
@@ -115,8 +117,14 @@ def test_transcript_applies_events_in_order_with_their_times():
             "end": 2.875,
         },
         {"type": "error", "error": {"type": "invalid_request_error", "message": "bad"}},
+        {
+            "type": "error",
+            "error": {"code": "input_audio_buffer_commit_empty", "event_id": END_COMMIT},
+        },
     ]
     for n, event in enumerate(events):
+        if event.get("error", {}).get("event_id") == END_COMMIT:
+            assert not t.end_answered  # turn detection's commit is no answer to the client's
         t.apply(event, at=float(n))
     assert t.job_id == "j1"
     a, b = t.utterances["a"], t.utterances["b"]
@@ -127,8 +135,17 @@ def test_transcript_applies_events_in_order_with_their_times():
         "Hello there.",
         "S1",
     )
-    assert (a.first_delta_at, a.stopped_at, a.completed_at) == (2.0, 4.0, 6.0)
-    assert t.open == [b] and t.completed == [a]
+    assert (a.speech_start_s, a.speech_end_s) == (1.2, 2.9)
+    assert (a.first_delta_at, a.stopped_at, a.completed_at) == (2.0, 4.0, 7.0)
+    assert t.open == [b] and t.completed == [a] and t.end_answered
     assert t.text() == "Hello there."
     assert t.errors == [{"type": "invalid_request_error", "message": "bad"}]
     assert utterance_line(a) == "[00:00:01.250 -> 00:00:02.875] S1: Hello there."
+
+
+def test_a_commit_without_speech_stopped_answers_the_clients_commit():
+    t = RealtimeTranscript()
+    t.apply({"type": "input_audio_buffer.speech_started", "item_id": "c", "audio_start_ms": 0})
+    assert not t.end_answered
+    t.apply({"type": "input_audio_buffer.committed", "item_id": "c"})
+    assert t.end_answered and t.open == [t.utterances["c"]]  # its text is still to come
