@@ -226,8 +226,11 @@ class JobRun:
             note_if_cold("Diarizer", 2.0, lambda: self._note(DIARIZER_STARTING))
         )
         try:
+            # Voiceprints with every pass when the owner's known speakers name this job's
+            # speakers live; with the final pass only otherwise (kept for later matches).
+            live = await self.store.uses_known_speakers.remote(self.job_id)
             stream = self.diarizer.options(stream=True).diarize.remote(
-                self.audio, opts.num_speakers, opts.min_speakers, opts.max_speakers
+                self.audio, opts.num_speakers, opts.min_speakers, opts.max_speakers, live
             )
             async for item in stream:
                 starting.cancel()
@@ -237,6 +240,7 @@ class JobRun:
                     item.final,
                     fence=self.fence,
                     overlap_turns=item.turns,
+                    centroids=item.centroids,
                 )
                 if item.final:
                     self.metrics.stage("diarization", item.diarize_s)

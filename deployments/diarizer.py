@@ -19,6 +19,11 @@ from serve_app.audio.decode import SAMPLE_RATE
 from serve_app.config import DiarizerConfig
 from serve_app.diarization.results import DiarizationOutput, DiarizationResult
 from serve_app.priority import lower_priority
+from serve_app.speakers.voiceprint import speaker_spans, voiceprint
+
+LIVE_CENTROID_S = 15.0
+"""Speech per speaker that a live pass's voiceprint is made of (the final pass: 30 s)."""
+FINAL_CENTROID_S = 30.0
 
 
 class Diarizer:
@@ -45,7 +50,10 @@ class Diarizer:
         num_speakers: int | None = None,
         min_speakers: int | None = None,
         max_speakers: int | None = None,
+        live_centroids: bool = False,
     ) -> AsyncIterator[DiarizationOutput]:
+        """Passes over ``audio``; each speaker's voiceprint comes with the final pass, and
+        with every live pass too when ``live_centroids`` (the owner enrolled someone)."""
         loop = asyncio.get_running_loop()
         results: asyncio.Queue[DiarizationResult | BaseException | None] = asyncio.Queue()
         stop = threading.Event()  # the caller went away: end the pass after this block
@@ -60,6 +68,8 @@ class Diarizer:
                     max_speakers=max_speakers,
                     block_s=self._block_s,
                 ):
+                    if result.final or live_centroids:
+                        self._centroids(result, audio)
                     loop.call_soon_threadsafe(results.put_nowait, result)
                     if stop.is_set():
                         return
@@ -78,6 +88,40 @@ class Diarizer:
         finally:
             stop.set()
 
+    def _centroids(self, result: DiarizationResult, audio: np.ndarray) -> None:
+        cap = FINAL_CENTROID_S if result.final else LIVE_CENTROID_S
+        turns = [
+            {"start": t.start, "end": t.end, "speaker": t.speaker} for t in result.exclusive_turns
+        ]
+        embed = self._backend.pipeline._embedding
+        for speaker, spans in speaker_spans(turns).items():
+            vector, _ = voiceprint(embed, audio, spans, cap)
+            if vector:
+                result.centroids[speaker] = vector
+
+    async def embed(
+        self, audio: np.ndarray | bytes, spans: list[tuple[float, float]] | None, max_s: float
+    ) -> tuple[list[float], list[tuple[float, float]]]:
+        """A voiceprint of the speech in ``spans`` of ``audio`` (16 kHz mono float32, or an
+        encoded clip; spans None: the speech silero VAD finds), and the pieces it used."""
+        return await asyncio.to_thread(self._embed, audio, spans, max_s)
+
+    def _embed(
+        self, audio: np.ndarray | bytes, spans: list[tuple[float, float]] | None, max_s: float
+    ) -> tuple[list[float], list[tuple[float, float]]]:
+        from serve_app.audio.decode import decode_audio
+        from serve_app.audio.vad import detect_speech
+        from serve_app.config import VadConfig
+        from serve_app.diarization.pipeline import prepare_audio
+
+        if isinstance(audio, bytes):
+            audio = decode_audio(audio, max_duration_s=max(600.0, 4 * max_s))
+        audio = prepare_audio(audio, SAMPLE_RATE)
+        if spans is None:
+            found = detect_speech(audio, VadConfig(), max_speech_s=30.0)
+            spans = [(a / SAMPLE_RATE, b / SAMPLE_RATE) for a, b in found]
+        return voiceprint(self._backend.pipeline._embedding, audio, spans, max_s)
+
 
 def _output(result: DiarizationResult, started: float) -> DiarizationOutput:
     return DiarizationOutput(
@@ -93,4 +137,5 @@ def _output(result: DiarizationResult, started: float) -> DiarizationOutput:
         diarize_s=time.perf_counter() - started,
         covered_s=result.covered_s,
         final=result.final,
+        centroids=dict(result.centroids),
     )

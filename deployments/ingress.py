@@ -315,4 +315,14 @@ class Ingress:
             assistant=self._assistant,
         )
         app.state.realtime = self._realtime
+        from serve_app.speakers.registry import SpeakerRegistry
+
+        app.state.speakers = SpeakerRegistry(  # /api/speakers, known speakers
+            self._backend._store,
+            serve.get_deployment_handle("Diarizer", serve.get_replica_context().app_name)
+            if self._config.diarizer.enabled
+            else None,
+            self._config.job_store.speakers,
+            self._backend.open_audio,
+        )
         return app

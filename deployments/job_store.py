@@ -222,5 +222,6 @@ def _get_or_create(config: JobStoreConfig, wanted: str) -> Any:
             max_attempts=config.max_attempts,
             sweep_interval_s=config.sweep_interval_s,
             fingerprint=wanted,
+            speakers=config.speakers.model_dump(),
         )
     )

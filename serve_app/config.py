@@ -30,6 +30,7 @@ from serve_app.llm.settings import LLMSettings
 from serve_app.loopback import is_loopback as is_loopback  # for http/ and client/
 from serve_app.paths import resolve_path
 from serve_app.realtime.settings import RealtimeConfig
+from serve_app.speakers.settings import SpeakerSettings
 
 
 class RateLimitConfig(StrictModel):
@@ -272,6 +273,8 @@ class JobStoreConfig(StrictModel):
     sweep_interval_s: PositiveFloat = 2.0
     """How often the store expires jobs and the chunkers look for lapsed leases."""
     num_cpus: float = Field(0.0, ge=0)
+    speakers: SpeakerSettings = Field(default_factory=SpeakerSettings)
+    """Known speakers: the match threshold and voiceprint limits (``serve_app.speakers``)."""
 
 
 class RetranscriberConfig(StrictModel):

@@ -57,6 +57,8 @@ class DiarizationResult:
     """Audio the turns cover so far (a provisional result of a live pass ends there)."""
     final: bool = True
     """False for the provisional results of :meth:`PyannoteDiarizer.stream`."""
+    centroids: dict[str, list[float]] = field(default_factory=dict)
+    """Voiceprints of the speakers, when the replica computed them (known speakers)."""
 
     @property
     def num_speakers(self) -> int:
@@ -82,3 +84,6 @@ class DiarizationOutput(BaseModel):
     diarize_s: float
     covered_s: float
     final: bool
+    centroids: dict[str, list[float]] = Field(default_factory=dict)
+    """Each speaker's voiceprint over its exclusive turns so far
+    (``serve_app.speakers.voiceprint``): what known speakers are matched with."""

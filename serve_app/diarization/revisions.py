@@ -15,7 +15,7 @@ revision events that take a client from one view to the next.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from serve_app.diarization.alignment import align_segments
@@ -27,17 +27,43 @@ def with_ids(segments: Sequence[Segment], first: int) -> list[Segment]:
     return [s.model_copy(update={"id": str(first + i)}) for i, s in enumerate(segments)]
 
 
-def speaker_view(segments: Sequence[Segment], turns: Sequence[Any]) -> list[Segment]:
+def speaker_view(
+    segments: Sequence[Segment],
+    turns: Sequence[Any],
+    matches: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[Segment]:
     """The transcript aligned with ``turns`` (none: the segments as they are), pieces of a
-    split segment numbered ``<id>``, ``<id>.1``, ..."""
+    split segment numbered ``<id>``, ``<id>.1``, ...; speakers in ``matches`` (label ->
+    ``{speaker_id, name, score}``, known speakers) take the enrolled person's name."""
     if not turns:
         return list(segments)
     out: list[Segment] = []
     for seg in segments:
         pieces = align_segments([seg], turns)
         for k, piece in enumerate(pieces):
+            piece = named(piece, matches or {})
             out.append(piece.model_copy(update={"id": seg.id if k == 0 else f"{seg.id}.{k}"}))
     return out
+
+
+def named(segment: Segment, matches: Mapping[str, Mapping[str, Any]]) -> Segment:
+    """``segment`` under the enrolled name its speaker label matched (words too)."""
+    match = matches.get(segment.speaker or "")
+    if match is None:
+        return segment
+    name = str(match["name"])
+    words = [
+        w.model_copy(update={"speaker": name}) if w.speaker == segment.speaker else w
+        for w in segment.words
+    ]
+    return segment.model_copy(
+        update={
+            "speaker": name,
+            "speaker_id": match["speaker_id"],
+            "speaker_match": match["score"],
+            "words": words,
+        }
+    )
 
 
 def revision(old: Sequence[Segment], new: Sequence[Segment], final: bool) -> dict[str, Any] | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -19,6 +19,7 @@ from serve_app.errors import AudioExpiredError, JobNotFoundError
 from serve_app.http.deps import BackendDep, PrincipalDep
 from serve_app.http.errors import ERROR_RESPONSES
 from serve_app.http.schemas import SegmentResponse
+from serve_app.http.speakers import enrol_from_job, get_speakers
 from serve_app.jobs.edits import TranscriptEdit
 from serve_app.transcript.edits import MAX_SPEAKER_CHARS, MAX_TEXT_CHARS, speakers_of
 
@@ -54,6 +55,11 @@ class SpeakerNames(BaseModel):
         "one name are merged",
         max_length=100,
     )
+    enroll: bool = Field(
+        False,
+        description="Also enrol each renamed voice as a known speaker under its new name "
+        "(added to your speaker of that name if you have one)",
+    )
 
 
 class EditResponse(BaseModel):
@@ -62,6 +68,8 @@ class EditResponse(BaseModel):
     speakers: list[str]
     segments: list[SegmentResponse]
     """The whole edited transcript."""
+    enrolled: dict[str, str] = Field(default_factory=dict)
+    """With ``enroll``: new name -> the known speaker's id it was enrolled as."""
 
 
 def _response(edit: TranscriptEdit) -> EditResponse:
@@ -93,12 +101,22 @@ async def edit_segment(
 
 @router.put("/result/{job_id}/speakers", response_model=EditResponse, responses=EDIT_RESPONSES)
 async def rename_speakers(
-    job_id: str, body: SpeakerNames, backend: BackendDep, principal: PrincipalDep
+    job_id: str,
+    body: SpeakerNames,
+    backend: BackendDep,
+    principal: PrincipalDep,
+    request: Request,
 ) -> EditResponse:
-    """Rename speakers (``SPEAKER_1`` to ``Alice``); mapping two onto one name merges them."""
+    """Rename speakers (``SPEAKER_1`` to ``Alice``); mapping two onto one name merges them.
+    ``enroll``: teach the voices their new names (known speakers)."""
     await _check_visible(backend, principal, job_id)
+    registry = get_speakers(request) if body.enroll else None
     edit = await backend.rename_speakers(job_id, body.version, body.names)
-    return _response(edit)
+    response = _response(edit)
+    if registry is not None:
+        for name in dict.fromkeys(body.names.values()):
+            response.enrolled[name] = await enrol_from_job(registry, principal.name, job_id, name)
+    return response
 
 
 @router.get(

@@ -19,6 +19,7 @@ from serve_app.http import (
     openai_chat,
     realtime,
     retranslate,
+    speakers,
     summary,
     system,
     transcribe,
@@ -60,6 +61,7 @@ def create_http_app(
     app.include_router(summary.router)
     app.include_router(chat.router)
     app.include_router(openai_chat.router)
+    app.include_router(speakers.router)
     app.include_router(realtime.router)
     mount_assets(app)
     # Last added runs first. Host and Origin checks outermost, before anything else answers

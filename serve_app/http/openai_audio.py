@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from serve_app.errors import AppError, JobNotFoundError
 from serve_app.http.deps import BackendDep, PrincipalDep, RegistryDep, SettingsDep
 from serve_app.http.errors import ERROR_RESPONSES
+from serve_app.http.speakers import KNOWN_SPEAKERS_HELP, parse_known_speakers
 from serve_app.http.submission import start_job, wait_finished
 from serve_app.jobs.model import Job, JobOptions, JobStatus
 from serve_app.transcript.exports import render
@@ -21,7 +22,7 @@ from serve_app.transcript.segments import Segment, join_text
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
-ResponseFormat = Literal["json", "text", "srt", "vtt", "verbose_json"]
+ResponseFormat = Literal["json", "text", "srt", "vtt", "verbose_json", "diarized_json"]
 Granularity = Literal["segment", "word"]
 
 
@@ -48,7 +49,7 @@ def _verbose(job: Job, segments: list[Segment], task: str, words: bool) -> dict[
                 "avg_logprob": s.avg_logprob or 0.0,
                 "compression_ratio": s.compression_ratio or 0.0,
                 "no_speech_prob": s.no_speech_prob or 0.0,
-                **({"speaker": s.speaker} if s.speaker else {}),
+                **(_speaker(s) if s.speaker else {}),
             }
             for i, s in enumerate(segments)
         ],
@@ -61,6 +62,33 @@ def _verbose(job: Job, segments: list[Segment], task: str, words: bool) -> dict[
         ]
     body["usage"] = {"type": "duration", "seconds": math.ceil(job.audio_duration or 0)}
     return body
+
+
+def _speaker(s: Segment) -> dict[str, Any]:
+    """The segment's speaker: the enrolled person's name (with its id and match score) or
+    ``SPEAKER_n``."""
+    return {"speaker": s.speaker, "speaker_id": s.speaker_id, "speaker_match": s.speaker_match}
+
+
+def _diarized(job: Job, segments: list[Segment], task: str) -> dict[str, Any]:
+    """``diarized_json``: OpenAI's diarized transcript shape, speakers named."""
+    return {
+        "task": task,
+        "duration": job.audio_duration,
+        "text": join_text(segments),
+        "segments": [
+            {
+                "type": "transcript.text.segment",
+                "id": f"seg_{i}",
+                "start": s.start,
+                "end": s.end,
+                "text": s.text,
+                **_speaker(s),
+            }
+            for i, s in enumerate(segments)
+        ],
+        "usage": {"type": "duration", "seconds": math.ceil(job.audio_duration or 0)},
+    }
 
 
 async def _run(
@@ -90,6 +118,8 @@ async def _run(
     if response_format == "verbose_json":
         words = "word" in (granularities or [])
         return JSONResponse(_verbose(finished, segments, options.task, words))
+    if response_format == "diarized_json":
+        return JSONResponse(_diarized(finished, segments, options.task))
     if response_format == "text":
         return PlainTextResponse(join_text(segments) + "\n")
     return PlainTextResponse(render(segments, response_format))
@@ -119,12 +149,14 @@ async def transcriptions(
         list[Granularity] | None, Form(alias="timestamp_granularities[]")
     ] = None,
     diarize: Annotated[bool, Form(description="Extension: label speakers")] = False,
+    known_speakers: Annotated[str | None, Form(description=KNOWN_SPEAKERS_HELP)] = None,
 ) -> Response:
     options = JobOptions(
         filename=file.filename,
         model_name=model,
         language=language,
-        diarize=diarize,
+        diarize=diarize or response_format == "diarized_json",
+        known_speakers=parse_known_speakers(known_speakers),
         prompt=prompt,
         temperature=temperature,
     )
@@ -173,6 +205,8 @@ async def models(registry: RegistryDep, request: Request) -> dict[str, Any]:
     and the served chat LLMs."""
     created = int(time.time())
     ids = ["whisper-1", *registry.available()]
+    # ASR entries name the engine that serves them (faster-whisper, transformers, vllm).
+    backends = {i: registry.spec(i).backend for i in ids}
     assistant = getattr(request.app.state, "assistant", None)
     if assistant is not None:
         ids.extend(m.id for m in assistant.list_models())
@@ -180,6 +214,7 @@ async def models(registry: RegistryDep, request: Request) -> dict[str, Any]:
         "object": "list",
         "data": [
             {"id": i, "object": "model", "created": created, "owned_by": "serve-transcribe"}
+            | ({"backend": backends[i]} if i in backends else {})
             for i in ids
         ],
     }

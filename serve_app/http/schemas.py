@@ -90,6 +90,10 @@ class SegmentResponse(BaseModel):
     text: str
     speaker: str | None
     speaker_confidence: float | None
+    speaker_id: str | None = Field(
+        None, description="The enrolled person ``speaker`` names; null: not a known speaker"
+    )
+    speaker_match: float | None = Field(None, description="Cosine score of that match")
     start_display: str
     end_display: str
 

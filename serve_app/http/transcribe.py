@@ -43,6 +43,7 @@ from serve_app.http.schemas import (
     SpeakerTurnResponse,
     TranscriptionResult,
 )
+from serve_app.http.speakers import KNOWN_SPEAKERS_HELP, parse_known_speakers
 from serve_app.http.streams import CLOSE_TRY_AGAIN_LATER, LiveStreams
 from serve_app.http.submission import start_job
 from serve_app.jobs.model import Job, JobOptions, JobStatus
@@ -108,6 +109,7 @@ async def submit(
     ] = None,
     min_speakers: Annotated[int | None, Form(ge=1, le=50)] = None,
     max_speakers: Annotated[int | None, Form(ge=1, le=50)] = None,
+    known_speakers: Annotated[str | None, Form(description=KNOWN_SPEAKERS_HELP)] = None,
 ) -> JobCreatedResponse:
     if min_speakers and max_speakers and min_speakers > max_speakers:
         raise InvalidRequestError("min_speakers must not exceed max_speakers")
@@ -125,6 +127,7 @@ async def submit(
             num_speakers=num_speakers,
             min_speakers=min_speakers,
             max_speakers=max_speakers,
+            known_speakers=parse_known_speakers(known_speakers),
         ),
         idempotency_key,
         principal.name,

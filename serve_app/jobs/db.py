@@ -37,6 +37,7 @@ from sqlalchemy.engine import URL
 
 from serve_app.jobs.model import Job
 from serve_app.jobs.schema import SCHEMA_REVISION, SCHEMA_VERSION, SchemaVersionError, migrate
+from serve_app.speakers.rows import VoiceprintRows
 from serve_app.transcript.segments import Segment
 
 __all__ = ["SCHEMA_REVISION", "SCHEMA_VERSION", "JobDatabase", "SchemaVersionError"]
@@ -156,8 +157,9 @@ def _sqlite_engine(url: URL) -> Engine:
 # ---- the database --------------------------------------------------------------------------
 
 
-class JobDatabase:
-    """Jobs, events, chunk results and segments in SQLite or PostgreSQL, chosen by URL.
+class JobDatabase(VoiceprintRows):
+    """Jobs, events, chunk results and segments in SQLite or PostgreSQL, chosen by URL;
+    enrolled speakers and their voiceprints (``VoiceprintRows``).
 
     Synchronous: the job store calls it from one worker thread (not necessarily the one
     that constructed it). Opening brings the schema to :data:`SCHEMA_REVISION`.

@@ -81,9 +81,12 @@ class JobOptions(BaseModel):
     """Initial prompt for the first window of every chunk (names, spelling, style)."""
     temperature: float | None = None
     """Sampling temperature; unset or 0 keeps Whisper's fallback schedule from 0."""
+    known_speakers: bool | list[str] | None = None
+    """Name diarized speakers after the owner's enrolled people (``serve_app.speakers``):
+    None (default) when the owner enrolled anyone, False never, a list: only those ids."""
 
 
-JobKind = Literal["transcription", "summary"]
+JobKind = Literal["transcription", "summary", "relabel"]
 
 
 class Job(BaseModel):
@@ -133,6 +136,13 @@ class Job(BaseModel):
     """The final diarization pass has been applied."""
     transcript_version: int = 0
     """Edits made to the finished transcript (``serve_app.jobs.edits``); 0: as transcribed."""
+    speaker_voiceprints: dict[str, list[float]] = Field(default_factory=dict)
+    """Each diarized speaker's voiceprint, by its ``SPEAKER_n`` label (known speakers)."""
+    speaker_matches: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """``SPEAKER_n`` label -> the enrolled person it was named after (``SpeakerMatch``)."""
+    speaker_display: dict[str, str] = Field(default_factory=dict)
+    """``SPEAKER_n`` label -> the name the finished transcript shows for it, where they
+    differ (a match, or a rename); ``serve_app.jobs.voiceprints``."""
 
     audio_codec: str | None = None
     """Codec of the kept audio (``pcm_s16le`` uploads are re-kept as ``flac``)."""

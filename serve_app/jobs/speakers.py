@@ -9,25 +9,28 @@ When the job ends, the view becomes its transcript.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from serve_app.diarization.alignment import rename_turns, speaker_names
 from serve_app.diarization.revisions import revision, speaker_order, speaker_view
 from serve_app.jobs.entries import JobEntry
+from serve_app.jobs.model import Job
 from serve_app.transcript.segments import Segment
 
 
 def current_view(entry: JobEntry) -> list[Segment]:
     """The transcript clients hold now (cached on the entry)."""
     if entry.view is None:
-        entry.view = speaker_view(entry.segments, entry.job.speaker_turns)
+        job = entry.job
+        entry.view = speaker_view(entry.segments, job.speaker_turns, job.speaker_matches)
     return entry.view
 
 
 def extend_view(entry: JobEntry, segments: list[Segment]) -> list[Segment]:
     """Add newly published ASR segments; returns their pieces as clients get them."""
     view = current_view(entry)
-    pieces = speaker_view(segments, entry.job.speaker_turns)
+    pieces = speaker_view(segments, entry.job.speaker_turns, entry.job.speaker_matches)
     view.extend(pieces)
     return pieces
 
@@ -37,11 +40,15 @@ def revise(
     turns: list[dict[str, Any]],
     final: bool,
     overlap_turns: list[dict[str, Any]] | None = None,
+    centroids: dict[str, list[float]] | None = None,
+    matcher: Callable[[Job], dict[str, dict[str, Any]]] | None = None,
 ) -> dict[str, Any] | None:
     """Take a new diarization pass (``turns``: its exclusive turns under the diarizer's
     labels): names mapped onto the ones shown, the view rebuilt; the pass's
     ``overlap_turns`` kept under the same names (``Job.diarization_turns``); returns the
-    revision event (None: no change)."""
+    revision event (None: no change). ``centroids``: the pass's voiceprint of each label,
+    kept under the shown names; ``matcher`` names them after enrolled people (known
+    speakers, ``serve_app.jobs.voiceprints``)."""
     job = entry.job
     old = current_view(entry)
     overlap_turns = overlap_turns or []
@@ -50,16 +57,25 @@ def revise(
     job.speaker_turns = rename_turns(turns, names)
     job.diarization_turns = rename_turns(overlap_turns, names)
     job.speakers_final = job.speakers_final or final
-    entry.view = speaker_view(entry.segments, job.speaker_turns)
+    if centroids:
+        shown = {names[label]: vector for label, vector in centroids.items() if label in names}
+        job.speaker_voiceprints = shown if final else {**job.speaker_voiceprints, **shown}
+    if matcher is not None:
+        job.speaker_matches = matcher(job)
+    entry.view = speaker_view(entry.segments, job.speaker_turns, job.speaker_matches)
     return revision(old, entry.view, final)
 
 
 def settle(entry: JobEntry) -> bool:
     """The job ended: its view becomes its transcript; whether the segments changed."""
-    if not entry.job.speaker_turns:
+    job = entry.job
+    if not job.speaker_turns:
         return False
     entry.segments = current_view(entry)
-    entry.job.speaker_turns = []
+    job.speaker_turns = []
+    job.speaker_display = {label: str(m["name"]) for label, m in job.speaker_matches.items()}
+    if job.speaker_display:
+        job.diarization_turns = rename_turns(job.diarization_turns, job.speaker_display)
     return True
 
 

@@ -27,6 +27,8 @@ from serve_app.jobs.model import ChunkInfo, ChunkRecord, ChunkState, Job, JobPag
 from serve_app.jobs.persistence import Persistence
 from serve_app.jobs.progress import publishable, refresh_progress
 from serve_app.jobs.speakers import current_view, extend_view, revise, settle, snapshot
+from serve_app.jobs.voiceprints import KnownSpeakers
+from serve_app.speakers.settings import SpeakerSettings
 from serve_app.transcript.segments import Segment
 
 logger = logging.getLogger(__name__)
@@ -36,8 +38,9 @@ SUMMARY_STALE_S = 900.0
 long failed with its replica. Jobs with a lease fail when it lapses instead."""
 
 
-class JobStore(Persistence, Leases, TranscriptEdits):
-    """Jobs in memory, persisted write-through; long-poll event streams; leases; edits."""
+class JobStore(KnownSpeakers, Persistence, Leases, TranscriptEdits):
+    """Jobs in memory, persisted write-through; long-poll event streams; leases; edits;
+    known speakers."""
 
     def __init__(
         self,
@@ -49,6 +52,7 @@ class JobStore(Persistence, Leases, TranscriptEdits):
         fingerprint: str = "",
         commit_attempts: int = 4,
         commit_backoff_s: float = 0.25,
+        speakers: dict[str, Any] | None = None,
     ) -> None:
         self._db = JobDatabase(database_url) if database_url else None
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="job-db")
@@ -56,6 +60,9 @@ class JobStore(Persistence, Leases, TranscriptEdits):
         self._sweep_interval_s = sweep_interval_s
         self._commit_attempts, self._commit_backoff_s = commit_attempts, commit_backoff_s
         self._fingerprint = fingerprint
+        self._speaker_settings = SpeakerSettings.model_validate(speakers or {})
+        self._registries = {}
+        self._relabels = set()
         self._jobs: dict[str, JobEntry] = {}
         self._keys: dict[str, str] = {}
         self._sweeper: asyncio.Task[None] | None = None
@@ -243,15 +250,19 @@ class JobStore(Persistence, Leases, TranscriptEdits):
         final: bool = False,
         fence: int | None = None,
         overlap_turns: list[dict[str, Any]] | None = None,
+        centroids: dict[str, list[float]] | None = None,
     ) -> Job | None:
         """A diarization pass over the audio so far (``final``: the consistent pass over all
         of it): speakers renamed onto the ones shown, and a revision event for the segments
         whose speaker (or split) changed. ``overlap_turns``: the same pass's overlap-aware
-        turns, kept under the same names for the result's ``speaker_turns``."""
+        turns, kept under the same names for the result's ``speaker_turns``. ``centroids``:
+        each label's voiceprint, matched with the owner's known speakers."""
+        known = self._jobs.get(job_id)
+        matcher = await self._matcher(known.job) if known else None
         entry = await self._entry(job_id, fence)
         if entry is None or entry.job.finished:
             return entry.job if entry else None
-        event = revise(entry, turns, final, overlap_turns)
+        event = revise(entry, turns, final, overlap_turns, centroids, matcher)
         events = [entry.events.append(event)] if event else []
         entry.job.updated_at = time.time()
         await self._save(entry, *events)

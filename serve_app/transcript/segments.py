@@ -35,6 +35,10 @@ class Segment(BaseModel):
     words: list[Word] = Field(default_factory=list)
     speaker: str | None = None
     speaker_confidence: float | None = None
+    speaker_id: str | None = None
+    """The enrolled person ``speaker`` names (``serve_app.speakers``); None: unknown."""
+    speaker_match: float | None = None
+    """Cosine score of that match."""
     avg_logprob: float | None = None
     no_speech_prob: float | None = None
     compression_ratio: float | None = None
@@ -50,6 +54,8 @@ class Segment(BaseModel):
             "text": self.text,
             "speaker": self.speaker,
             "speaker_confidence": self.speaker_confidence,
+            "speaker_id": self.speaker_id,
+            "speaker_match": self.speaker_match,
             "start_display": format_display(self.start),
             "end_display": format_display(self.end),
         }

@@ -12,12 +12,13 @@ SHARED = {"errors", "paths", "config", "deployment_options"}
 # import Ray or the deployments.
 PURE = {
     "transcript": set(),
-    "jobs": {"transcript", "diarization"},
+    "jobs": {"transcript", "diarization", "speakers"},
     "audio": set(),
     "asr": {"transcript", "audio"},
     "diarization": {"transcript", "audio"},
     "llm": set(),
-    "http": {"transcript", "jobs", "audio", "asr", "llm", "realtime"},
+    "http": {"transcript", "jobs", "audio", "asr", "llm", "realtime", "speakers"},
+    "speakers": {"transcript", "audio"},
     "realtime": {"transcript", "jobs", "audio", "asr", "retrying"},
     "client": set(),
 }

@@ -235,6 +235,8 @@ def test_result_404_409_and_200(client, backend, tmp_path):
         "text": "Hello there.",
         "speaker": None,
         "speaker_confidence": None,
+        "speaker_id": None,
+        "speaker_match": None,
         "start_display": "00:00:00.250",
         "end_display": "00:01:01.500",
     }

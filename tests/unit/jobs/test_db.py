@@ -71,10 +71,10 @@ def db(url):
 
 
 def test_a_fresh_database_is_at_the_current_version(db, url):
-    assert db.schema_revision == SCHEMA_REVISION == "0002" and SCHEMA_VERSION == 2
-    assert raw(url, "SELECT version_num FROM alembic_version") == [("0002",)]
+    assert db.schema_revision == SCHEMA_REVISION == "0003" and SCHEMA_VERSION == 3
+    assert raw(url, "SELECT version_num FROM alembic_version") == [(SCHEMA_REVISION,)]
     # Kept for releases from before Alembic, which read it and refuse a newer database.
-    assert raw(url, "SELECT version FROM schema_version") == [(2,)]
+    assert raw(url, "SELECT version FROM schema_version") == [(SCHEMA_VERSION,)]
 
 
 def test_inserting_a_job_twice_keeps_the_first(db):
@@ -223,7 +223,7 @@ def test_a_version_1_database_is_migrated_in_place(url):
     )
     db = JobDatabase(url)
     try:
-        assert db.schema_revision == "0002"
+        assert db.schema_revision == SCHEMA_REVISION
         assert db.get_job("a1") == job
         assert db.load_segments("a1") == [seg(0, "kept")]
         assert [j.job_id for j in db.load_jobs()] == ["b2", "a1"]  # created 3.0, then 1.5e9
@@ -231,8 +231,8 @@ def test_a_version_1_database_is_migrated_in_place(url):
         assert db.load_events("a1") == [(1, {"n": 1})]
     finally:
         db.close()
-    assert raw(url, "SELECT version FROM schema_version") == [(2,)]
-    assert raw(url, "SELECT version_num FROM alembic_version") == [("0002",)]
+    assert raw(url, "SELECT version FROM schema_version") == [(SCHEMA_VERSION,)]
+    assert raw(url, "SELECT version_num FROM alembic_version") == [(SCHEMA_REVISION,)]
     rows = raw(url, "SELECT job_id, kind, status, created_at, updated_at FROM jobs ORDER BY job_id")
     assert rows == [
         ("a1", "summary", "completed", 1.5e9, job.updated_at),  # not rounded to float4
@@ -293,6 +293,8 @@ def test_migrated_and_fresh_databases_have_the_same_schema(backend):
         "jobs",
         "schema_version",
         "segments",
+        "speakers",
+        "voiceprints",
     }
 
 
@@ -300,19 +302,19 @@ def test_a_newer_schema_is_refused(url):
     db = JobDatabase(url)
     db.insert_job(make_job("a1"))
     db.close()
-    raw(url, "UPDATE schema_version SET version = 3")
-    with pytest.raises(SchemaVersionError, match="schema version 3, newer than this code's 2"):
+    raw(url, "UPDATE schema_version SET version = 4")
+    with pytest.raises(SchemaVersionError, match="schema version 4, newer than this code's 3"):
         JobDatabase(url)
-    assert raw(url, "SELECT version FROM schema_version") == [(3,)]
+    assert raw(url, "SELECT version FROM schema_version") == [(4,)]
     assert raw(url, "SELECT job_id FROM jobs") == [("a1",)]
 
 
 def test_a_newer_revision_is_refused(url):
     JobDatabase(url).close()
-    raw(url, "UPDATE alembic_version SET version_num = '0003'")
-    with pytest.raises(SchemaVersionError, match="revision 0003, newer than this code's 2"):
+    raw(url, "UPDATE alembic_version SET version_num = '0004'")
+    with pytest.raises(SchemaVersionError, match="revision 0004, newer than this code's 3"):
         JobDatabase(url)
-    assert raw(url, "SELECT version_num FROM alembic_version") == [("0003",)]
+    assert raw(url, "SELECT version_num FROM alembic_version") == [("0004",)]
 
 
 def _version_2_database(url: str) -> None:
@@ -327,6 +329,13 @@ def _version_2_database(url: str) -> None:
     # what the pre-Alembic code's v1 -> v2 step left behind.
     JobDatabase(url).close()
     raw(url, "DROP TABLE alembic_version")
+    # Revisions after 0002 are not part of a version-2 database.
+    raw(
+        url,
+        "DROP TABLE voiceprints",
+        "DROP TABLE speakers",
+        "UPDATE schema_version SET version = 2",
+    )
 
 
 def test_a_database_from_before_alembic_is_stamped_and_kept(backend):
@@ -339,10 +348,11 @@ def test_a_database_from_before_alembic_is_stamped_and_kept(backend):
         assert [j.job_id for j in db.load_jobs()] == ["a1"]
     finally:
         db.close()
-    assert raw(url, "SELECT version_num FROM alembic_version") == [("0002",)]
-    assert raw(url, "SELECT version FROM schema_version") == [(2,)]
+    assert raw(url, "SELECT version_num FROM alembic_version") == [(SCHEMA_REVISION,)]
+    assert raw(url, "SELECT version FROM schema_version") == [(SCHEMA_VERSION,)]
     after = _schema(url)
-    assert after.pop("alembic_version") and after == before
+    assert after.pop("alembic_version") and after.pop("speakers") and after.pop("voiceprints")
+    assert after == before
 
 
 def test_replicas_opening_one_new_database_at_once_migrate_it_once(url):
@@ -353,8 +363,8 @@ def test_replicas_opening_one_new_database_at_once_migrate_it_once(url):
     for db in opened:
         assert db.schema_revision == SCHEMA_REVISION
         db.close()
-    assert raw(url, "SELECT version_num FROM alembic_version") == [("0002",)]
-    assert raw(url, "SELECT version FROM schema_version") == [(2,)]
+    assert raw(url, "SELECT version_num FROM alembic_version") == [(SCHEMA_REVISION,)]
+    assert raw(url, "SELECT version FROM schema_version") == [(SCHEMA_VERSION,)]
 
 
 def test_usable_from_a_thread_other_than_the_constructing_one(db):
