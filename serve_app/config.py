@@ -13,6 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_validator
 
+from serve_app.asr.backends.entry import RegisteredModel
 from serve_app.deployment_options import (
     AutoscalingOptions,
     DeploymentOptions,
@@ -339,6 +340,8 @@ class ModelsConfig(StrictModel):
 
     models_dir: str = "models"
     """Directory holding assembled models (``make models``); relative to the project root."""
+    registered: list[RegisteredModel] = Field(default_factory=list)
+    """Checkpoints served besides the built-in names, each with its backend (docs/models.md)."""
 
 
 class AppConfig(StrictModel):
