@@ -22,7 +22,7 @@ from serve_app.jobs.model import JobStatus
 from serve_app.jobs.store import JobStore
 from serve_app.realtime.session import RealtimeServices
 from tests.unit.http.conftest import _loopback_test_client  # noqa: F401 - autouse fixture
-from tests.unit.realtime.test_session import Handle
+from tests.unit.realtime.handles import Handle
 
 KEYS_ENV = "REALTIME_TEST_KEYS"
 KEY, OTHER = "sk-rt-1", "sk-rt-2"
