@@ -27,8 +27,10 @@ from serve_app.paths import resolve_path
 
 REQUIRED_FILES = ("model.bin", "config.json", "tokenizer.json")
 """A CTranslate2 (faster-whisper) directory."""
-HF_REQUIRED_FILES = ("config.json", "preprocessor_config.json")
-"""A Hugging Face Whisper directory (transformers, vLLM), besides weights and a tokenizer."""
+HF_REQUIRED_FILES = ("config.json",)
+"""A Hugging Face Whisper directory (transformers, vLLM), besides weights, a tokenizer and the
+feature extractor's settings (``processor_config.json`` is what transformers 5 writes)."""
+HF_PROCESSORS = ("preprocessor_config.json", "processor_config.json")
 HF_WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
 HF_TOKENIZERS = ("tokenizer.json", "vocab.json")
 
@@ -187,6 +189,7 @@ def is_complete(path: Path, backend: str) -> bool:
         all((path / f).is_file() for f in HF_REQUIRED_FILES)
         and any((path / f).is_file() for f in HF_WEIGHTS)
         and any((path / f).is_file() for f in HF_TOKENIZERS)
+        and any((path / f).is_file() for f in HF_PROCESSORS)
     )
 
 
@@ -272,8 +275,8 @@ class ModelRegistry:
             files = (
                 "CTranslate2 files (model.bin, config.json, tokenizer.json, vocabulary)"
                 if spec.backend == "faster-whisper"
-                else "Hugging Face Whisper files (config.json, preprocessor_config.json, "
-                "model.safetensors, tokenizer.json)"
+                else "Hugging Face Whisper files (config.json, model.safetensors, "
+                "tokenizer.json, preprocessor_config.json)"
             )
             raise ModelUnavailableError(
                 f"Model '{spec.name}' ({spec.full_name}, backend {spec.backend}) is not "
