@@ -237,6 +237,9 @@ def convert(ct2_dir: Path, out_dir: Path) -> Path:
         raise ValueError(f"tokenizer has {len(tokenizer)} tokens, the model {vocab_size}")
     features = WhisperFeatureExtractor(feature_size=n_mels)
     WhisperProcessor(feature_extractor=features, tokenizer=tokenizer).save_pretrained(out_dir)
+    # preprocessor_config.json as well: what hub checkpoints carry, and what faster-whisper
+    # reads (mel bins) once `transcribe convert` takes this directory back to CTranslate2.
+    features.save_pretrained(out_dir)
     # Written last: `make models-test` takes its presence for a complete conversion.
     (out_dir / ".converted").write_text(f"{ct2_dir.resolve()}\n")
     return out_dir
