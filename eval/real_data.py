@@ -191,12 +191,13 @@ def asterisk_file(
     )
 
 
-def pieces(f: RealFile, seconds: float = 30.0) -> list[RealFile]:
-    """``f`` cut into consecutive pieces of ``seconds`` (the last one only if at least half
-    as long), each with the reference turns clipped to it: short real clips for counts."""
+def pieces(f: RealFile, seconds: float = 30.0, offset_s: float = 0.0) -> list[RealFile]:
+    """``f`` from ``offset_s`` on, cut into consecutive pieces of ``seconds`` (the last one
+    only if at least half as long), each with the reference turns clipped to it: short real
+    clips for counts."""
     out = []
     step = int(seconds * SR)
-    for k, start in enumerate(range(0, len(f.audio), step)):
+    for start in range(int(offset_s * SR), len(f.audio), step):
         audio = f.audio[start : start + step]
         if len(audio) < step // 2:
             break
@@ -204,6 +205,57 @@ def pieces(f: RealFile, seconds: float = 30.0) -> list[RealFile]:
         turns = [
             (max(s, t0) - t0, min(e, t1) - t0, spk) for s, e, spk in f.turns if e > t0 and s < t1
         ]
-        name = f"{f.name}[{k * seconds:.0f}-{t1:.0f}s]"
+        name = f"{f.name}[{t0:.0f}-{t1:.0f}s]"
         out.append(RealFile(name, audio, turns=turns, source=f.source))
+    return out
+
+
+def conversations(
+    split: str = "tune",
+    count: int = 12,
+    seconds: float = 30.0,
+    seed: int = 0,
+    cache: Path = DEFAULT_CACHE,
+) -> list[RealFile]:
+    """Made-up conversations for tuning diarization: ``count`` clips of about ``seconds``,
+    each with 2-4 of the four asterisk voices (one per language; prompts of ``split`` only),
+    taking turns prompt by prompt with 0.2-0.6 s between turns. One speaker of each clip says
+    a single prompt of 2-4 s: the short speaker a count must not merge away. Real voices,
+    but read prompts with no overlap: easier than a meeting, so a tuning aid only."""
+    rng = np.random.default_rng(seed)
+    voices = {}
+    for language in LANGUAGES:
+        prompts = asterisk_prompts(language, cache)[(0 if split == "tune" else 1) :: 2]
+        voices[language] = [read_wav(wav) for wav, _ in prompts]
+    out = []
+    for k in range(count):
+        speakers = [str(s) for s in rng.choice(LANGUAGES, size=2 + k % 3, replace=False)]
+        short = speakers[-1]
+        fits = [a for a in voices[short] if 2.0 * SR <= len(a) <= 4.0 * SR]
+        order: list[str] = []
+        while len(order) < 40:
+            turn = [s for s in speakers[:-1] if not order or s != order[-1]] or speakers[:1]
+            order.append(str(rng.choice(turn)))
+        order.insert(int(rng.integers(1, 4)), short)
+        audio: list[np.ndarray] = []
+        turns: list[tuple[float, float, str]] = []
+        position = 0
+        for speaker in order:
+            if position >= seconds * SR:
+                break
+            pool = fits if speaker == short else voices[speaker]
+            clip = pool[int(rng.integers(len(pool)))]
+            gap = np.zeros(int(rng.uniform(0.2, 0.6) * SR), dtype=np.float32)
+            begin = position + len(gap)
+            turns.append((begin / SR, (begin + len(clip)) / SR, speaker))
+            audio += [gap, clip]
+            position += len(gap) + len(clip)
+        out.append(
+            RealFile(
+                f"conversation-{split}-{k}",
+                np.concatenate(audio),
+                turns=turns,
+                source="Debian asterisk-core-sounds-{en,fr,it,ru}",
+            )
+        )
     return out
