@@ -87,7 +87,9 @@ def test_models_endpoint(http):
         "is_downloaded",
         "size_mb",
         "description",
+        "backend",
     }
+    assert models["tiny.en"]["backend"] == "faster-whisper"
 
 
 def test_server_healthy_after_errors(http):
