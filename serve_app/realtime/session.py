@@ -82,7 +82,7 @@ class RealtimeSession:
         self.multilingual = True
         self._pcm: PcmInput | None = None
         self._segmenter: UtteranceSegmenter | None = None
-        self._started = time.monotonic()
+        self._first_audio: float | None = None
         self._item: str | None = None
         self._previous_item: str | None = None
         self._deltas = DeltaTracker()
@@ -108,6 +108,10 @@ class RealtimeSession:
             self.services.store, self.services.audio, self.services.lease_s, options, self.owner
         )
         job = await self.recording.start(self.multilingual, self.language)
+        # Made now (the VAD model loads in a thread), so the first append does not wait.
+        self._segmenter = await asyncio.to_thread(
+            UtteranceSegmenter, self.settings.vad, self.config.max_utterance_s
+        )
         self._worker = asyncio.create_task(self._final_worker())
         await self._emit(
             p.SessionEvent(type="session.created", session=self._describe(), job_id=job.job_id)
@@ -179,7 +183,7 @@ class RealtimeSession:
 
     async def _update(self, event: p.SessionUpdate) -> None:
         new = p.apply_update(self.settings, event.session, event.event_id)
-        if self._segmenter is not None and new.rate != self.settings.rate:
+        if self._pcm is not None and new.rate != self.settings.rate:
             raise p.ProtocolError(
                 "the input audio format cannot change once audio has been sent",
                 param="session.audio.input.format",
@@ -194,7 +198,7 @@ class RealtimeSession:
             raise p.ProtocolError(
                 exc.message, param="session.audio.input.transcription", event_id=event.event_id
             ) from exc
-        if self._segmenter is not None and spec.name != self.settings.model:
+        if self._pcm is not None and spec.name != self.settings.model:
             raise p.ProtocolError(
                 "the model cannot change once audio has been sent",
                 param="session.audio.input.transcription.model",
@@ -230,8 +234,10 @@ class RealtimeSession:
             self._segmenter.position = self.recording.samples if self.recording else 0
             self._segmenter.clear()
         assert self.recording is not None
+        if self._first_audio is None:  # the clock of the real-time check starts here
+            self._first_audio = time.monotonic()
         received_s = (self.recording.samples + audio.shape[0]) / SAMPLE_RATE
-        elapsed = time.monotonic() - self._started
+        elapsed = time.monotonic() - self._first_audio
         if received_s > cfg.max_session_s or elapsed > cfg.max_session_s:
             raise p.ProtocolError(
                 f"the session reached its maximum length of {cfg.max_session_s:g} s "

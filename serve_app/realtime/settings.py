@@ -20,7 +20,7 @@ class RealtimeConfig(StrictModel):
     max_frame_bytes: PositiveInt = 1 << 20
     """Largest WebSocket message (an ``append`` of 1 MiB of base64 is ~16 s of 24 kHz PCM)."""
     max_ahead_s: PositiveFloat = 60.0
-    """How far the audio received may run ahead of the wall clock since the session began
+    """How far the audio received may run ahead of the wall clock since its first append
     (a client may send faster than real time in bursts); past it: back-pressure."""
     max_backlog_s: PositiveFloat = 60.0
     """Audio of finished utterances still waiting for their final transcript; past it the
