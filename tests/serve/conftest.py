@@ -39,6 +39,18 @@ def app_config(tmp_path_factory):
                 "actor_name": "job_store_test",
             },
             "audio_store": {"url": str(tmp / "audio")},
+            # tiny.en converted to transformers weights (`make models-test`), served by the
+            # transformers backend: registered by configuration only.
+            "models": {
+                "registered": [
+                    {
+                        "name": "tiny.en-hf",
+                        "backend": "transformers",
+                        "path": "whisper-tiny.en-hf",
+                        "multilingual": False,
+                    }
+                ]
+            },
             # The fast test LLM (placed by `make models`), started once with the graph.
             "llm": {"default_model": "smollm2-135m-instruct"},
             # Short notes on small chunks: a faster multi-chunk summary test.
