@@ -23,7 +23,7 @@ export RAY_AUTH_MODE := disabled
 export RAY_USAGE_STATS_ENABLED := 0
 export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER := 0
 
-.PHONY: install models models-test system-deps web web-vendor run test docs test-faults test-unit test-serve lint bench bench-real lock clean
+.PHONY: install models models-test system-deps web web-vendor run test docs test-faults test-unit test-serve lint bench bench-real bench-realtime lock clean
 
 install: $(INSTALLED)
 
@@ -155,10 +155,20 @@ lint: install
 bench: install models system-deps
 	$(BIN)/python bench/bench_pipeline.py $(BENCH_ARGS)
 
+# Known speakers: the open-set threshold calibrated on real voices (FAR, FRR, accuracy),
+# and the match cost at 10 to 100,000 voiceprints (docs/speakers.md).
+.PHONY: bench-speakers
+bench-speakers: install system-deps
+	$(BIN)/python bench/speaker_id.py $(BENCH_ARGS)
+
 # Real recordings against the bare engines (docs/evaluation.md); data from the registries.
 bench-real: install models
 	$(BIN)/python bench/real_speech.py --only diarization
 	$(BIN)/python bench/real_speech.py --only asr
+
+# Realtime sessions (/v1/realtime) at real time on real speech: latency, WER, concurrency.
+bench-realtime: install models
+	$(BIN)/python bench/realtime.py $(BENCH_ARGS)
 
 lock: install
 	$(BIN)/pip freeze --exclude-editable | grep -v '^serve-transcribe' > constraints/cpu.txt.new
