@@ -1,16 +1,19 @@
 """QMSum meetings through the summary and chat APIs: ROUGE against the human references,
 beside two baselines (the same model asked for a summary in one prompt; the first 200 words).
 
-    flock /tmp/heavy.lock .venv/bin/python bench/qmsum.py --split val --meetings 1 \\
-        --max-minutes 20
+    flock /tmp/llm.lock .venv/bin/python bench/qmsum.py --split test \\
+        --meetings ES2004a,IS1003b,TS3004a --max-minutes 20
 
 Develop on ``train``/``val``; ``test`` is for reporting, never for tuning. Per meeting:
 the pipeline's summary (``POST /api/summary/``, ``bullet_points``) and its ROUGE-1/2/L,
-the evidence check's dropped share (``notes.checks``), action items, topics, wall time and
-LLM calls; the direct summary (``POST /v1/chat/completions`` with
+the evidence check's kept and dropped items (``notes.checks``, ``notes.rejected``), action
+items, topics, speaker names, the LLM time split into prefill and decode with the number
+of calls (``notes.timing``); the direct summary (``POST /v1/chat/completions`` with
 :func:`serve_app.llm.prompts.summary_messages`, the transcript cut to fit the context) and
-its ROUGE; the first 200 words' ROUGE; chat answers to the first ``--queries`` specific
-queries, ROUGE-L against the reference answers. Writes ``bench/results/qmsum_<split>.json``.
+its ROUGE and time; the first 200 words' ROUGE; with ``--queries N``, chat answers to the
+first N specific queries, ROUGE-L against the reference answers. Each meeting's row is
+kept in ``--cache`` (default ``var/qmsum-cache/``) and not measured again, so a long run
+can be resumed. Writes ``bench/results/qmsum.json`` (``test``) or ``qmsum_<split>.json``.
 """
 
 from __future__ import annotations
@@ -112,7 +115,8 @@ def measure(http: Any, args: argparse.Namespace, meeting: qmsum.Meeting) -> dict
         "kept": checks.get("kept", {}),
         "rejected": notes.get("rejected", []),
         "notes": {
-            k: notes.get(k) for k in ("speakers", "decisions", "action_items", "open_questions")
+            k: notes.get(k)
+            for k in ("speakers", "points", "decisions", "action_items", "open_questions")
         },
         "chat_rougeL": round(sum(answers) / len(answers), 1) if answers else None,
         "summary": result["summary"],

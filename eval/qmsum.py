@@ -11,6 +11,14 @@ with ``git show``); ``QMSUM_REPO`` says where (default: ``var/QMSum``, then the 
 under ``/work/.mirror``). QMSum has no times: each turn is given 0.4 s a word (at least
 1 s), so the first N minutes of a meeting are its first turns of about 150 words a
 minute, as people speak.
+
+What was tuned on what (keep it so): the notes prompt and schema (a topic and two points
+per window, text before evidence, lines numbered from 1), the evidence check (speaker
+label words ignored, a named speaker must say a cited line; ``SUPPORT_CUTOFF`` 0.34 and
+the cited lines only, no neighbours: widening to the lines either side let through
+notes credited to the wrong speaker) were fitted on ``val`` ES2006b, first 5 and 10
+minutes, only. The figures reported in ``docs/evaluation.md`` come from ``test``
+meetings (ES2004a, IS1003b, TS3004a, first 20 minutes), run once after that.
 """
 
 from __future__ import annotations
