@@ -6,7 +6,7 @@ from pydantic import Field
 
 from serve_app.deployment_options import StrictModel
 
-SPEAKER_MATCH_THRESHOLD = 0.75
+SPEAKER_MATCH_THRESHOLD = 0.73
 """Cosine similarity (CAM++ voiceprints, mean of 3 s pieces) above which a diarized speaker
 is named after an enrolled person; below it the speaker stays ``SPEAKER_n`` ("unknown" is
 an answer). Calibrated by ``bench/``; ``job_store.speakers.match_threshold`` overrides it."""
