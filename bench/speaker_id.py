@@ -49,10 +49,13 @@ def embed_all(
     utterances: list[sid.Utterance], conditions: tuple[str, ...], threads: int
 ) -> dict[str, sid.Pieces]:
     embedder = sid.Embedder(CACHE_DIR, threads)
-    items = []
-    for u in utterances:
-        for c in ("clean",) if u.part == "enrol" else conditions:
-            items.append((sid.key(u, c), lambda u=u, c=c: sid.in_condition(u, c)))
+    # Enrolment first, then the tests one condition after the other: a run cut short
+    # leaves whole conditions in the cache for the next.
+    items = [(sid.key(u, "clean"), u.audio.copy) for u in utterances if u.part == "enrol"]
+    for c in conditions:
+        for u in utterances:
+            if u.part != "enrol":
+                items.append((sid.key(u, c), lambda u=u, c=c: sid.in_condition(u, c)))
     t0 = time.perf_counter()
     out = embedder.embed(items)
     print(f"embedded {embedder.computed} new of {len(items)} in {time.perf_counter() - t0:.0f} s")

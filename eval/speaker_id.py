@@ -49,7 +49,7 @@ TURN_PIECE_S = 4.0
 that speakers with little speech still have test pieces in both parts."""
 POOL_S = 15.0
 """A speaker-in-a-job pools this many seconds of test utterances."""
-PER_PART = 20
+PER_PART = 12
 """At most this many test utterances per asterisk voice and part (tune, report)."""
 TEST_CONDITIONS = ("clean", "telephone", "noise10", "telephone-noise")
 PARTS = ("enrol", "tune", "report")
@@ -310,7 +310,7 @@ class Embedder:
                 if not self.checked and len(self.cache[k].seconds):
                     self._check(audio, self.cache[k])
             self.computed += len(group)
-            if (g // batch) % 8 == 7:  # a killed run keeps what it computed
+            if (g // batch) % 2 == 1:  # a killed run keeps what it computed
                 self.save()
                 print(f"embedded {self.computed}/{len(todo)}", flush=True)
         if todo:
