@@ -161,12 +161,6 @@ bench: install models system-deps
 bench-speakers: install system-deps
 	$(BIN)/python bench/speaker_id.py $(BENCH_ARGS)
 
-# Known speakers: the open-set threshold calibrated on real voices (FAR, FRR, accuracy),
-# and the match cost at 10 to 100,000 voiceprints (docs/speakers.md).
-.PHONY: bench-speakers
-bench-speakers: install system-deps
-	$(BIN)/python bench/speaker_id.py $(BENCH_ARGS)
-
 # Real recordings against the bare engines (docs/evaluation.md); data from the registries.
 bench-real: install models
 	$(BIN)/python bench/real_speech.py --only diarization
