@@ -278,7 +278,7 @@ def main() -> None:
                 ],
                 sweep_rows,
                 caption=f"Holds: p50 within {DOUBLING:g}x one session's and no error. The "
-                f"first row is the one session above ({args.seconds:.0f} s); the others "
+                f"first row is the one session above ({len(one_pcm) / 2 / RATE:.0f} s); the others "
                 f"stream {args.sweep_seconds:.0f} s each, started together. Held up to "
                 f"{held} sessions on this machine.",
             ),
