@@ -5,6 +5,8 @@ import { api, apiKey, describe, liveSocket, setApiKey } from "./api.js";
 import { ChatPanel, SummaryPanel } from "./assistant.js";
 import { HomeView } from "./home.js";
 import { Player } from "./player.js";
+import { Recorder } from "./record.js";
+import { SpeakersView } from "./speakers.js";
 import { TranscriptView } from "./transcript.js";
 
 const $ = (id) => document.getElementById(id);
@@ -18,13 +20,23 @@ function notify(message) {
 $("notice-close").addEventListener("click", () => notify(""));
 
 function show(view) {
-  for (const id of ["key-view", "home-view", "job-view"]) $(id).hidden = id !== view;
+  for (const id of ["key-view", "home-view", "job-view", "speakers-view"]) $(id).hidden = id !== view;
 }
 
 const home = new HomeView({
   form: $("upload-form"), drop: $("drop-zone"), file: $("file-input"), models: $("model-select"),
   table: $("jobs-table"), prev: $("jobs-prev"), next: $("jobs-next"), page: $("jobs-page"),
   notify, open: (id) => (location.hash = `#/jobs/${id}`),
+});
+
+const recorder = new Recorder({
+  button: $("record-button"), level: $("record-level"), status: $("record-status"), lines: $("record-lines"),
+  partial: $("record-partial"), language: $("language-input"), notify, open: (id) => (location.hash = `#/jobs/${id}`),
+});
+
+const speakersView = new SpeakersView({
+  list: $("enrolled-list"), status: $("speakers-status"), clipForm: $("enrol-clip-form"), jobForm: $("enrol-job-form"),
+  jobInput: $("enrol-job-id"), jobSpeaker: $("enrol-job-speaker"), jobSpeakers: $("enrol-job-speakers"), notify,
 });
 
 let transcript;
@@ -113,6 +125,7 @@ async function openJob(id) {
   summary.clear();
   chat.clear();
   $("job-title").textContent = "Transcript";
+  $("enrol-link").href = `#/speakers?job=${encodeURIComponent(id)}`;
   try {
     const status = await api(`/api/transcribe/status/${encodeURIComponent(id)}`);
     showStatus({ ...status, chunk_info: null });
@@ -185,9 +198,21 @@ $("sign-out").addEventListener("click", () => {
 
 async function route() {
   notify("");
+  if (recorder.recording) {
+    await recorder.stop(); // leaving the page's home while recording saves it and opens its job
+    return;
+  }
   const match = location.hash.match(/^#\/jobs\/([\w-]+)$/);
+  const speakersRoute = location.hash.match(/^#\/speakers(?:\?job=([\w-]+))?$/);
+  speakersView.unload();
   if (match) {
     await openJob(match[1]);
+  } else if (speakersRoute) {
+    if (socket) socket.close();
+    jobId = null;
+    player.unload();
+    show("speakers-view");
+    await speakersView.open(speakersRoute[1]);
   } else {
     if (socket) socket.close();
     jobId = null;
