@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.report import command_line, table, write_results
 from eval import real_data
 from eval.real_speech import wer
-from serve_app.asr.backends.entry import RegisteredModel
+from serve_app.registered_models import RegisteredModel
 from serve_app.asr.backends.loader import load_backend
 from serve_app.asr.decoding import DecodeOptions
 from serve_app.asr.registry import ModelRegistry

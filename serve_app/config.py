@@ -13,7 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_validator
 
-from serve_app.asr.backends.entry import RegisteredModel
+from serve_app.registered_models import RegisteredModel
 from serve_app.deployment_options import (
     AutoscalingOptions,
     DeploymentOptions,

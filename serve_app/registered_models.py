@@ -1,4 +1,5 @@
-"""A Whisper model registered by configuration (``models.registered`` in the YAML)."""
+"""A Whisper model registered by configuration (``models.registered`` in the YAML); a config
+model, kept outside ``serve_app.asr`` so that importing the config pulls no ASR code."""
 
 from __future__ import annotations
 
