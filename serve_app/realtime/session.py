@@ -8,9 +8,8 @@ retried) and the final transcript of each finished utterance, in order, retried 
 Every utterance becomes a chunk of the session's job (``recording.py``).
 
 Memory stays bounded: the segmenter keeps only the current utterance, the session audio is
-spooled to disk, and a client that runs ``max_ahead_s`` ahead of the clock, or whose
-finished utterances wait for more than ``max_backlog_s`` of ASR, gets an ``error`` and is
-closed.
+spooled to disk, and a client that runs ``max_ahead_s`` ahead of the clock, or whose finished
+utterances wait for more than ``max_backlog_s`` of ASR, gets an ``error`` and is closed.
 """
 
 from __future__ import annotations
