@@ -26,12 +26,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.report import command_line, table, write_results
 from eval import real_data
 from eval.real_speech import wer
-from serve_app.registered_models import RegisteredModel
 from serve_app.asr.backends.loader import load_backend
 from serve_app.asr.decoding import DecodeOptions
 from serve_app.asr.registry import ModelRegistry
 from serve_app.config import ASRConfig
 from serve_app.paths import PROJECT_ROOT
+from serve_app.registered_models import RegisteredModel
 
 HF_DIR = "whisper-tiny.en-hf"
 

@@ -13,7 +13,6 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_validator
 
-from serve_app.registered_models import RegisteredModel
 from serve_app.deployment_options import (
     AutoscalingOptions,
     DeploymentOptions,
@@ -31,6 +30,7 @@ from serve_app.llm.settings import LLMSettings
 from serve_app.loopback import is_loopback as is_loopback  # for http/ and client/
 from serve_app.paths import resolve_path
 from serve_app.realtime.settings import RealtimeConfig
+from serve_app.registered_models import RegisteredModel
 from serve_app.speakers.settings import SpeakerSettings
 
 

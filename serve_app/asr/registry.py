@@ -20,10 +20,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from serve_app.registered_models import RegisteredModel
 from serve_app.config import ASRConfig, ModelsConfig
 from serve_app.errors import InvalidRequestError, ModelUnavailableError
 from serve_app.paths import resolve_path
+from serve_app.registered_models import RegisteredModel
 
 REQUIRED_FILES = ("model.bin", "config.json", "tokenizer.json")
 """A CTranslate2 (faster-whisper) directory."""

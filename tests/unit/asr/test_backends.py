@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from serve_app.registered_models import RegisteredModel
 from serve_app.asr.backends.loader import load_backend
 from serve_app.asr.registry import ModelRegistry, is_complete
 from serve_app.config import ASRConfig, load_config
 from serve_app.errors import ModelUnavailableError
+from serve_app.registered_models import RegisteredModel
 
 
 def _hf_dir(path):
