@@ -63,6 +63,8 @@ def check_segments(segments: list[dict[str, Any]]) -> None:
             "text",
             "speaker",
             "speaker_confidence",
+            "speaker_id",
+            "speaker_match",
             "start_display",
             "end_display",
         }
