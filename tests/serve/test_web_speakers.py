@@ -2,7 +2,8 @@
 (Debian asterisk prompts: the English and Italian voices): enrol a voice from a job's
 speaker, play its sample, rename it, see the name in the transcript view of another job
 with other prompts of that voice, delete it (every voiceprint gone), and axe-core on the
-view.
+view; then enrol the other voice by renaming it in the transcript view with "Remember
+this voice" ticked.
 """
 
 from __future__ import annotations
@@ -148,3 +149,23 @@ def test_enrol_from_a_job_play_rename_recognise_delete(
         page.click("#enrolled-list .delete-speaker")
         page.wait_for_selector("text=Nobody is enrolled yet.")
         assert http_user.get(f"/api/speakers/{speaker_id}").status_code == 404
+
+        # the transcript view teaches a name: rename the Italian voice, "Remember this voice"
+        # ticked (off by default), and the person is enrolled from that job's speaker
+        italian = next(name for name in names if name.startswith("SPEAKER"))
+        page.goto(f"{base_url}/#/jobs/{job_b}")
+        card = page.locator(".speaker-card").filter(
+            has=page.locator(f"label:text-is('Rename {italian}')")
+        )
+        remember = card.get_by_label("Remember this voice")
+        assert not remember.is_checked()
+        card.get_by_label(f"Rename {italian}").fill("Giulia")
+        remember.check()
+        card.get_by_role("button", name="Rename", exact=True).click()
+        page.wait_for_selector("#notice-text:has-text('Giulia was enrolled as a known speaker.')")
+        page.wait_for_selector("#segments .segment .speaker:text-is('Giulia')")
+        assert serious_violations(page) == []
+        enrolled = http_user.get("/api/speakers").json()["speakers"]
+        assert [s["name"] for s in enrolled] == ["Giulia"]
+        source = enrolled[0]["samples"][0]["source"]
+        assert source["kind"] == "job" and source["job_id"] == job_b, source

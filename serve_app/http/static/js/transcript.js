@@ -179,6 +179,7 @@ export class TranscriptView {
     const cards = speakers.map((name, i) => {
       const id = `speaker-name-${i}`;
       const input = el("input", { id, value: name, maxlength: 100 });
+      const remember = el("input", { type: "checkbox", id: `${id}-enrol` });
       const merge = el("select", { id: `${id}-merge`, "aria-label": `Merge ${name} into` },
         el("option", { value: "" }, "Merge into…"),
         speakers.filter((o) => o !== name).map((o) => el("option", { value: o }, o)));
@@ -189,7 +190,10 @@ export class TranscriptView {
         " ",
         input,
         " ",
-        el("button", { type: "button", onclick: () => this.rename({ [name]: input.value }) }, "Rename"),
+        el("button", { type: "button", onclick: () => this.rename({ [name]: input.value }, remember.checked) }, "Rename"),
+        " ",
+        remember,
+        el("label", { for: remember.id }, "Remember this voice"),
         " ",
         merge,
         " ",
@@ -267,12 +271,20 @@ export class TranscriptView {
     }
   }
 
-  rename(names) {
+  /** ``enroll``: also enrol each renamed voice as a known speaker under its new name. */
+  async rename(names, enroll = false) {
     const changed = Object.fromEntries(Object.entries(names).filter(([o, n]) => n.trim() && n.trim() !== o));
     if (!Object.keys(changed).length) return;
-    return this.send(() =>
-      api(`${this.base()}/speakers`, { method: "PUT", json: { version: this.model.version, names: changed } }),
-    );
+    let enrolled = {};
+    const json = { version: this.model.version, names: changed, ...(enroll ? { enroll: true } : {}) };
+    const ok = await this.send(async () => {
+      const edit = await api(`${this.base()}/speakers`, { method: "PUT", json });
+      enrolled = edit.enrolled || {};
+      return edit;
+    });
+    const who = Object.keys(enrolled);
+    if (ok && who.length) this.notify(`${who.join(", ")} ${who.length === 1 ? "was" : "were"} enrolled as a known speaker.`);
+    return ok;
   }
 
   patch(seg, fields) {
