@@ -7,7 +7,7 @@ from pathlib import Path
 
 from serve_app.paths import PROJECT_ROOT
 
-SHARED = {"errors", "paths", "config", "deployment_options"}
+SHARED = {"errors", "paths", "config", "deployment_options", "registered_models"}
 # Package -> the other serve_app packages (beyond SHARED) it may import. None of these may
 # import Ray or the deployments.
 PURE = {
