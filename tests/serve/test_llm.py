@@ -189,9 +189,17 @@ def test_summary_formats_length_and_topics(http, fmt):
     assert set(result) >= {"summary", "topics", "length", "model_used"}
     assert result["model_used"] == MODEL and result["format"] == fmt
     summary = result["summary"]
-    assert summary.strip()
+    if not summary.strip():
+        # The 135M test model's claims can all fail the evidence check (its sampling differs
+        # from run to run under batching). Then there is no summary, and the result says why:
+        # nothing was written from unchecked text, and every refused item is listed.
+        notes = result["notes"]
+        assert notes["summary_source"] == "none" and not notes["summary"], notes
+        assert 0 < len(notes["rejected"]) <= sum(notes["checks"]["dropped"].values()), notes
     lines = summary.splitlines()
-    if fmt == "paragraph":
+    if not lines:  # the formats' shapes are also pinned by tests/unit/llm/test_text.py
+        pass
+    elif fmt == "paragraph":
         assert len(lines) == 1
     elif fmt == "bullet_points":
         assert all(line.startswith("- ") for line in lines)
