@@ -250,7 +250,16 @@ def summary(
         body = state.client.summarize(job_id, format, model)
     except ApiError as exc:
         _fail(str(exc))
-    out.print(body["summary"], highlight=False, markup=False)
+    if body["summary"].strip():
+        out.print(body["summary"], highlight=False, markup=False)
+    else:
+        refused = len((body.get("notes") or {}).get("rejected") or [])
+        err.print(
+            "no summary: none of the model's notes was backed by the lines it cited "
+            f"({refused} refused)",
+            highlight=False,
+            markup=False,
+        )
     if body.get("topics"):
         out.print("topics: " + ", ".join(body["topics"]), highlight=False, markup=False)
 

@@ -75,9 +75,11 @@ def test_summary_and_chat_about_a_finished_job(base_url, audio_file):
     run = cli(base_url, "summary", job_id, "--format", "bullet_points")
     assert run.returncode == 0, run.stderr
     bullets = [line for line in run.stdout.splitlines() if not line.startswith("topics: ")]
-    # (a long bullet may wrap in the terminal: only its first line starts with "- ")
-    assert bullets and bullets[0].startswith("- "), run.stdout
-    assert "topics: " in run.stdout
+    if bullets:
+        # (a long bullet may wrap in the terminal: only its first line starts with "- ")
+        assert bullets[0].startswith("- "), run.stdout
+    else:  # the 135M test model's notes can all fail the evidence check: then it says so
+        assert "no summary: none of the model's notes" in run.stderr, run.stderr
 
     run = cli(base_url, "chat", job_id, "What is this recording about?")
     assert run.returncode == 0, run.stderr

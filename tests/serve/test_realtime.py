@@ -97,7 +97,9 @@ def test_openai_client_gets_deltas_then_completed_text_as_good_as_a_file_job(
     import wave
     from io import BytesIO
 
-    run = asyncio.run(stream_openai(base_url, speech.audio, speed=2.0))
+    # Real time: at twice real time an utterance can end before its first partial pass
+    # returns on a loaded machine, and then there is no delta to check.
+    run = asyncio.run(stream_openai(base_url, speech.audio, speed=1.0))
     created, events = run["created"], run["events"]
     assert created["type"] == "session.created"
     job_id = created["job_id"]
