@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -71,7 +70,8 @@ def _words(segments: list[Segment]) -> list[tuple[float, float, str]]:
 
 def ours_asr(config: AppConfig, model: Any, audio: np.ndarray, language: str | None) -> AsrRun:
     """Plan chunks as a job does and decode each chunk as an ASR replica does."""
-    from deployments.asr import MAX_BATCHED_CHUNK_S, WhisperASR
+    from deployments.asr import MAX_BATCHED_CHUNK_S
+    from serve_app.asr.backends.faster_whisper import FasterWhisperBackend
     from serve_app.asr.decoding import DecodeOptions
     from serve_app.audio.chunking import IncrementalPlanner
     from serve_app.audio.vad import detect_speech
@@ -95,7 +95,7 @@ def ours_asr(config: AppConfig, model: Any, audio: np.ndarray, language: str | N
         chunks += planner.add_block(shifted, block_start)
     chunks += planner.finish()
 
-    replica: Any = SimpleNamespace(_config=config.asr)
+    engine = FasterWhisperBackend.around(model, config.asr)
     options = DecodeOptions()
     job = Job(job_id="eval", options=JobOptions(model_name="eval"))
     results: dict[int, list[Segment]] = {}
@@ -104,9 +104,9 @@ def ours_asr(config: AppConfig, model: Any, audio: np.ndarray, language: str | N
         if language is None:
             language, _, _ = model.detect_language(piece, vad_filter=True)
         if piece.shape[0] <= MAX_BATCHED_CHUNK_S * SR:
-            (out,) = WhisperASR._transcribe_many(replica, model, [piece], language, options)
+            (out,) = engine.transcribe_many([piece], language, options)
         else:
-            out = WhisperASR._transcribe(replica, model, piece, language, options)
+            out = engine.transcribe(piece, language, options)
         job.chunks.append(
             ChunkRecord(
                 index=c.index,

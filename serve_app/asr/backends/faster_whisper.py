@@ -33,6 +33,14 @@ class FasterWhisperBackend:
             local_files_only=True,
         )
 
+    @classmethod
+    def around(cls, model: Any, config: ASRConfig) -> FasterWhisperBackend:
+        """This backend over a ``WhisperModel`` already loaded (the evaluation runs the bare
+        engine and our decoding on one model)."""
+        backend = cls.__new__(cls)
+        backend._config, backend.model = config, model
+        return backend
+
     def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
         language, probability, _ = self.model.detect_language(audio, vad_filter=True)
         return language, float(probability)

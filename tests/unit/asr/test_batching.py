@@ -61,8 +61,8 @@ def test_batched_chunks_match_one_chunk_per_call():
     ]
     asr = WhisperASR(config.asr, config.models)
     model = asr._default
-    single = [asr._transcribe(model, c, "en", DecodeOptions()) for c in chunks]
-    batched = asr._transcribe_many(model, chunks, "en", DecodeOptions())
+    single = [model.transcribe(c, "en", DecodeOptions()) for c in chunks]
+    batched = model.transcribe_many(chunks, "en", DecodeOptions())
 
     assert len(batched) == len(chunks)
     assert batched[2].segments == []
@@ -106,6 +106,6 @@ def test_a_failed_batch_never_fails_other_chunks():
     def broken(*_args, **_kwargs):
         raise RuntimeError("batched decoder crashed")
 
-    asr._transcribe_many = broken  # type: ignore[method-assign]
+    asr._default.transcribe_many = broken  # type: ignore[method-assign]
     again = asyncio.run(asr._transcribe_group([("tiny.en", good, "en", DecodeOptions())] * 2))
     assert all(not isinstance(r, Exception) and r.segments for r in again)

@@ -88,7 +88,7 @@ async def run_session(services: RealtimeServices, audio: np.ndarray) -> tuple[li
         await session.handle(
             {"type": "input_audio_buffer.append", "audio": b64(padded[start : start + SR // 10])}
         )
-        await asyncio.sleep(0.05)  # twice real time: partials come back in time
+        await asyncio.sleep(0.1)  # real time: a partial pass returns before its utterance ends
     await session.close()
     return events, services.store
 
