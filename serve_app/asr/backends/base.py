@@ -7,6 +7,8 @@ from typing import Protocol
 import numpy as np
 
 from serve_app.asr.decoding import ChunkTranscript, DecodeOptions
+from serve_app.audio.decode import SAMPLE_RATE
+from serve_app.transcript.segments import Segment
 
 
 class ASRBackend(Protocol):
@@ -32,3 +34,19 @@ class ASRBackend(Protocol):
     def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
         """The most likely language of ``audio`` and its probability."""
         ...
+
+
+def batch_transcripts(
+    audios: list[np.ndarray], per_chunk: list[list[Segment]], language: str, elapsed: float
+) -> list[ChunkTranscript]:
+    """One batched pass's results, one per chunk, in the chunks' order (a given language)."""
+    return [
+        ChunkTranscript(
+            segments=segments,
+            language=language,
+            language_probability=1.0,
+            duration=audio.shape[0] / SAMPLE_RATE,
+            transcribe_s=elapsed,
+        )
+        for audio, segments in zip(audios, per_chunk, strict=True)
+    ]

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from serve_app.asr.backends.base import batch_transcripts
 from serve_app.asr.decoding import ChunkTranscript, DecodeOptions, temperature_schedule
 from serve_app.audio.decode import SAMPLE_RATE
 from serve_app.audio.vad import speech_span
@@ -155,17 +156,7 @@ class TransformersBackend:
                     for raw in out["segments"][k]
                     if (seg := self._segment(raw, offset)) is not None
                 ]
-        elapsed = time.perf_counter() - started
-        return [
-            ChunkTranscript(
-                segments=segments,
-                language=language,
-                language_probability=1.0,
-                duration=audio.shape[0] / SAMPLE_RATE,
-                transcribe_s=elapsed,
-            )
-            for audio, segments in zip(audios, per_chunk, strict=True)
-        ]
+        return batch_transcripts(audios, per_chunk, language, time.perf_counter() - started)
 
     def _token_logprobs(self, raw: dict[str, Any]) -> list[float] | None:
         """Log-probability of each of the segment's tokens under the scores it was decoded

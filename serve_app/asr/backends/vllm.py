@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from serve_app.asr.backends.base import batch_transcripts
 from serve_app.asr.backends.transformers import compression_ratio
 from serve_app.asr.decoding import ChunkTranscript, DecodeOptions
 from serve_app.audio.decode import SAMPLE_RATE
@@ -135,14 +136,4 @@ class VLLMBackend:
                         tokens=list(best.token_ids),
                     )
                 )
-        elapsed = time.perf_counter() - started
-        return [
-            ChunkTranscript(
-                segments=segments,
-                language=language,
-                language_probability=1.0,
-                duration=audio.shape[0] / SAMPLE_RATE,
-                transcribe_s=elapsed,
-            )
-            for audio, segments in zip(audios, per_chunk, strict=True)
-        ]
+        return batch_transcripts(audios, per_chunk, language, time.perf_counter() - started)
