@@ -13,7 +13,9 @@ of calls (``notes.timing``); the direct summary (``POST /v1/chat/completions`` w
 its ROUGE and time; the first 200 words' ROUGE; with ``--queries N``, chat answers to the
 first N specific queries, ROUGE-L against the reference answers. Each meeting's row is
 kept in ``--cache`` (default ``var/qmsum-cache/``) and not measured again, so a long run
-can be resumed. Writes ``bench/results/qmsum.json`` (``test``) or ``qmsum_<split>.json``.
+can be resumed. With ``--before DIR``, the rows cached there by an earlier version of the
+pipeline (same meetings) are shown beside this run's. Writes ``bench/results/qmsum.json``
+(``test``) or ``qmsum_<split>.json``.
 """
 
 from __future__ import annotations
@@ -109,6 +111,9 @@ def measure(http: Any, args: argparse.Namespace, meeting: qmsum.Meeting) -> dict
         "summary_source": notes.get("summary_source"),
         "calls": notes.get("calls"),
         "chunks": result["context"]["chunks"],
+        "transcript_tokens": result["context"]["transcript_tokens"],
+        "summary_words": len(result["summary"].split()),
+        "summary_from_notes": notes.get("summary_from_notes"),
         "summary_s": seconds,
         "timing": notes.get("timing", {}),
         "direct_s": direct_s,
@@ -148,6 +153,9 @@ def main() -> int:
         help="one JSON per meeting measured; a meeting found there is not run again",
     )
     parser.add_argument("--fresh", action="store_true", help="ignore the cache")
+    parser.add_argument(
+        "--before", type=Path, help="a cache of an earlier pipeline version, shown beside"
+    )
     parser.add_argument("--out", type=Path, help="also write the full report (summaries) here")
     args = parser.parse_args()
     names = qmsum.meeting_names(args.split)
@@ -174,16 +182,44 @@ def main() -> int:
                     f"first 200 words {r['first_200_words']}, {r['summary_s']} s, "
                     f"timing {r['timing']}")  # fmt: skip
     rows = [cached[n] for n in wanted]
+    before = []
+    if args.before:
+        for n in wanted:
+            path = args.before / _cache_path(args, n).name
+            if path.is_file():
+                before.append(json.loads(path.read_text()))
     if args.out:
         args.out.write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
     write_results(
         "qmsum" if args.split == "test" else f"qmsum_{args.split}",
         command=" ".join(["python bench/qmsum.py", *sys.argv[1:]]),
-        tables=_tables(args.split, rows),
+        tables=_tables(args.split, rows) + ([_before(rows, before)] if before else []),
         notes=f"model {args.model}; first {args.max_minutes:g} minutes of each meeting "
         f"(QMSum has no times: 0.4 s a word); max_length {args.max_length}.",
     )
     return 0
+
+
+def _before(rows: list[dict[str, Any]], before: list[dict[str, Any]]) -> Any:
+    """The earlier pipeline's ROUGE-L, summary time and prompt tokens beside this run's
+    (with the direct model's ROUGE-L of each run: the bare baseline)."""
+    now = {r["meeting"]: r for r in rows}
+    out = []
+    for b in before:
+        r = now[b["meeting"]]
+        tb, tr = b.get("timing") or {}, r.get("timing") or {}
+        out.append(
+            [b["meeting"], b["pipeline"]["rougeL"], r["pipeline"]["rougeL"],
+             b["direct"]["rougeL"], r["direct"]["rougeL"], b.get("chunks"), r.get("chunks"),
+             tb.get("prompt_tokens"), tr.get("prompt_tokens"), b["summary_s"], r["summary_s"]]
+        )  # fmt: skip
+    return table(
+        "Before (768-token windows, timed lines) and after, same meetings",
+        ["meeting", "ROUGE-L before", "ROUGE-L now", "direct ROUGE-L before",
+         "direct ROUGE-L now", "windows before", "windows now", "prompt tokens before",
+         "prompt tokens now", "pipeline s before", "pipeline s now"],
+        out,
+    )  # fmt: skip
 
 
 def _mean(values: list[float]) -> float:
@@ -217,8 +253,9 @@ def _tables(split: str, rows: list[dict[str, Any]]) -> list[Any]:
     for r in rows:
         t = r.get("timing") or {}
         timing.append(
-            [r["meeting"], r["minutes"], r["chunks"], t.get("calls", r["calls"]),
-             t.get("prompt_tokens"), t.get("completion_tokens"), t.get("prefill_s"),
+            [r["meeting"], r["minutes"], r.get("transcript_tokens"), r["chunks"],
+             t.get("calls", r["calls"]), t.get("prompt_tokens"), t.get("completion_tokens"),
+             t.get("prefill_s"),
              t.get("decode_s"), r["summary_s"], r.get("direct_s")]
         )  # fmt: skip
     return [
@@ -228,7 +265,8 @@ def _tables(split: str, rows: list[dict[str, Any]]) -> list[Any]:
               ["meeting", "kept", "dropped", "dropped share", "action items", "topics",
                "speaker names", "summary from", "chat ROUGE-L"], notes),
         table("Time per meeting (pipeline: notes and summary; direct: one call)",
-              ["meeting", "minutes", "windows", "LLM calls", "prompt tokens",
+              ["meeting", "minutes", "transcript tokens", "windows", "LLM calls",
+               "prompt tokens",
                "completion tokens", "prefill s", "decode s", "pipeline s", "direct s"],
               timing),
     ]  # fmt: skip

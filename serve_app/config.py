@@ -317,12 +317,13 @@ class AssistantConfig(StrictModel):
     """Longest one LLM call may take before the request fails (503)."""
     context_margin_tokens: PositiveInt = 64
     """Tokens kept free in the context window besides prompt and answer (chat template)."""
-    notes_chunk_tokens: PositiveInt = 768
-    """Most transcript tokens in one chunk of the map step (structured notes per chunk).
-    A small model misses more facts in a long prompt (2048 found fewer than 768 on the
-    tune meetings); the window caps it too."""
-    notes_max_tokens: PositiveInt = 512
-    """Room for one kind of note on one chunk (a reply cut here keeps its complete items)."""
+    notes_chunk_tokens: PositiveInt = 6144
+    """Most transcript tokens in one chunk of the map step (structured notes per chunk);
+    the context window caps it too. A 20-minute meeting (about 5,000 tokens as numbered
+    lines) is one chunk in an 8k context: one notes call, and the summary call reuses its
+    prefix (768-token chunks took 12-14 calls and 5-11 minutes on the QMSum meetings)."""
+    notes_max_tokens: PositiveInt = 768
+    """Room for one chunk's notes JSON (a reply cut here keeps its complete items)."""
     max_parallel_calls: PositiveInt = 8
     """LLM calls one summary job runs at once (map steps); vLLM batches them."""
     deployment: DeploymentOptions = Field(

@@ -1,7 +1,7 @@
 """Structured meeting notes: what the model writes about one window of a transcript, how
 code checks it, and how the windows' notes are merged.
 
-The model reads a window of numbered transcript lines (``#12 [00:01:05] SPEAKER_1: ...``)
+The model reads a window of numbered transcript lines (``#12 SPEAKER_1: ...``)
 and answers with JSON decoded against :func:`window_schema` (vLLM structured outputs): the
 speakers' names, topics, decisions, action items (owner, task, due) and open questions,
 each with ``evidence``, the numbers of the lines that say it. The schema lets the model
@@ -33,8 +33,19 @@ LEAST = {"topics": 1, "points": 2}
 always has a subject and says something. Left free, a small model answers every list
 empty (seen with Qwen2.5-Coder-1.5B on QMSum meetings); what it is made to write is
 checked against its evidence like everything else."""
+POINT_TOKENS = 2000
+"""A window gets one more point (beyond ``LIMITS["points"]``) for every this many
+transcript tokens, up to :data:`MAX_POINTS`: a whole 20-minute meeting in one window says
+more than four things."""
+MAX_POINTS = 8
 KINDS = ("topics", "points", "decisions", "action_items", "open_questions")
 MAX_EVIDENCE = 3
+SUMMARY_EVIDENCE = 5
+"""Most lines a summary sentence cites: it sums up a stretch of the meeting."""
+SENTENCE = r"^[^\s\-*#>(\[0-9•‣·][^\n\"\\#]{10,298}[.!?\u3002\uff01\uff1f]$"
+"""A summary sentence (the schema's ``pattern``): prose that ends as a sentence ends, with
+no list mark, heading, line number or quote in it (a small model otherwise copies the
+outline's or the notes' format into the summary)."""
 
 
 class Noted(BaseModel):
@@ -92,14 +103,14 @@ class SummaryNotes(BaseModel):
     sentences: list[SummarySentence] = Field(default_factory=list)
 
 
-def _item(fields: dict[str, Any], ids: Sequence[int]) -> dict[str, Any]:
+def _item(fields: dict[str, Any], ids: Sequence[int], most: int = MAX_EVIDENCE) -> dict[str, Any]:
     """An item: its fields, then ``evidence`` (written after the text it backs: a small
-    model cites the lines of what it just wrote)."""
+    model cites the lines of what it just wrote), at most ``most`` line numbers."""
     evidence = {
         "type": "array",
         "items": {"type": "integer", "enum": [line_number(i) for i in ids]},
         "minItems": 1,
-        "maxItems": MAX_EVIDENCE,
+        "maxItems": most,
     }
     return {
         "type": "object",
@@ -122,18 +133,24 @@ def _list(item: dict[str, Any], most: int, least: int = 0) -> dict[str, Any]:
     return out
 
 
+def points_for(tokens: int) -> int:
+    """Most points a window of ``tokens`` transcript tokens gets."""
+    return min(MAX_POINTS, LIMITS["points"] + tokens // POINT_TOKENS)
+
+
 def window_schema(
-    ids: Sequence[int], labels: Sequence[str], owners: Sequence[str]
+    ids: Sequence[int], labels: Sequence[str], owners: Sequence[str], points: int = 0
 ) -> dict[str, Any]:
     """JSON schema of one window's notes: evidence only among ``ids``, speaker labels only
-    among ``labels``, owners only among ``owners`` (or "" when nobody is named)."""
+    among ``labels``, owners only among ``owners`` (or "" when nobody is named); at most
+    ``points`` points (``LIMITS["points"]`` when 0)."""
     text = _text_field(240)
     props: dict[str, Any] = {}
     props["topics"] = _list(
         _item({"title": _text_field(80)}, ids), LIMITS["topics"], min(LEAST["topics"], len(ids))
     )
     props["points"] = _list(
-        _item({"text": text}, ids), LIMITS["points"], min(LEAST["points"], len(ids))
+        _item({"text": text}, ids), points or LIMITS["points"], min(LEAST["points"], len(ids))
     )
     props["decisions"] = _list(_item({"text": text}, ids), LIMITS["decisions"])
     owner = {"type": "string", "enum": [*dict.fromkeys([*owners, ""])]}
@@ -152,10 +169,11 @@ def window_schema(
     }
 
 
-def summary_schema(ids: Sequence[int], most: int) -> dict[str, Any]:
-    """JSON schema of the summary: at most ``most`` sentences, each citing ``ids``."""
-    sentence = _item({"text": _text_field(300)}, ids)
-    props = {"sentences": _list(sentence, most)}
+def summary_schema(ids: Sequence[int], most: int, least: int = 1) -> dict[str, Any]:
+    """JSON schema of the summary: ``least`` to ``most`` prose sentences (:data:`SENTENCE`),
+    each citing ``ids``."""
+    sentence = _item({"text": {"type": "string", "pattern": SENTENCE}}, ids, SUMMARY_EVIDENCE)
+    props = {"sentences": _list(sentence, most, min(least, most))}
     return {"type": "object", "properties": props, "required": ["sentences"],
             "additionalProperties": False}  # fmt: skip
 
@@ -305,17 +323,19 @@ def action_items_text(items: Sequence[ActionItem]) -> str:
 
 
 def notes_lines(notes: WindowNotes) -> list[str]:
-    """The checked notes as the summary prompt lists them: ``Decision (#12, #13): ...``."""
+    """The checked notes as the summary prompt lists them, each as a JSON object of its
+    kind and fields (``{"decision": ..., "evidence": [12, 13]}``): the summary's schema
+    rejects that shape, so it cannot be copied as a sentence."""
     names = speaker_names(notes)
 
-    def cite(item: Noted) -> str:
-        return ", ".join(f"#{line_number(i)}" for i in item.evidence)
+    def line(kind: str, item: Noted, **fields: str) -> str:
+        cited = [line_number(i) for i in item.evidence]
+        return json.dumps({kind: _text(item), **fields, "evidence": cited}, ensure_ascii=False)
 
-    out = [f"Point ({cite(p)}): {p.text}" for p in notes.points]
-    out += [f"Decision ({cite(d)}): {d.text}" for d in notes.decisions]
+    out = [line("point", p) for p in notes.points]
+    out += [line("decision", d) for d in notes.decisions]
     for a in notes.action_items:
-        due = f" (due {a.due})" if a.due else ""
-        owner = names.get(a.owner, a.owner) or "someone"
-        out.append(f"Action item ({cite(a)}): {owner}: {a.task}{due}")
-    out += [f"Open question ({cite(q)}): {q.text}" for q in notes.open_questions]
+        owner = names.get(a.owner, a.owner)
+        out.append(line("action_item", a, owner=owner, due=a.due))
+    out += [line("open_question", q) for q in notes.open_questions]
     return out

@@ -1,10 +1,12 @@
 """Prompts for summaries and chat over a transcript (pure functions, no Ray, no vllm).
 
-Transcript lines carry their time and speaker (``[00:01:05] SPEAKER_1: ...``) so the model
-can answer "who said what, when"; the notes and summary prompts also number them
-(``#12 [00:01:05] SPEAKER_1: ...``: the numbers the notes cite as evidence). The prompts
-tell the model to use only the transcript, and to write in the transcript's language
-(or the one requested).
+Chat lines carry their time and speaker (``[00:01:05] SPEAKER_1: ...``) so the model can
+answer "who said what, when". The notes and summary prompts show a line as its number and
+speaker only (``#12 SPEAKER_1: ...``: the numbers the notes cite as evidence): a time on
+every line nearly doubled the prompt's tokens, and code maps the cited numbers back to
+the segments' times. The prompts hold no example content a model could copy (the JSON
+schema gives the shape); they tell the model to use only the transcript, and to write in
+the transcript's language (or the one requested).
 """
 
 from __future__ import annotations
@@ -99,13 +101,11 @@ def line_number(index: int) -> int:
     return index + 1
 
 
-def numbered_line(index: int, line: TranscriptLine, timed: bool = True) -> str:
-    """``#13 [00:01:05] SPEAKER_1: text`` for segment 12 (``#13 text`` without times)."""
-    number = line_number(index)
-    if not timed:
-        speaker = f" {line.speaker}:" if line.speaker else ""
-        return f"#{number}{speaker} {line.text.strip()}"
-    return f"#{number} {format_line(line)}"
+def numbered_line(index: int, line: TranscriptLine) -> str:
+    """``#13 SPEAKER_1: text`` for segment 12: the number the notes cite and the speaker;
+    no time (code keeps each segment's times and maps cited numbers back to them)."""
+    speaker = f" {line.speaker}:" if line.speaker else ""
+    return f"#{line_number(index)}{speaker} {line.text.strip()}"
 
 
 def _language(language: str | None) -> str:
@@ -133,21 +133,21 @@ def notes_messages(
             "role": "user",
             "content": (
                 f"{where}, one numbered line per turn:\n{chr(10).join(lines)}\n\n"
-                "Take notes on the transcript above, as JSON. Each note ends with "
-                '"evidence": the numbers of the lines that say it.\n'
+                "Take notes on the transcript above, as JSON. Every note cites in "
+                '"evidence" the numbers of the lines that say it.\n'
                 "- topics: the subjects discussed, a few words each;\n"
-                "- points: what was said, proposed or reported, one sentence each, naming "
-                'the speaker (e.g. "The Project Manager presented the agenda.");\n'
+                "- points: what was said, proposed, reported or argued, one full sentence "
+                "each in your own words, naming who said it by speaker label;\n"
                 "- decisions: what the meeting decided or agreed;\n"
-                "- action_items: tasks someone will do: owner (a speaker label or a name "
-                'from the transcript, "" if nobody), task, due (the deadline as said, or '
-                '"");\n'
+                "- action_items: tasks someone will do: the owner (a speaker label or a "
+                "name from the transcript, empty if nobody), the task, and the deadline as "
+                "said (empty if none);\n"
                 "- open_questions: questions raised and not settled;\n"
                 "- speakers: a speaker label and that person's name, only when a line says "
                 "the name of that speaker.\n"
-                f"Write every note in {_language(language)}, with the transcript's words. "
-                "Leave out small talk; decisions, action items, open questions and speakers "
-                "stay empty when the transcript has none."
+                f"Write every note in {_language(language)}. Leave out greetings and small "
+                "talk; decisions, action items, open questions and speakers stay empty "
+                "when the transcript has none."
             ),
         },
     ]
@@ -167,13 +167,17 @@ def summary_notes_messages(
     if lines:
         parts.append(f"A meeting transcript, one numbered line per turn:\n{chr(10).join(lines)}")
     if notes:
-        parts.append("Notes taken on it (with the lines they come from):\n" + "\n".join(notes))
+        parts.append("Notes taken on it (each with the lines it comes from):\n" + "\n".join(notes))
     if outline:
-        parts.append("Outline (time, topics):\n" + "\n".join(outline))
+        parts.append("The meeting's parts and their topics:\n" + "\n".join(outline))
     task = (
-        f"Summarise the meeting in at most {max_words} words, as JSON sentences: what was "
-        "discussed, decided and left open, and who will do what. Each sentence has "
-        '"evidence": the numbers of the transcript lines it rests on. Write in '
+        f"Summarise the whole meeting in about {max_words} words, as JSON: a list of "
+        "sentences of plain prose that together read as one paragraph, from the start "
+        "of the meeting to its end: its purpose, what each participant presented, "
+        "proposed or argued, what was decided and left open, and who will do what. "
+        "Each sentence names people by their speaker labels and cites in "
+        '"evidence" the numbers of the transcript lines it rests on; the sentence '
+        "itself holds no line numbers, times or list marks. Write in "
         f"{_language(language)}. Use only what the transcript says."
     )
     return [

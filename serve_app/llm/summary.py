@@ -1,16 +1,20 @@
 """Summarising a transcript: the model takes notes window by window, code checks them, the
 model writes the summary from the checked notes, code checks its sentences.
 
-Map: the transcript's numbered lines in windows that fit the notes budget (one window when
-it is short); one structured call per window (in parallel) gives its notes
-(:mod:`serve_app.llm.notes`), each item citing its lines; items whose lines do not support
-them are dropped and counted. The windows' notes are merged, a point said twice kept once.
+Map: the transcript's numbered lines (``#12 SPEAKER_1: ...``, no times: code maps the cited
+numbers back to the segments' times) in windows that fit the notes budget (one window when
+it fits: a 20-minute meeting does in an 8k context); one structured call per window (in
+parallel) gives its notes (:mod:`serve_app.llm.notes`), each item citing its lines; items
+whose lines do not support them are dropped and counted. The windows' notes are merged,
+a point said twice kept once.
 Reduce: one structured call writes the summary's sentences from the merged notes and the
 transcript's outline (each window's time and topics; a one-window transcript is given
 itself too, as the same prompt prefix as its notes call, which vLLM's prefix cache reuses),
-each sentence citing lines; a sentence its lines do not support is dropped and counted.
-When no sentence is left, the checked notes are the summary; when there are none either,
-the summary is empty (``notes.summary_source`` says which).
+each sentence prose (the schema's pattern) citing lines; a sentence its lines do not
+support is dropped and counted. When the kept sentences are short of the requested length,
+checked notes they do not already say are added in the meeting's order; when no sentence
+is left, the checked notes are the summary; when there are none either, the summary is
+empty (``notes.summary_source`` says which).
 
 Pure: the LLM is reached through :class:`LLMCalls`, which the assistant deployment
 implements over the LLM replica's handle (and a test can implement in-process).
@@ -27,9 +31,9 @@ from typing import Any, Protocol
 from serve_app.llm import notes as notes_
 from serve_app.llm.checks import Checked, Verifier
 from serve_app.llm.context import chunk_by_budget, split_long_line
+from serve_app.llm.evidence import same_point
 from serve_app.llm.prompts import (
     format_timestamp,
-    line_number,
     notes_messages,
     numbered_line,
     summary_notes_messages,
@@ -128,6 +132,8 @@ class Draft:
     source: str = "notes"
     """Where the summary's text comes from: ``model`` (the summary call), ``notes`` (the
     checked notes), ``none`` (nothing the transcript supports)."""
+    filled: int = 0
+    """Checked notes added after the model's sentences to reach the requested length."""
 
     def debug(self) -> dict[str, Any]:
         """The notes as the API shows them, with the summary's sentences and the checks."""
@@ -135,6 +141,7 @@ class Draft:
             **self.notes.model_dump(),
             "summary": [s.model_dump() for s in self.sentences],
             "summary_source": self.source,
+            "summary_from_notes": self.filled,
             "checks": self.checks.as_dict(),
             "rejected": self.checks.rejected,
             "calls": self.calls,
@@ -146,6 +153,7 @@ class _Window:
     lines: list[str]
     ids: list[int]
     """Indices of the segments it shows, in order."""
+    tokens: int = 0
 
 
 class Summariser:
@@ -174,8 +182,7 @@ class Summariser:
     async def run(self, segments: Sequence[TranscriptLine]) -> Draft:
         """``segments``: the transcript's segments with text (their indices are the line
         numbers the notes cite)."""
-        timed = any(s.end > 0 for s in segments)
-        lines = [numbered_line(i, s, timed) for i, s in enumerate(segments)]
+        lines = [numbered_line(i, s) for i, s in enumerate(segments)]
         await self.progress(5, "Counting transcript tokens")
         counts = await self.llm.count(lines)
         pieces = [
@@ -185,7 +192,11 @@ class Summariser:
         ]
         groups = chunk_by_budget([n for _, n, _ in pieces], self.budget.chunk)
         windows = [
-            _Window([pieces[k][0] for k in g], [*dict.fromkeys(pieces[k][2] for k in g)])
+            _Window(
+                [pieces[k][0] for k in g],
+                [*dict.fromkeys(pieces[k][2] for k in g)],
+                sum(pieces[k][1] for k in g),
+            )
             for g in groups
         ]
         info = ContextInfo(
@@ -208,7 +219,9 @@ class Summariser:
             raw = await self._generate(
                 notes_messages(window.lines, index + 1, len(windows), self.req.language),
                 self.budget.notes_tokens,
-                notes_.window_schema(window.ids, labels, window_owners),
+                notes_.window_schema(
+                    window.ids, labels, window_owners, notes_.points_for(window.tokens)
+                ),
             )
             found, checked = verifier.verify(
                 notes_.parse(notes_.WindowNotes, raw), set(window.ids), window_owners
@@ -258,19 +271,24 @@ class Summariser:
         )
         sentences: list[notes_.SummarySentence] = []
         if ids:
-            most = max(2, min(12, self.req.max_length // 12))
+            # ~18 words a sentence; at least half of them, so the summary has the length
+            # asked for (a small model left free stops after a few).
+            most = max(2, min(12, self.req.max_length // 18))
             raw = await self._generate(
                 summary_notes_messages(
                     noted, outline, self.req.max_length, windows[0].lines if one else (),
                     self.req.language,
                 ),
                 self.budget.final_tokens,
-                notes_.summary_schema(ids, most),
+                notes_.summary_schema(ids, most, most // 2),
             )  # fmt: skip
             parsed = notes_.parse(notes_.SummaryNotes, raw).sentences
             sentences = verifier.check("summary", parsed, lambda s: s.text, set(ids), draft.checks)
         if sentences:
             draft.sentences, draft.source = sentences, "model"
+            added = _fill(sentences, _from_notes(merged), self.req.max_length)
+            draft.filled = len(added) - len(sentences)
+            draft.sentences = added
         elif noted:
             draft.sentences, draft.source = _from_notes(merged), "notes"
         else:
@@ -310,8 +328,30 @@ def _from_notes(merged: notes_.WindowNotes) -> list[notes_.SummarySentence]:
     ]
 
 
+def _fill(
+    sentences: list[notes_.SummarySentence],
+    extra: list[notes_.SummarySentence],
+    max_words: int,
+) -> list[notes_.SummarySentence]:
+    """``sentences``, then, while they are short of ``max_words``, the ``extra`` (checked
+    notes) that neither cite a line a sentence cites nor say the same, all in the order of
+    their first line."""
+    out = list(sentences)
+    used = sum(len(s.text.split()) for s in out)
+    for item in extra:
+        n = len(item.text.split())
+        if used + n > max_words:
+            break
+        if any(set(item.evidence) & set(s.evidence) or same_point(item.text, s.text) for s in out):
+            continue
+        out.append(item)
+        used += n
+    return sorted(out, key=lambda s: s.evidence[:1])
+
+
 def _outline(window: _Window, merged: notes_.WindowNotes, verifier: Verifier) -> str:
-    """``00:00:00-00:04:10: topic (#3, #7); topic (#12)``: a window's time and topics."""
+    """``00:00:00-00:04:10: topic; topic``: a window's time (when known) and topics, in
+    words only (no line numbers a summary sentence could copy)."""
     ids = set(window.ids)
     topics = [t for t in merged.topics if ids & set(t.evidence)]
     if not topics:
@@ -320,7 +360,4 @@ def _outline(window: _Window, merged: notes_.WindowNotes, verifier: Verifier) ->
     when = (
         f"{format_timestamp(first.start)}-{format_timestamp(last.end)}: " if verifier.timed else ""
     )
-    cited = "; ".join(
-        f"{t.title} ({', '.join(f'#{line_number(i)}' for i in t.evidence)})" for t in topics
-    )
-    return when + cited
+    return when + "; ".join(t.title for t in topics)

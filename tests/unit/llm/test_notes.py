@@ -61,7 +61,15 @@ def test_the_schema_allows_only_the_windows_lines_labels_and_owners():
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(bad, schema)
     assert "speakers" not in window_schema([0], [], [])["properties"]
-    jsonschema.validate({"sentences": [{"evidence": [4], "text": "x"}]}, summary_schema([3], 2))
+    summary = summary_schema([3], 2)
+    jsonschema.validate({"sentences": [{"evidence": [4], "text": "Priya ships it on Thursday."}]},
+                        summary)  # fmt: skip
+    for text in ("- Priya ships it on Thursday.", "Release (#4): Priya ships it.",
+                 "00:01:05-00:02:00: release.", "Priya ships it on Thursday"):  # fmt: skip
+        with pytest.raises(jsonschema.ValidationError):  # list marks, outline, no sentence end
+            jsonschema.validate({"sentences": [{"evidence": [4], "text": text}]}, summary)
+    russian = "Прия выпускает версию в четверг."
+    jsonschema.validate({"sentences": [{"evidence": [4], "text": russian}]}, summary)
     assert parse(WindowNotes, json.dumps(good)).decisions[0].evidence == [2, 3]
 
 
@@ -162,7 +170,7 @@ NOTES = {
 def test_one_window_one_notes_call_one_summary_call_and_every_item_checked():
     summary = {
         "sentences": [
-            {"evidence": [1, 3], "text": "> Priya's team ships version two on Thursday."},
+            {"evidence": [1, 3], "text": "Priya's team ships version two on Thursday."},
             {"evidence": [2], "text": "The budget doubled."},
         ]
     }
@@ -170,8 +178,13 @@ def test_one_window_one_notes_call_one_summary_call_and_every_item_checked():
     draft = _summarise(llm)
     assert len(llm.calls) == draft.calls == 2
     assert draft.info.strategy == "full"
-    assert draft.text == "- Priya's team ships version two on Thursday."
-    assert [s.evidence for s in draft.sentences] == [[0, 2]]
+    # The kept sentence is short of max_length: checked notes that cite other lines follow.
+    assert draft.text.splitlines() == [
+        "- Priya's team ships version two on Thursday.",
+        "- SPEAKER_2: Fix the export bug (Wednesday)",
+        "- Who pays for the new servers?",
+    ]
+    assert [s.evidence for s in draft.sentences] == [[0, 2], [3], [4]]
     assert [d.text for d in draft.notes.decisions] == ["Ship version two on Thursday"]
     assert [s.name for s in draft.notes.speakers] == ["Priya"]
     assert [(i.owner, i.due) for i in draft.action_items] == [("SPEAKER_2", "Wednesday")]
@@ -187,6 +200,7 @@ def test_one_window_one_notes_call_one_summary_call_and_every_item_checked():
         ("decisions", "Sarah decided to go next", (1,)),
     }
     assert debug["summary_source"] == "model" and debug["calls"] == 2
+    assert debug["summary_from_notes"] == 2
 
 
 def test_without_a_supported_sentence_the_checked_notes_are_the_summary():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from serve_app.llm.context import (
@@ -15,7 +17,9 @@ from serve_app.llm.prompts import (
     chat_messages,
     format_timestamp,
     notes_messages,
+    numbered_line,
     summary_messages,
+    summary_notes_messages,
     transcript_lines,
 )
 from serve_app.llm.schemas import TranscriptLine, usage_from_engine
@@ -35,6 +39,18 @@ def test_lines_carry_time_and_speaker():
     ]
     assert transcript_lines([], "line one\n\nline two") == ["line one", "line two"]
     assert transcript_lines([], "  ") == []
+
+
+def test_notes_lines_are_number_and_speaker_only_and_prompts_hold_no_example_to_copy():
+    # No time on every line (it nearly doubled the prompt's tokens); code keeps the times.
+    assert numbered_line(0, SEGMENTS[0]) == "#1 SPEAKER_1: Release on Thursday."
+    assert numbered_line(1, SEGMENTS[1]) == "#2 Bob owns the export fix."
+    lines = [numbered_line(i, s) for i, s in enumerate(SEGMENTS[:2])]
+    for msgs in (notes_messages(lines, 1, 1), summary_notes_messages([], [], 80, lines)):
+        ask = msgs[1]["content"].split("\n\n")[-1]
+        # The only quoted words are the schema's own field names: no sample note to copy.
+        assert re.findall(r'"([^"]*)"', ask) == ["evidence"], ask
+        assert lines[0] in msgs[1]["content"]
 
 
 def test_prompts_hold_the_transcript_and_the_format():
