@@ -170,6 +170,11 @@ bench-real: install models
 bench-realtime: install models
 	$(BIN)/python bench/realtime.py $(BENCH_ARGS)
 
+# Autoscaling on queued audio, on a two-node loopback Ray cluster (docs/autoscaling.md).
+.PHONY: bench-autoscaling
+bench-autoscaling: install models system-deps
+	$(BIN)/python bench/autoscaling.py
+
 lock: install
 	$(BIN)/pip freeze --exclude-editable | grep -v '^serve-transcribe' > constraints/cpu.txt.new
 	mv constraints/cpu.txt.new constraints/cpu.txt

@@ -2,15 +2,15 @@
 
 Runs the drill of ``tests/faults/test_autoscaling.py`` (two ``ray start`` nodes on loopback,
 one logical GPU each; ASR at half a GPU per replica, 1-3 replicas on the queued-audio
-policy, target 60 audio-seconds per replica; a burst of three ~7-minute uploads; the
-re-transcriber scaled to zero) and reports, from the burst: the second ASR replica
-running, the third (on the other node), the first scale-down, every job done, back to
+policy, target 60 audio-seconds per replica; a burst of two ~7-minute uploads and a
+~38-minute one; the re-transcriber scaled to zero) and reports, from the burst: the second
+ASR replica running, the third (on the other node), the first scale-down, every job done, back to
 one replica; and the re-transcriber's cold start from zero as a client sees it (503
 "starting", then the answer). The bare baseline from the same run: loading the same
 Whisper model (tiny.en, int8, 1 thread) in this process, which is the floor of any
 replica start.
 
-    flock /tmp/heavy.lock .venv/bin/python bench/autoscaling.py
+    make bench-autoscaling
 """
 
 from __future__ import annotations

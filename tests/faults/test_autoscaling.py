@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from serve_app.config import load_config
 from serve_app.paths import PROJECT_ROOT
 from tests.faults.cluster import non_loopback_listeners, replica_actors, wait_finished, wait_for
 from tests.faults.conftest import drill_config
+from tests.faults.nodes import node_of, ray_node
 
 pytestmark = pytest.mark.faults
 
@@ -49,9 +49,10 @@ PUSH = {
 }
 TARGET_AUDIO_S = 60.0
 MAX_ASR = 3
-REPEATS = [12, 12, 30]
-"""The burst: two ~7-minute uploads and one ~17-minute one (the sentences repeated), so
-the long one still runs, alone, when the backlog shrinks."""
+REPEATS = [12, 12, 72]
+"""The burst: two ~7-minute uploads and one ~38-minute one (the sentences repeated), so
+the long one still runs, alone, when the backlog shrinks. With a ~17-minute one the CI
+machine (unloaded) finished it before the scale-down delay had passed."""
 BURST_JOBS = len(REPEATS)
 WORDS_PER_REPEAT = sum(len(s.split()) for s in SENTENCES)
 FIELDS = {"model_name": "tiny.en", "language": "en", "diarize": "false"}
@@ -68,39 +69,6 @@ def long_upload(repeats: int) -> tuple[bytes, float]:
     not accuracy."""
     samples = np.tile(speech(SENTENCES, pause_s=0.8), repeats)
     return encode(samples, "mp3"), len(samples) / 16_000
-
-
-@contextlib.contextmanager
-def ray_node(args: list[str], log: Path, cluster_switch: bool) -> Iterator[subprocess.Popen]:
-    """``ray start ... --block`` kept on loopback, as its own process group; stopped by PID."""
-    env = {
-        **os.environ,
-        **PUSH,
-        "RAY_AUTH_MODE": "disabled",
-        "RAY_USAGE_STATS_ENABLED": "0",
-        "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "1" if cluster_switch else "0",
-        "PYTHONPATH": str(PROJECT_ROOT),
-    }
-    with log.open("w") as out:
-        node = subprocess.Popen(
-            [sys.executable, "-m", "tests.faults.loopback_node", "start", *args, "--block"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            cwd=PROJECT_ROOT,
-        )
-        try:
-            yield node
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(node.pid, signal.SIGTERM)
-            try:
-                node.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(node.pid, signal.SIGKILL)
-                node.wait(timeout=10)
 
 
 @contextlib.contextmanager
@@ -121,12 +89,14 @@ def two_gpu_nodes(logs: Path) -> Iterator[str]:
         f"--temp-dir={temp_dir}",
         f"--ray-client-server-port={free_port()}",
     ]
-    with ray_node([*head_args, *common, *node_ports()], logs / "head.log", False):
+    with ray_node(
+        [*head_args, *common, *node_ports()], logs / "head.log", joining=False, extra_env=PUSH
+    ):
         wait_for(lambda: _listening(port), timeout=90, interval=0.5)
         _connect(address)
         try:
             node_b = [f"--address={address}", *common, *node_ports()]
-            with ray_node(node_b, logs / "node_b.log", cluster_switch=True):
+            with ray_node(node_b, logs / "node_b.log", joining=True, extra_env=PUSH):
                 wait_for(lambda: sum(n["Alive"] for n in ray.nodes()) == 2, timeout=90)
                 yield address
         finally:
@@ -173,19 +143,6 @@ def running(deployment: str) -> int:
         return 0
     states: dict[Any, int] = dict(app.deployments[deployment].replica_states)
     return int(states.get("RUNNING", 0))
-
-
-def node_of(actor: Any) -> str:
-    import ray
-
-    return str(
-        ray.get(
-            actor.__ray_call__.remote(
-                lambda _self: __import__("ray").get_runtime_context().get_node_id()
-            ),
-            timeout=30,
-        )
-    )
 
 
 def drill_overrides(tmp: Path) -> dict[str, Any]:
@@ -296,7 +253,7 @@ def _scale_up_and_down(port: int) -> dict[str, Any]:
             j for j in jobs
             if http.get(f"/api/transcribe/status/{j}").json()["status"] == "processing"
         ]  # fmt: skip
-        statuses = [wait_finished(http, j, timeout=180)["status"] for j in jobs]
+        statuses = [wait_finished(http, j, timeout=420)["status"] for j in jobs]
         drained = time.monotonic() - burst
         texts = [http.get(f"/api/transcribe/result/{j}").json()["text"].lower() for j in jobs]
         wait_for(lambda: running("WhisperASR") == 1, timeout=60, interval=0.2)

@@ -8,10 +8,7 @@ both work only if nothing lives in node-local files.
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,65 +25,22 @@ from tests.faults.cluster import (
     wait_for,
 )
 from tests.faults.conftest import AUDIO, FIELDS, drill_config
+from tests.faults.nodes import node_of, ray_node
 
 pytestmark = pytest.mark.faults
 
 
-def node_of(actor) -> str:
-    import ray
-
-    return str(
-        ray.get(
-            actor.__ray_call__.remote(
-                lambda _self: __import__("ray").get_runtime_context().get_node_id()
-            ),
-            timeout=30,
-        )
-    )
-
-
 @contextlib.contextmanager
 def second_node(gcs_address: str, tmp: Path) -> Iterator[subprocess.Popen]:
-    """``ray start --address`` (kept on loopback: ``tests/faults/loopback_node.py``) as a
-    child process group, stopped by its PID on exit."""
-    # A joining node needs Ray's multi-node switch on; with --node-ip-address it still
-    # binds loopback only (the switch otherwise picks the interface address).
-    env = {
-        **os.environ,
-        "RAY_AUTH_MODE": "disabled",
-        "RAY_USAGE_STATS_ENABLED": "0",
-        "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "1",
-    }
-    log = (tmp / "node_b.log").open("w")
-    node = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.faults.loopback_node",
-            "start",
-            f"--address={gcs_address}",
-            "--node-ip-address=127.0.0.1",
-            "--num-cpus=2",
-            '--resources={"node_b": 10}',
-            "--block",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
+    """A second node joining ``gcs_address``, with a ``node_b`` resource to pin replicas."""
+    args = [
+        f"--address={gcs_address}",
+        "--node-ip-address=127.0.0.1",
+        "--num-cpus=2",
+        '--resources={"node_b": 10}',
+    ]
+    with ray_node(args, tmp / "node_b.log", joining=True) as node:
         yield node
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(node.pid, signal.SIGTERM)
-        try:
-            node.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(node.pid, signal.SIGKILL)
-            node.wait(timeout=10)
-        log.close()
 
 
 def test_chunker_and_retranscriber_on_different_nodes(tmp_path, postgres_url, s3_audio):
