@@ -160,6 +160,8 @@ def drill_overrides(tmp: Path) -> dict[str, Any]:
                 "upscale_delay_s": 1.0,
                 "downscale_delay_s": 6.0,
                 "look_back_period_s": 2.0,
+                # What PUSH sets; Ray checks look_back_period_s against this field.
+                "metrics_interval_s": 0.5,
                 "policy": {"name": "queued_audio", "target_audio_s_per_replica": TARGET_AUDIO_S},
             },
             # Half a logical GPU each: two per node, the third on the other node.
