@@ -60,11 +60,12 @@ def content_words(text: str) -> list[str]:
 def split_long_line(line: str, tokens: int, budget: int) -> list[tuple[str, int]]:
     """A line longer than ``budget`` tokens as consecutive pieces (word boundaries) that fit.
 
-    The ``[time] speaker:`` prefix is repeated on every piece so each keeps its context.
+    The ``[time] speaker:`` (chat) or ``#12 speaker:`` (notes) prefix is repeated on every
+    piece so each keeps its context (and its line number).
     """
     if tokens <= budget:
         return [(line, tokens)]
-    prefix_match = re.match(r"^(\[[0-9:]+\](?: [^:]{1,40}:)?) ", line)
+    prefix_match = re.match(r"^((?:\[[0-9:]+\]|#\d+)(?: [^:]{1,40}:)?) ", line)
     prefix = prefix_match.group(1) + " " if prefix_match else ""
     body = line[len(prefix) :].split()
     pieces = -(-tokens // max(1, budget // 2))  # half-budget pieces: room for the prefix

@@ -89,6 +89,8 @@ def test_a_long_line_is_split_with_its_prefix():
     words = [w for p, _ in pieces for w in p.split()[2:]]
     assert words == [f"w{i}" for i in range(300)]  # nothing lost, order kept
     assert split_long_line("short", 3, 200) == [("short", 3)]
+    numbered = "#7 SPEAKER_2: " + " ".join(f"w{i}" for i in range(300))
+    assert all(p.startswith("#7 SPEAKER_2: ") for p, _ in split_long_line(numbered, 600, 200))
 
 
 def test_relevant_lines_first_in_time_order():
