@@ -24,17 +24,18 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, BinaryIO
 
 import numpy as np
 
-from deployments.chunker_job import JobContext, JobRun
+from deployments.chunker_job import JobAudio, JobContext, JobRun
 from deployments.job_store import connect_job_store
 from deployments.metrics import ChunkerMetrics
 from serve_app.asr.registry import build_registry
 from serve_app.audio.decode import decode_audio, probe_audio
 from serve_app.audio.settings import open_audio_store
+from serve_app.audio.stream import count_samples, decoded_blocks
 from serve_app.config import AppConfig
 from serve_app.errors import AppError, InvalidAudioError
 from serve_app.jobs.leases import LeaseLostError
@@ -118,7 +119,8 @@ class Chunker:
 
     def _decode(self, upload: BinaryIO) -> np.ndarray:
         """The upload's audio, decoded within the bounds: a 400 as soon as the decoded
-        audio passes ``max_audio_duration_s`` (the header's claim is never trusted)."""
+        audio passes ``max_audio_duration_s`` (the header's claim is never trusted). Only
+        for diarized jobs: the diarizer takes the whole file."""
         return decode_audio(
             upload,
             self._config.sample_rate,
@@ -126,13 +128,46 @@ class Chunker:
             max_duration_s=self._config.max_audio_duration_s,
         )
 
+    def _count(self, upload: BinaryIO) -> int:
+        """The upload's length in samples, decoded within the same bounds as ``_decode``
+        while holding one block at a time."""
+        return count_samples(
+            upload,
+            self._config.sample_rate,
+            limits=self._limits,
+            max_duration_s=self._config.max_audio_duration_s,
+        )
+
+    def _blocks(
+        self, job_id: str, upload: BinaryIO, size: int, to_flac: list[bool] | None
+    ) -> Iterator[np.ndarray]:
+        """The upload decoded as a stream of ``size``-sample blocks; ``to_flac``: also keep
+        them as FLAC, replacing the upload once the stream has reached its end (a stream
+        left early keeps the upload), and append True to it then."""
+        blocks = decoded_blocks(
+            upload,
+            size,
+            self._config.sample_rate,
+            limits=self._limits,
+            max_duration_s=self._config.max_audio_duration_s,
+        )
+        if to_flac is None:
+            yield from blocks
+            return
+        with self._audio.flac_writer(job_id, self._config.sample_rate) as write:
+            for block in blocks:
+                write(block)
+                yield block
+        to_flac.append(True)
+
     async def _create(
         self, job_id: str, options: JobOptions, key: str | None, runner: str, owner: str | None
-    ) -> tuple[Job, tuple[np.ndarray, float]]:
+    ) -> tuple[Job, tuple[np.ndarray | None, float]]:
         """Check the upload and create its job. The upload is decoded here, before the job
         exists, so that whatever is wrong with it (too long by its decoded samples, too
         short, undecodable) is a 400 and never a job left failing. Returns the job and, for
-        its run, the audio with the seconds decoding took."""
+        its run, the whole audio when the diarizer will need it (else None: the run decodes
+        it again as a stream), with the seconds decoding took."""
         try:
             spec = self._registry.validate(options.model_name, options.language, options.task)
             upload = await asyncio.to_thread(self._audio.open, job_id)
@@ -148,9 +183,14 @@ class Chunker:
                         f"longer than this server's limit of {format_display(limit)} "
                         "(chunker.max_audio_duration_s)"
                     )
-                audio = await asyncio.to_thread(self._decode, upload)
+                audio: np.ndarray | None = None
+                if options.diarize and self._diarizer is not None:
+                    audio = await asyncio.to_thread(self._decode, upload)
+                    samples = audio.shape[0]
+                else:
+                    samples = await asyncio.to_thread(self._count, upload)
             decode_s = time.perf_counter() - started
-            duration = audio.shape[0] / self._config.sample_rate
+            duration = samples / self._config.sample_rate
             shortest = self._config.min_audio_duration_s
             if duration < shortest:
                 raise InvalidAudioError(
@@ -187,7 +227,7 @@ class Chunker:
         job_id: str,
         runner: str,
         token: str | None = None,
-        prepared: tuple[np.ndarray, float] | None = None,
+        prepared: tuple[np.ndarray | None, float] | None = None,
     ) -> None:
         """Run the job; ``prepared``: its audio and decode time when this request created it."""
         job: Job | None = await self._store.claim.remote(job_id, runner, token)
@@ -245,39 +285,57 @@ class Chunker:
                 run.cancel()
                 return
 
-    async def _execute(self, job: Job, prepared: tuple[np.ndarray, float] | None = None) -> None:
+    async def _execute(
+        self, job: Job, prepared: tuple[np.ndarray | None, float] | None = None
+    ) -> None:
         started = time.perf_counter()
         job_id, fence = job.job_id, job.lease_fence
-        if prepared is not None:  # decoded when the job was created
+        sr = self._config.sample_rate
+        audio: np.ndarray | None = None
+        if prepared is not None:  # checked when the job was created
             audio, decode_s = prepared
             started -= decode_s
-        else:  # resumed: decode the kept upload again, within the same bounds
+        else:
             await self._store.update_job.remote(
                 job_id, message="Decoding audio", progress=1.0, fence=fence
             )
-            upload = await asyncio.to_thread(self._audio.open, job_id)
-            if upload is None:
-                raise InvalidAudioError("The job's audio is no longer kept (audio_store.ttl_s)")
-            with upload:
-                audio = await asyncio.to_thread(self._decode, upload)
-        if (job.audio_codec or "").startswith("pcm_"):
-            # Keep PCM uploads as FLAC of what every later step decodes anyway.
-            await asyncio.to_thread(self._audio.save_flac, job_id, audio)
+        upload = await asyncio.to_thread(self._audio.open, job_id)
+        if upload is None:
+            raise InvalidAudioError("The job's audio is no longer kept (audio_store.ttl_s)")
+        pcm = (job.audio_codec or "").startswith("pcm_")  # kept as FLAC of what is decoded
+        converted: list[bool] = []
+        with upload:
+            if audio is None and job.options.diarize and self._diarizer is not None:
+                audio = await asyncio.to_thread(self._decode, upload)  # resumed, diarized
+            if audio is not None and pcm:
+                await asyncio.to_thread(self._audio.save_flac, job_id, audio, sr)
+                converted.append(True)
+            decoded = time.perf_counter()
+            self._metrics.stage("decode", decoded - started)
+            duration = audio.shape[0] / sr if audio is not None else job.audio_duration
+            await self._store.update_job.remote(
+                job_id,
+                message="Detecting speech",
+                progress=DECODED_AT,
+                audio_duration=duration,
+                timings={"decode_s": decoded - started},
+                fence=fence,
+            )
+            source: JobAudio | np.ndarray = (
+                audio
+                if audio is not None
+                else JobAudio(
+                    lambda size: self._blocks(job_id, upload, size, converted if pcm else None)
+                )
+            )
+            context = JobContext(
+                self._store, self._asr, self._diarizer, self._config, self._metrics
+            )
+            resumed = bool(job.chunks)
+            run = JobRun(context, job, source, decoded)
+            await run.execute()
+        if converted:
             await self._store.update_job.remote(job_id, audio_codec="flac", fence=fence)
-        decoded = time.perf_counter()
-        self._metrics.stage("decode", decoded - started)
-        await self._store.update_job.remote(
-            job_id,
-            message="Detecting speech",
-            progress=DECODED_AT,
-            audio_duration=audio.shape[0] / self._config.sample_rate,
-            timings={"decode_s": decoded - started},
-            fence=fence,
-        )
-        context = JobContext(self._store, self._asr, self._diarizer, self._config, self._metrics)
-        resumed = bool(job.chunks)
-        run = JobRun(context, job, audio, decoded)
-        await run.execute()
         finished = time.perf_counter()
         message = "Transcription completed"
         if not run.planned_any:
@@ -293,10 +351,11 @@ class Chunker:
         )
         self._metrics.finished.inc(tags={"status": "completed"})
         self._metrics.stage("total", finished - started)
-        if not resumed and audio.shape[0]:
-            duration = audio.shape[0] / self._config.sample_rate
+        samples = audio.shape[0] if audio is not None else run.total_samples
+        if not resumed and samples:
             diarize = str(run.diarizer is not None).lower()
-            self._metrics.rtf.observe((finished - started) / duration, tags={"diarize": diarize})
+            rtf = (finished - started) / (samples / sr)
+            self._metrics.rtf.observe(rtf, tags={"diarize": diarize})
 
     # ---- resuming lapsed jobs ------------------------------------------------------------
 

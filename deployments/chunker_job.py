@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,9 @@ from tenacity import RetryCallState
 from deployments.metrics import ChunkerMetrics
 from serve_app.asr.decoding import ChunkTranscript, DecodeOptions
 from serve_app.audio.chunking import Chunk, IncrementalPlanner
+from serve_app.audio.stream import array_blocks
 from serve_app.audio.vad import detect_speech
+from serve_app.audio.window import SampleWindow
 from serve_app.autoscaling.cold_start import note_if_cold
 from serve_app.config import ChunkerConfig
 from serve_app.jobs.model import ChunkRecord, ChunkState, Job
@@ -48,12 +51,32 @@ class JobContext:
     metrics: ChunkerMetrics
 
 
-class JobRun:
-    """One job's fan-out: chunks to ASR, the whole file to the diarizer."""
+@dataclass(frozen=True)
+class JobAudio:
+    """A run's audio: ``blocks(n)`` gives it from the start in blocks of ``n`` samples (a
+    streamed decode, so the run holds a window and never the file); ``whole``: the
+    decoded array, held only when the diarizer needs the whole file."""
 
-    def __init__(self, context: JobContext, job: Job, audio: np.ndarray, t0: float) -> None:
+    blocks: Callable[[int], Iterator[np.ndarray]]
+    whole: np.ndarray | None = None
+
+
+class JobRun:
+    """One job's fan-out: chunks to ASR as decoding reaches them, the whole file to the
+    diarizer."""
+
+    def __init__(
+        self, context: JobContext, job: Job, audio: JobAudio | np.ndarray, t0: float
+    ) -> None:
+        if isinstance(audio, np.ndarray):  # decoded already: blocks are views of it
+            whole = audio
+            audio = JobAudio(lambda size: array_blocks(whole, size), whole)
         self.store, self.config, self.metrics = context.store, context.config, context.metrics
         self.job, self.job_id, self.audio, self.t0 = job, job.job_id, audio, t0
+        self.total_samples: int | None = None
+        """The audio's length, once the stream has reached its end."""
+        self.peak_window_bytes = 0
+        """The most decoded audio the run held at once (besides chunks in flight)."""
         # Every write carries the run's lease token: once another runner holds the job,
         # the store refuses them (LeaseLostError, never retried) and this run stops.
         self.fence = job.lease_fence
@@ -77,28 +100,30 @@ class JobRun:
 
     async def execute(self) -> None:
         done = set(await self.store.chunk_results.remote(self.job_id))
+        waiting = [record for record in self.planned if record.index not in done]
         diarization = asyncio.create_task(self._diarize()) if self.diarizer else None
         try:
             async with asyncio.TaskGroup() as group:
-                for record in self.planned:
-                    if record.index not in done:
-                        await self._dispatch(group, record)
-                if not self.job.planning_done:
-                    await self._plan(group)
+                if waiting or not self.job.planning_done:
+                    await self._stream(group, waiting)
             if diarization is not None:
                 await diarization
         finally:
             if diarization is not None and not diarization.done():
                 diarization.cancel()
 
-    async def _plan(self, group: asyncio.TaskGroup) -> None:
-        """VAD block by block after the last planned chunk; chunks dispatched when final."""
+    async def _stream(self, group: asyncio.TaskGroup, waiting: list[ChunkRecord]) -> None:
+        """One pass over the audio, block by block: chunks planned earlier and not done go
+        to ASR once decoded; after the last planned chunk, VAD plans the rest, each chunk
+        sent when final. Only the samples a chunk may still need are kept (the window),
+        and sending waits for a free ASR slot, so decoding never runs far ahead of ASR."""
         cfg = self.config
         # Leave room for the VAD padding so a span never exceeds the chunk length.
         max_speech_s = cfg.chunk_length_s - 2 * cfg.vad.speech_pad_ms / 1000
+        planning = not self.job.planning_done
         start = self.planned[-1].end_sample if self.planned else 0
         planner = IncrementalPlanner(
-            self.audio.shape[0],
+            round((self.job.audio_duration or 0.0) * self.sr),  # set exactly at the end
             int(cfg.chunk_length_s * self.sr),
             join_samples=int(cfg.vad.speech_pad_ms / 1000 * self.sr) + 1,
             start=start,
@@ -106,15 +131,39 @@ class JobRun:
             first_chunk_samples=int(cfg.first_chunk_s * self.sr) if cfg.first_chunk_s else None,
         )
         block = int(cfg.vad_block_s * self.sr)
+        first_vad = start - start % block  # VAD blocks stay aligned to the file's start
+        waiting = sorted(waiting, key=lambda r: r.start_sample)
+        window = SampleWindow()
+        blocks = self.audio.blocks(block)
         vad_s = 0.0
-        for block_start in range(start - start % block, self.audio.shape[0], block):
-            piece = self.audio[block_start : block_start + block]
-            began = time.perf_counter()
-            spans = await asyncio.to_thread(detect_speech, piece, cfg.vad, max_speech_s)
-            vad_s += time.perf_counter() - began
-            shifted = [(a + block_start, b + block_start) for a, b in spans]
-            await self._add(group, planner.add_block(shifted, block_start), done=False)
-        await self._add(group, planner.finish(), done=True)
+        try:
+            while (piece := await asyncio.to_thread(next, blocks, None)) is not None:
+                block_start = window.end
+                window.append(piece)
+                self.peak_window_bytes = max(self.peak_window_bytes, window.nbytes)
+                while waiting and waiting[0].end_sample <= window.end:
+                    await self._dispatch(group, waiting.pop(0), window)
+                if planning and block_start >= first_vad:
+                    began = time.perf_counter()
+                    spans = await asyncio.to_thread(detect_speech, piece, cfg.vad, max_speech_s)
+                    vad_s += time.perf_counter() - began
+                    shifted = [(a + block_start, b + block_start) for a, b in spans]
+                    chunks = planner.add_block(shifted, block_start)
+                    await self._add(group, chunks, window, done=False)
+                keep = planner.keep_from(window.end) if planning else window.end
+                if waiting:
+                    keep = min(keep, waiting[0].start_sample)
+                window.drop_before(keep)
+        finally:
+            close = getattr(blocks, "close", None)
+            if close is not None:  # the decoder's file is closed even when the run stops
+                await asyncio.to_thread(close)
+        self.total_samples = window.end
+        for record in waiting:  # planned past the end of what decoded this time
+            await self._dispatch(group, record, window)
+        if not planning:
+            return
+        await self._add(group, planner.finish(window.end), window, done=True)
         self.metrics.stage("vad", vad_s)
         if not self.planned:
             await self.store.update_job.remote(
@@ -124,7 +173,9 @@ class JobRun:
             self.job_id, timings={"vad_s": time.perf_counter() - self.t0}, fence=self.fence
         )
 
-    async def _add(self, group: asyncio.TaskGroup, chunks: list[Chunk], done: bool) -> None:
+    async def _add(
+        self, group: asyncio.TaskGroup, chunks: list[Chunk], window: SampleWindow, done: bool
+    ) -> None:
         records = [
             ChunkRecord(
                 index=c.index,
@@ -139,9 +190,29 @@ class JobRun:
             await self.store.add_chunks.remote(self.job_id, records, done, fence=self.fence)
         for record in records:
             self.planned.append(record)
-            await self._dispatch(group, record)
+            await self._dispatch(group, record, window)
 
-    async def _dispatch(self, group: asyncio.TaskGroup, record: ChunkRecord) -> None:
+    async def _dispatch(
+        self, group: asyncio.TaskGroup, record: ChunkRecord, window: SampleWindow
+    ) -> None:
+        """Send a chunk to ASR once a slot is free (the slot is the task's until it ends):
+        at most ``max_inflight_chunks`` chunks' audio is held beside the window."""
+        audio = window.slice(record.start_sample, record.end_sample)
+        await self.semaphore.acquire()
+        try:
+            await self._detect_language(audio)
+        except BaseException:
+            self.semaphore.release()
+            raise
+        group.create_task(self._send(record, audio))
+
+    async def _send(self, record: ChunkRecord, audio: np.ndarray) -> None:
+        try:
+            await self._transcribe(record, audio)
+        finally:
+            self.semaphore.release()
+
+    async def _detect_language(self, audio: np.ndarray) -> None:
         if self.language is None:
             # Detect once, on the first chunk, so every chunk is decoded in one language;
             # retried like a chunk when its replica fails.
@@ -149,21 +220,20 @@ class JobRun:
                 self.config.chunk_attempts, self.config.retry_backoff_s
             ):
                 with attempt:
-                    self.language, _ = await self.asr.detect_language.remote(self._slice(record))
+                    self.language, _ = await self.asr.detect_language.remote(audio)
         if self.job.language != self.language:
             self.job.language = self.language
             await self.store.update_job.remote(
                 self.job_id, language=self.language, fence=self.fence
             )
-        group.create_task(self._transcribe(record))
 
-    def _slice(self, record: ChunkRecord) -> np.ndarray:
-        # Slicing is a view; the handle copies just this span to the replica.
-        return self.audio[record.start_sample : record.end_sample]
-
-    async def _transcribe(self, record: ChunkRecord) -> None:
-        """One chunk, retried with backoff when its replica fails (died, removed,
-        unavailable, pushing back); an error in the input (``AppError``) is not retried."""
+    async def _transcribe(self, record: ChunkRecord, audio: np.ndarray | None = None) -> None:
+        """One chunk (``audio``: its samples; None: sliced from the whole array), retried
+        with backoff when its replica fails (died, removed, unavailable, pushing back); an
+        error in the input (``AppError``) is not retried."""
+        if audio is None:
+            assert self.audio.whole is not None
+            audio = self.audio.whole[record.start_sample : record.end_sample]
 
         async def retrying(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
@@ -173,38 +243,37 @@ class JobRun:
 
         planned = time.perf_counter()
         failure: Exception | None = None  # the ASR call's (a store error is not retried)
-        async with self.semaphore:
-            try:
-                async for attempt in replica_calls(
-                    self.config.chunk_attempts, self.config.retry_backoff_s, retrying
-                ):
-                    number = attempt.retry_state.attempt_number
-                    record.state, record.started_at, record.attempts = (
-                        ChunkState.RUNNING,
-                        time.time(),
-                        number,
-                    )
-                    await self.store.update_chunk.remote(self.job_id, record, fence=self.fence)
-                    with attempt:
-                        try:
-                            result: ChunkTranscript = await self.asr.transcribe_chunk.remote(
-                                self._slice(record), self.language, self.decode
-                            )
-                        except Exception as exc:
-                            failure = exc
-                            record.error = f"attempt {number}: {type(exc).__name__}: {exc}"[:500]
-                            raise
-            except Exception as exc:
-                if exc is not failure:
-                    raise
-                span = f"{format_display(record.start)}-{format_display(record.end)}"
-                record.state = ChunkState.FAILED
+        try:
+            async for attempt in replica_calls(
+                self.config.chunk_attempts, self.config.retry_backoff_s, retrying
+            ):
+                number = attempt.retry_state.attempt_number
+                record.state, record.started_at, record.attempts = (
+                    ChunkState.RUNNING,
+                    time.time(),
+                    number,
+                )
                 await self.store.update_chunk.remote(self.job_id, record, fence=self.fence)
-                raise RuntimeError(
-                    f"chunk {record.index + 1} ({span}) after {record.attempts} attempt(s): {exc}"
-                ) from exc
+                with attempt:
+                    try:
+                        result: ChunkTranscript = await self.asr.transcribe_chunk.remote(
+                            audio, self.language, self.decode
+                        )
+                    except Exception as exc:
+                        failure = exc
+                        record.error = f"attempt {number}: {type(exc).__name__}: {exc}"[:500]
+                        raise
+        except Exception as exc:
+            if exc is not failure:
+                raise
+            span = f"{format_display(record.start)}-{format_display(record.end)}"
+            record.state = ChunkState.FAILED
+            await self.store.update_chunk.remote(self.job_id, record, fence=self.fence)
+            raise RuntimeError(
+                f"chunk {record.index + 1} ({span}) after {record.attempts} attempt(s): {exc}"
+            ) from exc
         answered = time.perf_counter()
-        # The ASR pass itself, and the rest of the wait: semaphore, Serve's queue, batching.
+        # The ASR pass itself, and the rest of the wait: Serve's queue, batching.
         self.metrics.chunk("asr", result.transcribe_s)
         self.metrics.chunk("queue", answered - planned - result.transcribe_s)
         await self.store.complete_chunk.remote(
@@ -221,7 +290,9 @@ class JobRun:
         than failing the job."""
         assert self.diarizer is not None
         opts = self.job.options
-        duration = max(self.audio.shape[0] / self.sr, 1e-9)
+        whole = self.audio.whole
+        assert whole is not None  # the chunker decodes the whole file for diarized jobs
+        duration = max(whole.shape[0] / self.sr, 1e-9)
         starting = asyncio.create_task(  # the diarizer may be scaled to zero: say so
             note_if_cold("Diarizer", 2.0, lambda: self._note(DIARIZER_STARTING))
         )
@@ -230,7 +301,7 @@ class JobRun:
             # speakers live; with the final pass only otherwise (kept for later matches).
             live = await self.store.uses_known_speakers.remote(self.job_id)
             stream = self.diarizer.options(stream=True).diarize.remote(
-                self.audio, opts.num_speakers, opts.min_speakers, opts.max_speakers, live
+                whole, opts.num_speakers, opts.min_speakers, opts.max_speakers, live
             )
             async for item in stream:
                 starting.cancel()

@@ -107,6 +107,8 @@ class IncrementalPlanner:
         """Resume: plan after sample ``start``, numbering from ``first_index``."""
         self._spans: list[tuple[int, int]] = []
         self._emitted = 0
+        self._planned_until = start
+        """End of the last chunk returned (``start`` before any)."""
 
     def add_block(self, spans: list[tuple[int, int]], block_start: int) -> list[Chunk]:
         for start, end in spans:
@@ -123,8 +125,22 @@ class IncrementalPlanner:
         last_start = self._spans[-1][0]
         return self._take(lambda c: c.end <= last_start)
 
-    def finish(self) -> list[Chunk]:
+    def finish(self, total_samples: int | None = None) -> list[Chunk]:
+        """The remaining chunks; ``total_samples``: the audio's length, when it is known
+        only now (a streamed decode), for the last chunk's trailing silence."""
+        if total_samples is not None:
+            self.total_samples = total_samples
         return self._take(lambda c: True)
+
+    def keep_from(self, decoded_until: int) -> int:
+        """The first sample a chunk not yet returned can start at, when the audio is decoded
+        up to ``decoded_until`` (spans after it are not known yet): the samples before it
+        can be dropped. A chunk widens into the silence before its first span by at most
+        half its length, and never back past the chunk before it."""
+        until = self._planned_until
+        pending = [max(s, until) for s, e in self._spans if e > until]
+        first = pending[0] if pending else decoded_until
+        return max(self._planned_until, min(first, decoded_until) - self.max_chunk_samples)
 
     def _take(self, is_final: Callable[[Chunk], bool]) -> list[Chunk]:
         chunks = plan_chunks(
@@ -141,4 +157,6 @@ class IncrementalPlanner:
                 break
             ready.append(chunk)
         self._emitted += len(ready)
+        if ready:
+            self._planned_until = ready[-1].end
         return ready

@@ -14,7 +14,7 @@ import os
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, cast
@@ -102,19 +102,40 @@ class AudioStore:
     def save_flac(self, job_id: str, audio: np.ndarray, sample_rate: int = 16000) -> None:
         """Keep mono float32 ``audio`` as 16-bit FLAC, replacing what was stored (a PCM
         upload shrinks to about half, and decodes back to the same samples within 1e-4)."""
-        import av
-
         if audio.ndim != 1:
             raise ValueError(f"expected mono audio (one dimension), got shape {audio.shape}")
+        with self.flac_writer(job_id, sample_rate) as write:
+            for start in range(0, audio.size, _FLAC_FRAME):
+                write(audio[start : start + _FLAC_FRAME])
+
+    @contextlib.contextmanager
+    def flac_writer(
+        self, job_id: str, sample_rate: int = 16000
+    ) -> Iterator[Callable[[np.ndarray], None]]:
+        """``write(block)`` appends mono float32 blocks as 16-bit FLAC; what was stored is
+        replaced when the block ends, all at once (nothing changes if it raises). For audio
+        decoded as a stream: only one block is converted at a time."""
+        import av
+
         with self.open_writer(job_id) as file, av.open(file, mode="w", format="flac") as out:
             stream = out.add_stream("flac", rate=sample_rate, layout="mono")
-            for start in range(0, audio.size, _FLAC_FRAME):
-                pcm = (np.clip(audio[start : start + _FLAC_FRAME], -1, 1) * 32767).astype(np.int16)
-                frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
-                frame.sample_rate = sample_rate
-                frame.pts = start
-                for packet in stream.encode(frame):
-                    out.mux(packet)
+            written = 0
+
+            def write(block: np.ndarray) -> None:
+                nonlocal written
+                for start in range(0, block.size, _FLAC_FRAME):
+                    part = block[start : start + _FLAC_FRAME]
+                    pcm = (np.clip(part, -1, 1) * 32767).astype(np.int16)
+                    frame = av.AudioFrame.from_ndarray(
+                        pcm.reshape(1, -1), format="s16", layout="mono"
+                    )
+                    frame.sample_rate = sample_rate
+                    frame.pts = written
+                    written += part.size
+                    for packet in stream.encode(frame):
+                        out.mux(packet)
+
+            yield write
             for packet in stream.encode(None):
                 out.mux(packet)
 
