@@ -35,6 +35,11 @@ MERGE_COSINE = 0.875
 MIN_NEIGHBOURS = 6
 """3D-Speaker's spectral-clustering defaults for CAM++ (``mer_cos``, ``min_cluster_size``,
 ``min_pnum``)."""
+MIN_SEPARATED_WINDOWS = 2
+"""Segmentation windows with two active local speakers needed before a count of one is
+re-tested as two (:func:`choose_count`). A second voice with 2 s of speech shares several
+windows with the first (10 s windows, 2 s apart); one such window alone is often a
+segmentation slip on a single voice (seen on the tune split's single-voice clips)."""
 REGROW = 1.3
 """Online: re-cluster when the embeddings have grown by this factor since the last pass."""
 
@@ -86,16 +91,42 @@ def estimate_clusters(affinity: np.ndarray, min_k: int, max_k: int) -> tuple[int
     return best[1], best[2]
 
 
+def choose_count(
+    affinity: np.ndarray, lower: int, upper: int, separated_windows: int | None = None
+) -> tuple[int, Any]:
+    """(count, spectral embedding rows) from the eigengap, except that a count of one is
+    not final when the segmentation model itself heard two voices: when at least
+    :data:`MIN_SEPARATED_WINDOWS` windows have two active local speakers (pyannote's
+    segmentation puts different voices in different local slots, the same cannot-link rule
+    :func:`constrained` keeps). On a short clip (a few dozen embeddings) the first gap of the
+    connected graph is the largest even when a second voice speaks for seconds. Then two
+    clusters are fitted and :func:`merge_close` (the recipe's centroid test) decides whether
+    they are one voice. ``separated_windows`` None (embeddings without windows): the
+    eigengap's count as it is."""
+    k, spectral = estimate_clusters(affinity, lower, upper)
+    if (
+        k == 1
+        and separated_windows is not None
+        and separated_windows >= MIN_SEPARATED_WINDOWS
+        and upper >= 2
+        and affinity.shape[0] >= 2 * MIN_CLUSTER_SIZE
+    ):
+        k, spectral = estimate_clusters(affinity, 2, 2)
+    return k, spectral
+
+
 def spectral_clusters(
     embeddings: np.ndarray,
     min_clusters: int = 1,
     max_clusters: int | None = None,
     num_clusters: int | None = None,
     seed: int = 0,
+    separated_windows: int | None = None,
 ) -> np.ndarray:
     """Cluster labels (0..k-1) for ``embeddings`` (N, D); the count from the eigengap unless
-    ``num_clusters`` is given. More than :data:`MAX_FIT` embeddings: a fixed subsample is
-    clustered and the rest go to the nearest centroid."""
+    ``num_clusters`` is given (``separated_windows``: see :func:`choose_count`). More than
+    :data:`MAX_FIT` embeddings: a fixed subsample is clustered and the rest go to the
+    nearest centroid."""
     from sklearn.cluster import KMeans
 
     x = normalise(np.asarray(embeddings, dtype=np.float64))
@@ -112,7 +143,7 @@ def spectral_clusters(
         k = max(1, min(num_clusters, len(fit)))
         _, spectral = estimate_clusters(affinity, k, k) if k > 1 else (1, None)
     else:
-        k, spectral = estimate_clusters(affinity, lower, upper)
+        k, spectral = choose_count(affinity, lower, upper, separated_windows)
     if k == 1:
         return np.zeros(n, dtype=int)
     assert spectral is not None
@@ -133,7 +164,8 @@ def merge_close(x: np.ndarray, labels: np.ndarray, min_clusters: int = 1) -> np.
     embedding model ships with): clusters of fewer than :data:`MIN_CLUSTER_SIZE` embeddings
     join their nearest large cluster, then clusters whose centroids are closer than
     :data:`MERGE_COSINE` merge. The eigengap cannot say "one speaker" (its first gap is
-    always there) and a sparse graph of one voice falls apart in parts; this joins them.
+    always there, so :func:`choose_count` may send a count of one here as two) and a sparse
+    graph of one voice falls apart in parts; this joins them.
     Both constants are the recipe's published defaults, not fitted here."""
     labels = relabel_dense(labels)
     sizes = np.bincount(labels)
@@ -240,7 +272,9 @@ class OnlineClusters:
         x = stacked[valid]
         num, lo, hi = self.bounds
         if x.shape[0]:
-            fitted = spectral_clusters(x, lo, hi, num)
+            # windows where segmentation heard two voices (unknown for 1-slot blocks)
+            separated = int((valid.sum(axis=1) >= 2).sum()) if valid.shape[1] > 1 else None
+            fitted = spectral_clusters(x, lo, hi, num, separated_windows=separated)
             labels[valid] = constrained(stacked, valid, fitted)
             members = normalise(x)
             self._centroids = centroids(members, labels[valid])
