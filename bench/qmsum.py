@@ -86,16 +86,31 @@ def _answers(http: Any, model: str, meeting: qmsum.Meeting, n: int) -> list[floa
 
 
 def measure(http: Any, args: argparse.Namespace, meeting: qmsum.Meeting) -> dict[str, Any]:
-    body = {"transcript": meeting.segments, "model_name": args.model,
-            "format": "bullet_points", "max_length": args.max_length}  # fmt: skip
-    t0 = time.perf_counter()
-    result = _summary(http, body)
-    seconds = round(time.perf_counter() - t0, 1)
+    """One meeting: the pipeline, then the direct summary. Each part is cached as soon as it
+    is measured (``.pipeline``/``.direct`` beside the row), so a run cut short by a time
+    limit loses at most the part it was in."""
+    part = _cache_path(args, meeting.name).with_suffix(".pipeline")
+    if part.is_file() and not args.fresh:
+        result, seconds = json.loads(part.read_text())
+    else:
+        body = {"transcript": meeting.segments, "model_name": args.model,
+                "format": "bullet_points", "max_length": args.max_length}  # fmt: skip
+        t0 = time.perf_counter()
+        result = _summary(http, body)
+        seconds = round(time.perf_counter() - t0, 1)
+        part.write_text(json.dumps([result, seconds], ensure_ascii=False))
+        log(f"{meeting.name}: pipeline {qmsum.rouge(result['summary'], meeting.reference)}, "
+            f"{seconds} s, timing {result.get('notes', {}).get('timing')}")  # fmt: skip
     notes = result.get("notes", {})
     checks = notes.get("checks", {})
-    t0 = time.perf_counter()
-    direct = _direct(http, args.model, meeting, args.max_length, args.window)
-    direct_s = round(time.perf_counter() - t0, 1)
+    part = part.with_suffix(".direct")
+    if part.is_file() and not args.fresh:
+        direct, direct_s = json.loads(part.read_text())
+    else:
+        t0 = time.perf_counter()
+        direct = _direct(http, args.model, meeting, args.max_length, args.window)
+        direct_s = round(time.perf_counter() - t0, 1)
+        part.write_text(json.dumps([direct, direct_s], ensure_ascii=False))
     answers = _answers(http, args.model, meeting, args.queries)
     return {
         "meeting": meeting.name,

@@ -40,12 +40,12 @@ more than four things."""
 MAX_POINTS = 8
 KINDS = ("topics", "points", "decisions", "action_items", "open_questions")
 MAX_EVIDENCE = 3
-SUMMARY_EVIDENCE = 5
-"""Most lines a summary sentence cites: it sums up a stretch of the meeting."""
-SENTENCE = r"^[^\s\-*#>(\[0-9•‣·][^\n\"\\#]{10,298}[.!?\u3002\uff01\uff1f]$"
-"""A summary sentence (the schema's ``pattern``): prose that ends as a sentence ends, with
-no list mark, heading, line number or quote in it (a small model otherwise copies the
-outline's or the notes' format into the summary)."""
+SENTENCE = r"^[^\s\-*#>(\[0-9•‣·][^\n\"\\#.!?\u3002\uff01\uff1f]{10,238}[.!?\u3002\uff01\uff1f]$"
+"""One sentence of prose (the ``pattern`` of a summary sentence and of a point): no list
+mark, heading, line number or quote, and one sentence end, at its end. A small model
+otherwise copies the outline's or the notes' format into the summary, packs three
+sentences on different lines under one citation, or is cut off mid-sentence by a
+length limit (all seen on the tuning meeting)."""
 
 
 class Noted(BaseModel):
@@ -149,8 +149,9 @@ def window_schema(
     props["topics"] = _list(
         _item({"title": _text_field(80)}, ids), LIMITS["topics"], min(LEAST["topics"], len(ids))
     )
+    sentence = {"type": "string", "pattern": SENTENCE}
     props["points"] = _list(
-        _item({"text": text}, ids), points or LIMITS["points"], min(LEAST["points"], len(ids))
+        _item({"text": sentence}, ids), points or LIMITS["points"], min(LEAST["points"], len(ids))
     )
     props["decisions"] = _list(_item({"text": text}, ids), LIMITS["decisions"])
     owner = {"type": "string", "enum": [*dict.fromkeys([*owners, ""])]}
@@ -172,7 +173,7 @@ def window_schema(
 def summary_schema(ids: Sequence[int], most: int, least: int = 1) -> dict[str, Any]:
     """JSON schema of the summary: ``least`` to ``most`` prose sentences (:data:`SENTENCE`),
     each citing ``ids``."""
-    sentence = _item({"text": {"type": "string", "pattern": SENTENCE}}, ids, SUMMARY_EVIDENCE)
+    sentence = _item({"text": {"type": "string", "pattern": SENTENCE}}, ids)
     props = {"sentences": _list(sentence, most, min(least, most))}
     return {"type": "object", "properties": props, "required": ["sentences"],
             "additionalProperties": False}  # fmt: skip

@@ -133,8 +133,9 @@ def notes_messages(
             "role": "user",
             "content": (
                 f"{where}, one numbered line per turn:\n{chr(10).join(lines)}\n\n"
-                "Take notes on the transcript above, as JSON. Every note cites in "
-                '"evidence" the numbers of the lines that say it.\n'
+                "Take notes on the transcript above, from its first line to its last, as "
+                'JSON. Every note cites in "evidence" the numbers of the one to three lines '
+                "that say it.\n"
                 "- topics: the subjects discussed, a few words each;\n"
                 "- points: what was said, proposed, reported or argued, one full sentence "
                 "each in your own words, naming who said it by speaker label;\n"
@@ -172,12 +173,12 @@ def summary_notes_messages(
         parts.append("The meeting's parts and their topics:\n" + "\n".join(outline))
     task = (
         f"Summarise the whole meeting in about {max_words} words, as JSON: a list of "
-        "sentences of plain prose that together read as one paragraph, from the start "
-        "of the meeting to its end: its purpose, what each participant presented, "
-        "proposed or argued, what was decided and left open, and who will do what. "
-        "Each sentence names people by their speaker labels and cites in "
-        '"evidence" the numbers of the transcript lines it rests on; the sentence '
-        "itself holds no line numbers, times or list marks. Write in "
+        "sentences of plain prose that together read as one paragraph: the meeting's "
+        "purpose, what each participant presented, proposed or argued, what was decided "
+        "and left open, and who will do what. Each sentence says something the others "
+        "do not, names people by their speaker labels, and cites in "
+        '"evidence" the numbers of the one to three transcript lines that say it; the '
+        "sentence itself holds no line numbers, times or list marks. Write in "
         f"{_language(language)}. Use only what the transcript says."
     )
     return [

@@ -44,7 +44,10 @@ def test_the_schema_allows_only_the_windows_lines_labels_and_owners():
     good = {
         "speakers": [{"evidence": [3], "label": "SPEAKER_1", "name": "Priya"}],
         "topics": [{"evidence": [3], "title": "Release"}],
-        "points": [{"evidence": [3], "text": "Ship"}, {"evidence": [4], "text": "Fix"}],
+        "points": [
+            {"evidence": [3], "text": "We ship on Thursday."},
+            {"evidence": [4], "text": "Bob fixes the export."},
+        ],
         "decisions": [{"evidence": [3, 4], "text": "Ship on Thursday"}],
         "action_items": [{"evidence": [4], "owner": "", "task": "Fix", "due": ""}],
         "open_questions": [],
