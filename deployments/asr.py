@@ -29,7 +29,7 @@ import numpy as np
 from deployments.metrics import ASRMetrics
 from serve_app.asr.backends.base import ASRBackend
 from serve_app.asr.backends.loader import load_backend
-from serve_app.asr.batcher import Batcher
+from serve_app.asr.batcher import FILE_JOB_PRIORITY, Batcher
 from serve_app.asr.decoding import ChunkTranscript, DecodeOptions
 from serve_app.asr.registry import build_registry
 from serve_app.audio.decode import SAMPLE_RATE
@@ -111,13 +111,16 @@ class WhisperASR(ReportsQueuedAudio):
         audio: np.ndarray,
         language: str | None,
         options: DecodeOptions | None = None,
+        priority: int = FILE_JOB_PRIORITY,
     ) -> ChunkTranscript:
+        """``priority``: lower is decoded sooner among the requests this replica holds
+        (``serve_app/asr/batcher.py``; realtime sessions pass ``REALTIME_PRIORITY``)."""
         options = options or DecodeOptions()
         model_id = self._model_id()
         # The batched decoder needs a known language (detection is per chunk) and one Whisper
         # window. It is used at batch_size 1 too: one clip per pass, no timestamp tokens.
         if language is not None and audio.shape[0] <= MAX_BATCHED_CHUNK_S * SAMPLE_RATE:
-            return await self._batcher.submit((model_id, audio, language, options))
+            return await self._batcher.submit((model_id, audio, language, options), priority)
         model = await self._model(model_id)
         return await asyncio.to_thread(model.transcribe, audio, language, options)
 
