@@ -248,7 +248,9 @@ def test_structured_notes_are_schema_valid_json_even_from_the_small_model(http):
     )
     out = llm.chat_text.remote(
         notes_messages(lines, 1, 1),
-        max_tokens=1500,  # the schema's lists and strings are bounded: the JSON ends
+        # The schema's lists and strings are bounded, so the JSON ends, but a tiny model
+        # can spend a token per character (digits): room for every bound, in its 4k context.
+        max_tokens=3600,
         temperature=0.0,
         response_format={"type": "json_schema", "json_schema": {"name": "notes", "schema": schema}},
     ).result(timeout_s=240)
