@@ -24,7 +24,7 @@ from deployments.metrics import IngressMetrics
 from serve_app.asr.registry import build_registry
 from serve_app.audio.settings import open_audio_store
 from serve_app.audio.store import AudioStore
-from serve_app.autoscaling.cold_start import ColdStartGuard
+from serve_app.autoscaling.cold_start import ColdStartGuard, LLMColdStart
 from serve_app.config import AppConfig
 from serve_app.errors import OverloadedError
 from serve_app.jobs.edits import TranscriptEdit
@@ -315,6 +315,8 @@ class Ingress:
             assistant=self._assistant,
         )
         app.state.realtime = self._realtime
+        # An LLM scaled to zero: chat and summary answer 503 "starting" during its cold start.
+        app.state.llm_starting = LLMColdStart(self._config.llm)
         from serve_app.speakers.registry import SpeakerRegistry
 
         app.state.speakers = SpeakerRegistry(  # /api/speakers, known speakers

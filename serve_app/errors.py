@@ -91,7 +91,10 @@ class LLMUnavailableError(AppError):
 
 
 class OverloadedError(AppError):
-    """Every replica that could take the request is busy and its queue is full."""
+    """Every replica that could take the request is busy and its queue is full. Its subclass
+    ``serve_app.autoscaling.cold_start.StartingError`` (code ``starting``) answers for a
+    deployment scaled to zero that is starting (re-transcriber, LLM); both set
+    ``Retry-After``."""
 
     status_code = 503
     code = "overloaded"

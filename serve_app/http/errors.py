@@ -90,7 +90,8 @@ _COMMON = {
     "413": "Body above its size limit",
     "422": "Invalid fields",
     "429": "Rate limit: retry after Retry-After seconds",
-    "503": "Overloaded (Retry-After), or the LLM is unavailable",
+    "503": "Overloaded, or a deployment scaled to zero is starting (Retry-After both); "
+    "or the LLM is unavailable",
 }
 
 

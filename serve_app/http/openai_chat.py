@@ -22,6 +22,7 @@ from serve_app.errors import InvalidRequestError
 from serve_app.http.deps import AssistantDep, SettingsDep
 from serve_app.http.errors import ERROR_RESPONSES
 from serve_app.http.limits import check_openai_chat
+from serve_app.http.llm_starting import LLMStartingDep
 from serve_app.http.sse import event_stream
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -29,13 +30,18 @@ router = APIRouter(prefix="/v1", tags=["openai"])
 
 @router.post("/chat/completions", responses=ERROR_RESPONSES)
 async def chat_completions(
-    assistant: AssistantDep, settings: SettingsDep, body: Annotated[dict[str, Any], Body()]
+    assistant: AssistantDep,
+    settings: SettingsDep,
+    starting: LLMStartingDep,
+    body: Annotated[dict[str, Any], Body()],
 ) -> Response:
+    """A cold LLM scaled to zero: 503 ``starting`` with ``Retry-After`` after a short wait."""
     check_openai_chat(body, settings.limits)
     check_text_only(body["messages"])
+    model = body.get("model") if isinstance(body.get("model"), str) else None
     if body.get("stream"):
-        return await event_stream(assistant.openai_chat_stream(body))
-    return JSONResponse(await assistant.openai_chat(body))
+        return await event_stream(starting.stream(model, assistant.openai_chat_stream(body)))
+    return JSONResponse(await starting.call(model, assistant.openai_chat(body)))
 
 
 def check_text_only(messages: list[Any]) -> None:

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from serve_app.http.deps import AssistantDep, PrincipalDep, SettingsDep
 from serve_app.http.errors import ERROR_RESPONSES
 from serve_app.http.limits import check_transcript
+from serve_app.http.llm_starting import LLMStartingDep
 from serve_app.llm.schemas import SummaryAccepted, SummaryJobStatus, SummaryRequest, SummaryResult
 
 router = APIRouter(prefix="/api/summary", tags=["summary"])
@@ -14,10 +15,17 @@ router = APIRouter(prefix="/api/summary", tags=["summary"])
 
 @router.post("/", response_model=SummaryAccepted, responses=ERROR_RESPONSES)
 async def submit_summary(
-    req: SummaryRequest, assistant: AssistantDep, principal: PrincipalDep, settings: SettingsDep
+    req: SummaryRequest,
+    assistant: AssistantDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    starting: LLMStartingDep,
 ) -> SummaryAccepted:
-    """Start a summary job; poll ``/status/{job_id}``, then fetch ``/{job_id}``."""
+    """Start a summary job; poll ``/status/{job_id}``, then fetch ``/{job_id}``. While an
+    LLM scaled to zero has no running replica: 503 ``starting`` with ``Retry-After`` (its
+    start is under way; the retry is accepted)."""
     check_transcript(req, settings.limits)
+    await starting.check_ready(req.model_name)
     job = await assistant.submit_summary(req, principal.name)
     return SummaryAccepted(job_id=job.job_id, status=job.status.value, message=job.message)
 
