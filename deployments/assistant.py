@@ -12,20 +12,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 from deployments.job_store import connect_job_store
+from deployments.summary_jobs import SummaryJobs
 from serve_app.config import AppConfig
 from serve_app.errors import (
-    AppError,
     InvalidRequestError,
     JobNotFinishedError,
     JobNotFoundError,
     LLMUnavailableError,
 )
-from serve_app.jobs.model import Job, JobOptions, JobStatus
+from serve_app.jobs.model import Job, JobStatus
 from serve_app.llm.chat import fit_chat_prompt
 from serve_app.llm.citations import citations
 from serve_app.llm.output import count_words, shape_summary
@@ -58,20 +57,22 @@ class TranscriptAssistant:
         self._settings = config.llm
         self._cfg = config.assistant
         self._store = connect_job_store(config.job_store)
-        self._tasks: set[asyncio.Task[None]] = set()
-        # Summary jobs are leased to this replica and renewed while they run, so the store
-        # fails them once the replica is gone (its leases lapse), never leaving them
-        # processing; a slow LLM call is no sign of a lost job.
-        self._replica = uuid.uuid4().hex[:12]
-        self._lease_s = config.job_store.lease_s
+        # Summary jobs are leased to the replica running them and keep their request, so
+        # a replica that stops hands them back (or lets their leases lapse) and another
+        # takes them up; a slow LLM call is no sign of a lost job.
+        store = config.job_store
+        self._summaries = SummaryJobs(self, self._store, store.lease_s, store.sweep_interval_s)
+        with contextlib.suppress(RuntimeError):  # Serve builds replicas inside their loop
+            self._summaries.start()
+
+    @property
+    def _tasks(self) -> set[asyncio.Task[None]]:
+        return self._summaries.tasks
 
     async def __del__(self) -> None:
-        # Scale-down or redeploy: the summaries running here cannot move to another replica
-        # (the request is not kept): fail them now rather than when their leases lapse.
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=5)
+        # Scale-down or redeploy: hand the running summaries back now, so that another
+        # replica takes them up without waiting for their leases to lapse.
+        await self._summaries.stop()
 
     # ---- models ------------------------------------------------------------------------
 
@@ -188,23 +189,10 @@ class TranscriptAssistant:
 
     async def submit_summary(self, req: SummaryRequest, owner: str | None = None) -> Job:
         """Validate (400 before any job exists), create the job, run it in the background."""
+        self._summaries.start()
         model, llm = self._resolve(req.model_name)
-        segments, lines = await self._lines(req)
-        job = Job(
-            job_id=str(uuid.uuid4()),
-            kind="summary",
-            options=JobOptions(model_name=model.name),
-            owner=owner,
-            message=f"Summary started with model {model.name}",
-            lease_owner=f"{self._replica}:{uuid.uuid4().hex[:8]}",
-            lease_expires_at=time.time() + self._lease_s,
-        )
-        job = await self._store.create_job.remote(job)
-        run = self._run_summary(job, req, (segments, lines), model, llm)
-        task = asyncio.create_task(run)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return job
+        lines = await self._lines(req)
+        return await self._summaries.submit(req, model, llm, lines, owner)
 
     async def summary_job(self, job_id: str, owner: str | None = None) -> Job:
         """The summary job; ``owner`` set: only if that key created it (404 otherwise)."""
@@ -233,60 +221,6 @@ class TranscriptAssistant:
         if job.status != JobStatus.COMPLETED or job.result is None:
             raise JobNotFinishedError(f"Summary is still processing ({job.progress:.0f}%)")
         return SummaryResult.model_validate(job.result)
-
-    async def _run_summary(
-        self,
-        job: Job,
-        req: SummaryRequest,
-        lines: tuple[list[TranscriptLine], list[str]],
-        model: LLMModel,
-        llm: _LLMReplica,
-    ) -> None:
-        job_id, fence = job.job_id, job.lease_fence
-        started = time.perf_counter()
-        renewal = asyncio.create_task(self._keep_lease(job))
-        try:
-            result = await self._summarise(job_id, req, lines, model, llm, fence)
-            await self._store.update_job.remote(
-                job_id,
-                status=JobStatus.COMPLETED,
-                message=(
-                    f"Summary completed ({result.context.strategy}, "
-                    f"{result.context.chunks} chunk(s)) in {time.perf_counter() - started:.1f} s"
-                ),
-                progress=100.0,
-                result=result.model_dump(mode="json"),
-                timings={"summary_s": round(time.perf_counter() - started, 3)},
-                fence=fence,
-            )
-        except asyncio.CancelledError:
-            message = "Summary failed: the replica running it stopped; submit it again"
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(
-                    self._store.update_job.remote(
-                        job_id, status=JobStatus.FAILED, message=message, fence=fence
-                    ),
-                    3,
-                )
-            raise
-        except Exception as exc:  # every failure ends the job, with the reason
-            reason = exc.message if isinstance(exc, AppError) else f"{type(exc).__name__}: {exc}"
-            await self._store.update_job.remote(
-                job_id, status=JobStatus.FAILED, message=f"Summary failed: {reason}", fence=fence
-            )
-        finally:
-            renewal.cancel()
-
-    async def _keep_lease(self, job: Job) -> None:
-        """Renew the summary job's lease every third of it while it runs."""
-        assert job.lease_owner is not None
-        while True:
-            await asyncio.sleep(self._lease_s / 3)
-            try:
-                if not await self._store.renew.remote(job.job_id, job.lease_owner, job.lease_fence):
-                    return  # finished, or failed by the sweep: nothing left to keep
-            except Exception:  # store restarting: the lease has slack for a few misses
-                continue
 
     async def _summarise(
         self,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from serve_app.errors import AppError
 from serve_app.jobs.entries import JobEntry
-from serve_app.jobs.model import Job, JobStatus
+from serve_app.jobs.model import Job, JobKind, JobStatus
 
 DISPATCH_TIMEOUT_S = 120.0
 """A lapsed job handed to a dispatcher is offered again if no runner claimed it by then."""
@@ -75,7 +75,8 @@ class Leases:
             job.attempts += 1
             if job.attempts > self._max_attempts:
                 reason = f"{self._max_attempts} runs were interrupted by replica failures"
-                message = f"Transcription failed: retries exhausted ({reason})"
+                kind = "Summary" if job.kind == "summary" else "Transcription"
+                message = f"{kind} failed: retries exhausted ({reason})"
                 await self.update_job(job_id, status=JobStatus.FAILED, message=message)
                 return None
         job.lease_owner, job.lease_expires_at = runner, now + self._lease_s
@@ -105,14 +106,16 @@ class Leases:
             entry.job.lease_owner, entry.job.lease_expires_at = None, 0.0
             await self._save(entry)
 
-    async def lapsed_jobs(self, limit: int = 8) -> list[tuple[str, str]]:
-        """Running transcription jobs whose lease lapsed, each handed to the caller under a
+    async def lapsed_jobs(
+        self, limit: int = 8, kind: JobKind = "transcription"
+    ) -> list[tuple[str, str]]:
+        """Running jobs of ``kind`` whose lease lapsed, each handed to the caller under a
         fresh dispatch token (``claim`` with it) so that other dispatchers skip them."""
         self._started()
         now, out = time.time(), []
         for entry in self._jobs.values():
             job = entry.job
-            if job.kind != "transcription" or job.finished or job.lease_expires_at >= now:
+            if job.kind != kind or job.finished or job.lease_expires_at >= now:
                 continue
             token = uuid.uuid4().hex
             job.lease_owner, job.lease_expires_at = f"dispatch:{token}", now + DISPATCH_TIMEOUT_S

@@ -110,6 +110,10 @@ class Job(BaseModel):
     audio_duration: float | None = None
     result: dict[str, Any] | None = None
     """A summary job's result (``SummaryResult`` as a dict) once completed."""
+    request: dict[str, Any] | None = None
+    """A summary job's request (``SummaryRequest`` as a dict), kept so that another
+    replica can run the job again when the one running it stops (``None``: a job stored
+    by an older version, which cannot be resumed)."""
     planning_done: bool = False
     """Every chunk of the plan is known (VAD reached the end of the audio)."""
     published_chunks: int = 0

@@ -27,15 +27,12 @@ from serve_app.jobs.model import ChunkInfo, ChunkRecord, ChunkState, Job, JobPag
 from serve_app.jobs.persistence import Persistence
 from serve_app.jobs.progress import publishable, refresh_progress
 from serve_app.jobs.speakers import current_view, extend_view, revise, settle, snapshot
+from serve_app.jobs.summaries import summary_to_fail
 from serve_app.jobs.voiceprints import KnownSpeakers
 from serve_app.speakers.settings import SpeakerSettings
 from serve_app.transcript.segments import Segment
 
 logger = logging.getLogger(__name__)
-
-SUMMARY_STALE_S = 900.0
-"""A summary job without a lease (stored by an older version) and with no update for this
-long failed with its replica. Jobs with a lease fail when it lapses instead."""
 
 
 class JobStore(KnownSpeakers, Persistence, Leases, TranscriptEdits):
@@ -355,9 +352,8 @@ class JobStore(KnownSpeakers, Persistence, Leases, TranscriptEdits):
                 logger.warning("job sweep failed", exc_info=True)
 
     async def sweep(self, now: float) -> None:
-        """Delete jobs past their TTL; fail summary jobs whose assistant replica stopped
-        (its lease lapsed: the replica renews it while the job runs, however long one LLM
-        call takes), which a restarted replica cannot resume (the request is not kept)."""
+        """Delete jobs past their TTL; fail the running summary jobs that no replica can or
+        does take up again (``serve_app.jobs.summaries``)."""
         for job_id, entry in list(self._jobs.items()):
             job = entry.job
             if now - job.updated_at > self._ttl_s:
@@ -367,14 +363,7 @@ class JobStore(KnownSpeakers, Persistence, Leases, TranscriptEdits):
                     await self._write(self._db.delete_job, job_id)
                 entry.events.notify()
             elif job.kind == "summary" and not job.finished:
-                if job.lease_owner is not None and job.lease_expires_at < now:
-                    reason = "the replica writing it stopped (its lease lapsed); submit it again"
-                elif job.lease_owner is None and now - job.updated_at > SUMMARY_STALE_S:
-                    reason = (
-                        f"no progress for {int(now - job.updated_at)} s "
-                        "(the replica writing it stopped)"
-                    )
-                else:
+                if (reason := summary_to_fail(job, now)) is None:
                     continue
                 await self.update_job(
                     job_id, status=JobStatus.FAILED, message=f"Summary failed: {reason}"
