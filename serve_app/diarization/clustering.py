@@ -36,10 +36,10 @@ MIN_NEIGHBOURS = 6
 """3D-Speaker's spectral-clustering defaults for CAM++ (``mer_cos``, ``min_cluster_size``,
 ``min_pnum``)."""
 MIN_SEPARATED_WINDOWS = 2
-"""Segmentation windows with two active local speakers needed before a count of one is
-re-tested as two (:func:`choose_count`). A second voice with 2 s of speech shares several
-windows with the first (10 s windows, 2 s apart); one such window alone is often a
-segmentation slip on a single voice (seen on the tune split's single-voice clips)."""
+"""Windows with two active local speakers needed for more than one speaker
+(:func:`choose_count`). A second voice with 2 s of speech shares several windows with the
+first (10 s windows, 2 s apart); one such window alone is a segmentation slip on a single
+voice in two of the tune split's single-voice clips."""
 REGROW = 1.3
 """Online: re-cluster when the embeddings have grown by this factor since the last pass."""
 
@@ -94,15 +94,23 @@ def estimate_clusters(affinity: np.ndarray, min_k: int, max_k: int) -> tuple[int
 def choose_count(
     affinity: np.ndarray, lower: int, upper: int, separated_windows: int | None = None
 ) -> tuple[int, Any]:
-    """(count, spectral embedding rows) from the eigengap, except that a count of one is
-    not final when the segmentation model itself heard two voices: when at least
-    :data:`MIN_SEPARATED_WINDOWS` windows have two active local speakers (pyannote's
-    segmentation puts different voices in different local slots, the same cannot-link rule
-    :func:`constrained` keeps). On a short clip (a few dozen embeddings) the first gap of the
-    connected graph is the largest even when a second voice speaks for seconds. Then two
-    clusters are fitted and :func:`merge_close` (the recipe's centroid test) decides whether
-    they are one voice. ``separated_windows`` None (embeddings without windows): the
-    eigengap's count as it is."""
+    """(count, spectral embedding rows): the eigengap's count, checked against what the
+    segmentation model heard. Its local speakers of one window are distinct voices (the
+    cannot-link rule :func:`constrained` keeps), so ``separated_windows``, the number of
+    windows with two active local speakers, is evidence of a second voice:
+
+    * fewer than :data:`MIN_SEPARATED_WINDOWS`: one speaker. Only the spread of one voice's
+      embeddings says otherwise (the eigengap split an asterisk voice whose prompts were
+      recorded apart, tune split);
+    * at least that many and an eigengap count of one: two clusters are fitted and
+      :func:`merge_close` (the recipe's centroid test) decides whether they are one voice.
+      On a short clip (a few dozen embeddings) the first gap of the connected graph is the
+      largest even when a second voice speaks for seconds.
+
+    ``separated_windows`` None (embeddings without windows, e.g. one per realtime
+    utterance) or a speaker hint (``lower`` > 1): the eigengap's count as it is."""
+    if separated_windows is not None and lower <= 1 and separated_windows < MIN_SEPARATED_WINDOWS:
+        return 1, None
     k, spectral = estimate_clusters(affinity, lower, upper)
     if (
         k == 1

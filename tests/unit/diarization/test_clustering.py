@@ -45,11 +45,22 @@ def test_a_second_voice_the_segmentation_heard_is_not_merged_away(name: str) -> 
     assert count(OnlineClusters().add(block, final=True)) == 2
 
 
-@pytest.mark.parametrize("name", ["asterisk_en_tune", "asterisk_fr_tune", "librivox_reader"])
+@pytest.mark.parametrize(
+    "name", ["asterisk_en_tune", "asterisk_fr_tune", "asterisk_it_tune", "librivox_reader"]
+)
 def test_a_real_single_voice_stays_one_speaker(name: str) -> None:
     """One real voice (telephone prompts; a read audiobook): fewer than two windows with two
     local speakers (asterisk), or two halves the centroid test merges back (LibriVox)."""
     assert count(OnlineClusters().add(windows(name), final=True)) == 1
+
+
+def test_one_voice_the_eigengap_splits_is_kept_whole() -> None:
+    """The Italian asterisk voice's tune prompts: the eigengap alone finds two clusters
+    further apart than the centroid test merges, but no window ever held two voices."""
+    block = windows("asterisk_it_tune")
+    assert separated(block) == 0
+    assert count(spectral_clusters(block[~np.isnan(block).any(axis=2)])) == 2
+    assert count(OnlineClusters().add(block, final=True)) == 1
 
 
 def test_one_slot_blocks_keep_the_eigengap_count() -> None:
