@@ -78,3 +78,18 @@ def test_registration_is_configuration_only(tmp_path):
 def test_an_unknown_backend_name_fails_to_load(tmp_path):
     with pytest.raises(ValueError, match="unknown ASR backend"):
         load_backend("onnx", tmp_path, ASRConfig(), "cpu", "int8")
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        {"autoscaling_config": {"min_replicas": 0}},
+        {"ray_actor_options": {"num_gpus": 1}},
+        {"deployment": {"num_replicas": 2}},
+    ],
+)
+def test_a_scaling_block_on_an_entry_is_refused_not_ignored(block):
+    # Registered models are served by the WhisperASR replicas and scale with asr.deployment;
+    # a per-model block would be silently ignored, so the config refuses it.
+    with pytest.raises(ValidationError):
+        RegisteredModel(name="m", backend="vllm", path="p", **block)
