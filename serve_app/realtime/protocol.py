@@ -346,7 +346,10 @@ class TranscriptionCompleted(ServerEvent):
     transcript: str
     usage: DurationUsage
     speaker: str | None = None
-    """Extra: the speaker of the utterance when the session diarizes, else null."""
+    """Extra: who spoke the utterance when the session diarizes (an enrolled person's name,
+    else ``SPEAKER_n``); null without diarization or for speech under 0.8 s."""
+    speaker_id: str | None = None
+    """Extra: the enrolled person's id when ``speaker`` is a known speaker's name."""
     start: float
     """Extra: seconds from the start of the session's audio."""
     end: float

@@ -6,7 +6,9 @@ utterance: the chunk is planned when the utterance ends and completed with its f
 segments, so the job store publishes them in order on ``/api/transcribe/live/{id}`` and
 the result. The session's 16 kHz audio is spooled to a temporary file as it arrives and
 kept in the audio store (FLAC) when the session ends; then the job is diarized (when asked)
-and completed. Audio bytes never go to the job store.
+and completed. While it runs, the live speakers (``speakers.py``) go into the job as speaker
+turns; the final pass replaces them (its voiceprints matched with the owner's known
+speakers). Audio bytes never go to the job store.
 """
 
 from __future__ import annotations
@@ -103,6 +105,16 @@ class SessionRecording:
             self.job_id, audio_duration=self.samples / SAMPLE_RATE, fence=self.fence
         )
 
+    async def update_speakers(
+        self, turns: list[dict[str, Any]], centroids: dict[str, list[float]]
+    ) -> Job | None:
+        """The live speakers so far (one turn per utterance, each label's voiceprint): the
+        job store keeps shown labels stable and names them (known speakers)."""
+        job: Job | None = await self.store.update_speakers.remote(
+            self.job_id, turns, False, fence=self.fence, overlap_turns=turns, centroids=centroids
+        )
+        return job
+
     async def diarize(self, diarizer: Any | None, audio: np.ndarray) -> str:
         """One diarization pass over the session's audio; its speakers go into the job.
         A note for the job's message (how many speakers, or why none)."""
@@ -117,6 +129,7 @@ class SessionRecording:
                         True,
                         fence=self.fence,
                         overlap_turns=item.turns,
+                        centroids=item.centroids,
                     )
                     return f"{len(item.speakers)} speakers"
         except Exception as exc:

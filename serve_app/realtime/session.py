@@ -7,6 +7,10 @@ retried) and the final transcript of each finished utterance, in order, retried 
 ``serve_app/retrying.py`` when a replica fails, so a replica's death loses no utterance.
 Every utterance becomes a chunk of the session's job (``recording.py``).
 
+Every ASR request of a session has ``REALTIME_PRIORITY`` (a replica decodes it before the
+file-job chunks it holds); a final may come from a speculative pass started in the pause
+(``speculation.py``); each completed utterance carries its speaker (``speakers.py``).
+
 Memory stays bounded: the segmenter keeps only the current utterance, the session audio is
 spooled to disk, and a client that runs ``max_ahead_s`` ahead of the clock, or whose finished
 utterances wait for more than ``max_backlog_s`` of ASR, gets an ``error`` and is closed.
@@ -19,45 +23,28 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel
 
+from serve_app.asr.batcher import REALTIME_PRIORITY
 from serve_app.asr.decoding import ChunkTranscript, DecodeOptions
-from serve_app.asr.registry import ModelRegistry
-from serve_app.audio.store import AudioStore
 from serve_app.errors import AppError
 from serve_app.jobs.model import JobOptions
 from serve_app.realtime import protocol as p
-from serve_app.realtime.partials import DeltaTracker
+from serve_app.realtime.limits import check_limits
+from serve_app.realtime.partials import DeltaTracker, hypothesis
 from serve_app.realtime.pcm import PcmInput, decode_base64_pcm
 from serve_app.realtime.recording import SessionRecording
 from serve_app.realtime.segmenter import SAMPLE_RATE, SpeechStart, Utterance, UtteranceSegmenter
-from serve_app.realtime.settings import RealtimeConfig
+from serve_app.realtime.services import Final, RealtimeServices, SessionClosed
+from serve_app.realtime.speakers import LiveSpeakers, cancel
+from serve_app.realtime.speculation import SpeculativeFinal
 from serve_app.retrying import replica_calls
 
 logger = logging.getLogger("ray.serve")
 Send = Callable[[dict[str, Any]], Awaitable[None]]
-
-
-@dataclass
-class RealtimeServices:
-    """What sessions need from their replica: the ASR and diarizer handles (``diarizer``
-    None: no diarization), the job-store client, the audio store and the model registry."""
-
-    asr: Any
-    diarizer: Any | None
-    store: Any
-    audio: AudioStore
-    registry: ModelRegistry
-    config: RealtimeConfig
-    lease_s: float
-
-
-class SessionClosed(Exception):
-    """The session must end (a fatal error was sent)."""
 
 
 class RealtimeSession:
@@ -87,9 +74,11 @@ class RealtimeSession:
         self._deltas = DeltaTracker()
         self._partial_at = 0  # samples of the current utterance at the last partial
         self._partial: asyncio.Task[None] | None = None
-        self._finals: asyncio.Queue[tuple[str, Utterance, int] | None] = asyncio.Queue()
+        self._early = SpeculativeFinal(cfg.speculative_final_ms)
+        self._finals: asyncio.Queue[Final | None] = asyncio.Queue()
         self._backlog_samples = 0
         self._worker: asyncio.Task[None] | None = None
+        self._speakers: LiveSpeakers | None = None
         self.utterances = 0
 
     # ---- lifecycle ---------------------------------------------------------------------
@@ -107,6 +96,10 @@ class RealtimeSession:
             self.services.store, self.services.audio, self.services.lease_s, options, self.owner
         )
         job = await self.recording.start(self.multilingual, self.language)
+        if options.diarize and self.config.live_speakers:
+            self._speakers = LiveSpeakers(
+                self.services.diarizer, self.recording, self.config.speaker_wait_s
+            )
         # Made now (the VAD model loads in a thread), so the first append does not wait.
         self._segmenter = await asyncio.to_thread(
             UtteranceSegmenter, self.settings.vad, self.config.max_utterance_s
@@ -237,30 +230,8 @@ class RealtimeSession:
             self._first_audio = time.monotonic()
         received_s = (self.recording.samples + audio.shape[0]) / SAMPLE_RATE
         elapsed = time.monotonic() - self._first_audio
-        if received_s > cfg.max_session_s or elapsed > cfg.max_session_s:
-            raise p.ProtocolError(
-                f"the session reached its maximum length of {cfg.max_session_s:g} s "
-                "(ingress.realtime.max_session_s)",
-                code="session_expired",
-                fatal=True,
-                event_id=event.event_id,
-            )
-        if received_s > elapsed + cfg.max_ahead_s:
-            raise p.ProtocolError(
-                f"audio is arriving faster than real time: {received_s:.1f} s received in "
-                f"{elapsed:.1f} s (at most {cfg.max_ahead_s:g} s ahead is allowed)",
-                code="back_pressure",
-                fatal=True,
-                event_id=event.event_id,
-            )
-        if self._backlog_samples / SAMPLE_RATE > cfg.max_backlog_s:
-            raise p.ProtocolError(
-                f"transcription is {self._backlog_samples / SAMPLE_RATE:.0f} s of audio behind "
-                "this client; send audio at real time",
-                code="back_pressure",
-                fatal=True,
-                event_id=event.event_id,
-            )
+        backlog_s = self._backlog_samples / SAMPLE_RATE
+        check_limits(cfg, received_s, elapsed, backlog_s, event.event_id)
         self.recording.keep_audio(audio)
         events = await asyncio.to_thread(self._segmenter.feed, audio)
         for found in events:
@@ -274,6 +245,9 @@ class RealtimeSession:
             else:
                 await self._finish_utterance(found)
         self._maybe_partial()
+        if self.settings.vad is not None:
+            pad = self.settings.vad.prefix_padding_ms
+            self._early.maybe_start(self._item, self._segmenter, pad, self._transcribe)
 
     async def _commit(self, event: p.ClientEvent) -> None:
         utterance = self._segmenter.commit() if self._segmenter is not None else None
@@ -311,27 +285,34 @@ class RealtimeSession:
         assert self.recording is not None
         index = await self.recording.plan(utterance.start, utterance.end)
         self._backlog_samples += utterance.audio.shape[0]
-        await self._finals.put((item, utterance, index))
+        await self._finals.put((item, utterance, index, self._early.take(item, utterance)))
 
     async def _final_worker(self) -> None:
         while (queued := await self._finals.get()) is not None:
-            item, utterance, index = queued
+            item, utterance, index, early = queued
             try:
-                await self._final(item, utterance, index)
+                await self._final(item, utterance, index, early)
             except Exception:
                 logger.exception("realtime utterance %s failed", item)
             finally:
                 self._backlog_samples -= utterance.audio.shape[0]
 
-    async def _final(self, item: str, utterance: Utterance, index: int) -> None:
+    async def _final(
+        self, item: str, utterance: Utterance, index: int, early: asyncio.Task[Any] | None
+    ) -> None:
         assert self.recording is not None
-        cfg, result = self.config, None
+        cfg, result, embedding = self.config, None, None
         if utterance.duration_s >= cfg.min_utterance_s:
+            if self._speakers is not None:  # the speaker is found while the ASR decodes
+                embedding = self._speakers.embed(utterance.audio)
+            with contextlib.suppress(Exception):  # the speculative pass, if it fits
+                result = await early if early is not None else None
             try:
                 async for attempt in replica_calls(cfg.final_attempts, cfg.retry_backoff_s):
                     with attempt:
-                        result = await self._transcribe(utterance.audio)
+                        result = result or await self._transcribe(utterance.audio)
             except Exception as exc:
+                cancel(embedding)
                 logger.warning("realtime utterance %s: ASR failed: %s", item, exc)
                 await self.recording.complete(index, [])
                 detail = p.ErrorDetail(
@@ -340,17 +321,23 @@ class RealtimeSession:
                 await self._emit(p.TranscriptionFailed(item_id=item, error=detail))
                 return
         segments = result.segments if result is not None else []
+        text = " ".join(s.text.strip() for s in segments if s.text.strip())
+        start, end = round(utterance.start / SAMPLE_RATE, 3), round(utterance.end / SAMPLE_RATE, 3)
+        speaker = None
+        if self._speakers is not None and text:  # before the chunk: its segments get it
+            speaker = await self._speakers.assign(embedding, start, end)
+        cancel(embedding)
         await self.recording.complete(index, segments)
         self.utterances += 1
-        text = " ".join(s.text.strip() for s in segments if s.text.strip())
         await self._emit(
             p.TranscriptionCompleted(
                 item_id=item,
                 transcript=text,
                 usage=p.DurationUsage(seconds=round(utterance.duration_s, 3)),
-                speaker=None,
-                start=round(utterance.start / SAMPLE_RATE, 3),
-                end=round(utterance.end / SAMPLE_RATE, 3),
+                speaker=speaker.shown if speaker else None,
+                speaker_id=speaker.speaker_id if speaker else None,
+                start=start,
+                end=end,
             )
         )
 
@@ -359,7 +346,7 @@ class RealtimeSession:
         if self.language is None and audio.shape[0] >= SAMPLE_RATE:
             self.language, _ = await asr.detect_language.remote(audio)
         result: ChunkTranscript = await asr.transcribe_chunk.remote(
-            audio, self.language, DecodeOptions(prompt=self.settings.prompt)
+            audio, self.language, DecodeOptions(prompt=self.settings.prompt), REALTIME_PRIORITY
         )
         return result
 
@@ -367,8 +354,8 @@ class RealtimeSession:
 
     def _maybe_partial(self) -> None:
         segmenter = self._segmenter
-        if segmenter is None or segmenter.speech_start is None:
-            return
+        if segmenter is None or segmenter.speech_start is None or segmenter.silence_start():
+            return  # nobody speaks, or they paused: the speculative final decodes it
         if self._item is None:
             if segmenter.vad is not None:
                 return
@@ -390,8 +377,8 @@ class RealtimeSession:
             return
         if item != self._item:
             return  # the utterance ended meanwhile: its completed event is the answer
-        text = " ".join(s.text.strip() for s in result.segments if s.text.strip())
-        delta = self._deltas.delta(text)
+        text, settled = hypothesis(result.segments, audio.shape[0] / SAMPLE_RATE)
+        delta = self._deltas.delta(text, settled=settled)
         if delta:
             with contextlib.suppress(Exception):
                 await self._emit(p.TranscriptionDelta(item_id=item, delta=delta))

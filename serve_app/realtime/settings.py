@@ -25,8 +25,12 @@ class RealtimeConfig(StrictModel):
     max_backlog_s: PositiveFloat = 60.0
     """Audio of finished utterances still waiting for their final transcript; past it the
     ASR cannot keep up with this client: back-pressure."""
-    partial_interval_s: float = Field(0.8, ge=0.2)
+    partial_interval_s: float = Field(0.5, ge=0.2)
     """New speech between two partial hypotheses of the utterance being spoken."""
+    speculative_final_ms: int = Field(200, ge=0, le=5000)
+    """Trailing silence after which the utterance so far is decoded, before turn detection
+    has ended it (``silence_duration_ms``); if it ends there, that pass is its final, so the
+    decode overlaps the wait (``speculation.py``). 0: off."""
     max_utterance_s: float = Field(28.0, gt=1.0, le=30.0)
     """An utterance is cut here even without a pause (one Whisper window)."""
     min_utterance_s: float = Field(0.25, ge=0.0)
@@ -39,6 +43,12 @@ class RealtimeConfig(StrictModel):
     """Default ``turn_detection.prefix_padding_ms``: audio kept before detected speech."""
     diarize: bool = True
     """Diarize the session's audio when it ends (needs the diarizer deployment)."""
+    live_speakers: bool = True
+    """With ``diarize``: each ``completed`` event carries its utterance's speaker, clustered
+    as the session goes (known speakers named); off: speakers only when the session ends."""
+    speaker_wait_s: float = Field(1.0, ge=0.0)
+    """How long a ``completed`` event waits for its speaker once its text is ready (the
+    utterance is embedded while it is decoded); past it the speaker is null."""
     final_attempts: PositiveInt = 4
     """Tries of an utterance's final transcript when its ASR replica fails."""
     retry_backoff_s: PositiveFloat = 0.5

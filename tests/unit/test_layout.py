@@ -19,7 +19,7 @@ PURE = {
     "llm": set(),
     "http": {"transcript", "jobs", "audio", "asr", "llm", "realtime", "speakers"},
     "speakers": {"transcript", "audio"},
-    "realtime": {"transcript", "jobs", "audio", "asr", "retrying"},
+    "realtime": {"transcript", "jobs", "audio", "asr", "diarization", "retrying"},
     "client": set(),
 }
 

@@ -15,6 +15,7 @@ import pytest
 
 from eval.real_data import SR, asterisk_file
 from eval.speech import wer
+from serve_app.asr.batcher import FILE_JOB_PRIORITY, REALTIME_PRIORITY
 from serve_app.asr.decoding import ChunkTranscript, DecodeOptions
 from serve_app.asr.registry import build_registry
 from serve_app.asr.segments import from_engine
@@ -37,11 +38,17 @@ class WhisperInProcess:
         self.model = WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=2)
         self.fail_finals = 0
         self.calls = 0
+        self.priorities: list[int] = []
 
     async def transcribe_chunk(
-        self, audio: np.ndarray, language: str | None, options: DecodeOptions
+        self,
+        audio: np.ndarray,
+        language: str | None,
+        options: DecodeOptions,
+        priority: int = FILE_JOB_PRIORITY,
     ) -> ChunkTranscript:
         self.calls += 1
+        self.priorities.append(priority)
         if self.fail_finals and audio.shape[0] > 1.5 * SR:
             self.fail_finals -= 1
             raise RuntimeError("ActorDiedError: the replica died (injected)")
@@ -73,7 +80,11 @@ def b64(audio: np.ndarray) -> str:
     return base64.b64encode((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()).decode()
 
 
-async def run_session(services: RealtimeServices, audio: np.ndarray) -> tuple[list, JobStore]:
+async def run_session(
+    services: RealtimeServices, audio: np.ndarray, realtime: bool = True
+) -> tuple[list, JobStore]:
+    """Stream ``audio`` (16 kHz) and a second of silence in 100 ms appends, at real time
+    (else as fast as the session takes it); every event."""
     events: list[dict[str, Any]] = []
 
     async def send(event: dict[str, Any]) -> None:
@@ -88,7 +99,8 @@ async def run_session(services: RealtimeServices, audio: np.ndarray) -> tuple[li
         await session.handle(
             {"type": "input_audio_buffer.append", "audio": b64(padded[start : start + SR // 10])}
         )
-        await asyncio.sleep(0.1)  # real time: a partial pass returns before its utterance ends
+        if realtime:  # a partial pass returns before its utterance ends
+            await asyncio.sleep(0.1)
     await session.close()
     return events, services.store
 
@@ -125,6 +137,7 @@ def test_session_events_and_its_job(services: RealtimeServices, whisper: Whisper
         ]
         assert mine[-1].endswith("transcription.completed")
     assert any(e["type"].endswith("transcription.delta") for e in events)
+    assert set(whisper.priorities) == {REALTIME_PRIORITY}  # ahead of file jobs' chunks
     text = " ".join(e["transcript"] for e in completed)
     assert wer(speech.text, text) < 0.35
 
