@@ -15,7 +15,7 @@ Sample positions count from the first sample of the session (16 kHz).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -40,6 +40,9 @@ class Utterance:
     end: int
     audio: np.ndarray
     committed_by_client: bool = False
+    silence_start: int | None = None
+    """Where the silence that ended it began (VAD cuts only): the end a speculative final
+    decoded up to (:meth:`UtteranceSegmenter.silence_start`)."""
 
     @property
     def duration_s(self) -> float:
@@ -98,6 +101,21 @@ class UtteranceSegmenter:
     def speech_start(self) -> int | None:
         return self._speech_start
 
+    def silence_start(self) -> int | None:
+        """Where the current utterance's trailing silence began (the VAD's probability
+        fell below ``threshold - 0.15``), while the utterance is not yet cut; None while
+        speech goes on. If the silence lasts ``silence_duration_ms``, the utterance ends
+        here plus the padding."""
+        if self._iterator is None or self._speech_start is None or not self._iterator.triggered:
+            return None
+        temp_end = int(self._iterator.temp_end)
+        return self._vad_origin + temp_end if temp_end else None
+
+    def audio_between(self, start: int, end: int) -> np.ndarray:
+        """Kept audio from session sample ``start`` to ``end`` (clipped to what is kept)."""
+        lo = max(0, start - self._buf_start)
+        return self._buf[lo : max(lo, end - self._buf_start)].copy()
+
     def buffered_samples(self) -> int:
         return int(self._buf.shape[0] + self._pending.shape[0])
 
@@ -123,6 +141,7 @@ class UtteranceSegmenter:
         for offset in range(0, whole, WINDOW):
             window = torch.from_numpy(np.ascontiguousarray(data[offset : offset + WINDOW]))
             self.position += WINDOW
+            silence = self.silence_start()
             found = self._iterator(window)
             if found and "start" in found and self._speech_start is None:
                 start = max(self._buf_start, self._vad_origin + int(found["start"]))
@@ -130,7 +149,8 @@ class UtteranceSegmenter:
                 events.append(SpeechStart(start))
             elif found and "end" in found and self._speech_start is not None:
                 end = min(self.position, self._vad_origin + int(found["end"]))
-                events.append(self._cut(max(end, self._speech_start), committed=False))
+                cut = self._cut(max(end, self._speech_start), committed=False)
+                events.append(replace(cut, silence_start=silence))
                 self._speech_start = None
             if (
                 self._speech_start is not None

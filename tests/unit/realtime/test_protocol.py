@@ -134,3 +134,22 @@ def test_deltas_only_append_and_hold_back_the_last_word():
     assert tracker.delta("Please enter your agent number.", final=True) == " number."
     tracker.reset()
     assert tracker.sent == []
+
+
+def test_partial_words_are_sent_once_they_have_settled() -> None:
+    from serve_app.realtime.partials import SETTLE_S, hypothesis
+    from serve_app.transcript.segments import Segment, Word
+
+    def word(text: str, start: float, end: float) -> Word:
+        return Word(start=start, end=end, word=f" {text}", probability=0.9)
+
+    words = [word("Please", 0.3, 0.6), word("hold", 0.65, 0.9), word("the", 0.95, 1.05)]
+    segments = [Segment(start=0.3, end=1.05, text=" Please hold the", words=words)]
+    text, settled = hypothesis(segments, duration_s=1.05 + SETTLE_S / 2)
+    assert text == "Please hold the"
+    assert settled == 2  # "the" ends within SETTLE_S of the cut
+    tracker = DeltaTracker()
+    assert tracker.delta(text, settled=settled) == "Please hold"
+    # no word times: all but the last word
+    bare = [Segment(start=0.0, end=1.0, text="Please hold the")]
+    assert hypothesis(bare, 2.0) == ("Please hold the", None)
