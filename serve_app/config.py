@@ -317,11 +317,12 @@ class AssistantConfig(StrictModel):
     """Longest one LLM call may take before the request fails (503)."""
     context_margin_tokens: PositiveInt = 64
     """Tokens kept free in the context window besides prompt and answer (chat template)."""
-    notes_chunk_tokens: PositiveInt = 6144
+    notes_chunk_tokens: PositiveInt = 1024
     """Most transcript tokens in one chunk of the map step (structured notes per chunk);
-    the context window caps it too. A 20-minute meeting (about 5,000 tokens as numbered
-    lines) is one chunk in an 8k context: one notes call, and the summary call reuses its
-    prefix (768-token chunks took 12-14 calls and 5-11 minutes on the QMSum meetings)."""
+    the context window caps it too. About 55 numbered lines: a 20-minute meeting (about
+    5,000 tokens) is 5-6 chunks. With the whole meeting in one chunk the 1.5B model cites
+    runs of consecutive line numbers ([1, 2, 3], [4, 5, 6], ...) instead of the lines that
+    say each note, and the evidence check drops nearly everything (QMSum tuning meeting)."""
     notes_max_tokens: PositiveInt = 768
     """Room for one chunk's notes JSON (a reply cut here keeps its complete items)."""
     max_parallel_calls: PositiveInt = 8
