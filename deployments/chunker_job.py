@@ -136,8 +136,14 @@ class JobRun:
         window = SampleWindow()
         blocks = self.audio.blocks(block)
         vad_s = 0.0
+        read: asyncio.Future[np.ndarray | None] | None = None
         try:
-            while (piece := await asyncio.to_thread(next, blocks, None)) is not None:
+            while True:
+                # Shielded: when the run is cancelled, the block being decoded in its
+                # thread is waited for below, so that the decoder can then be closed.
+                read = asyncio.ensure_future(asyncio.to_thread(next, blocks, None))
+                if (piece := await asyncio.shield(read)) is None:
+                    break
                 block_start = window.end
                 window.append(piece)
                 self.peak_window_bytes = max(self.peak_window_bytes, window.nbytes)
@@ -155,6 +161,8 @@ class JobRun:
                     keep = min(keep, waiting[0].start_sample)
                 window.drop_before(keep)
         finally:
+            if read is not None and not read.done():
+                await asyncio.wait([read])
             close = getattr(blocks, "close", None)
             if close is not None:  # the decoder's file is closed even when the run stops
                 await asyncio.to_thread(close)

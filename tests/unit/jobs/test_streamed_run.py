@@ -177,3 +177,32 @@ def test_a_resumed_streamed_run_sends_the_chunks_left_and_plans_on_where_it_stop
         assert sorted(asr.sent) == sorted(_digest(audio[c.start : c.end]) for c in left)
 
     asyncio.run(scenario())
+
+
+def test_a_streamed_run_that_is_cancelled_stops_as_cancelled_and_closes_its_decoder(speech_file):
+    data, audio = speech_file
+    closed: list[bool] = []
+
+    def blocks(size: int) -> Any:
+        try:
+            yield from decoded_blocks(data, size)
+        finally:
+            closed.append(True)
+
+    async def scenario() -> None:
+        store = JobStore()
+        await store.create_job(_job(audio))
+        claimed = await store.claim("j1", "r1")
+        asr = RecordingFakeAsr()
+        context = JobContext(InProcessStore(store), asr, None, CONFIG, _metrics())
+        run = JobRun(context, claimed.model_copy(deep=True), JobAudio(blocks), 0.0)
+        task = asyncio.create_task(run.execute())
+        while len(asr.sent) < 2:
+            await asyncio.sleep(0.01)
+        task.cancel()  # the replica shuts down mid-way
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert closed == [True]
+        assert 0 < len((await store.get_job("j1")).chunks) < len(whole_array_plan(audio))
+
+    asyncio.run(scenario())
