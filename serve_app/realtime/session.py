@@ -324,7 +324,7 @@ class RealtimeSession:
         text = " ".join(s.text.strip() for s in segments if s.text.strip())
         start, end = round(utterance.start / SAMPLE_RATE, 3), round(utterance.end / SAMPLE_RATE, 3)
         speaker = None
-        if self._speakers is not None and text:  # before the chunk: its segments get it
+        if self._speakers is not None:  # before the chunk: its segments get it
             speaker = await self._speakers.assign(embedding, start, end)
         cancel(embedding)
         await self.recording.complete(index, segments)
