@@ -9,9 +9,12 @@ speakers) are reporting data only. ASR files are Debian asterisk prompts joined 
 ``--split tune`` (even prompts) is what tuning may use, ``--split report`` (odd prompts) the
 figures reported. English uses ``asr.default_model`` (tiny.en), the other languages
 ``asr.retranscribe_model`` (base), language given. Data is fetched into ``var/eval-data``.
-See docs/evaluation.md. ``--split report`` with all languages and the bare
-engines writes ``bench/results/real_speech.json`` (each part's tables are kept in the cache,
-so ``--only diarization`` and ``--only asr`` can run as two processes).
+The diarization part also runs the real single-voice clips of ``eval/count_sets.py``
+(a count above one splits a voice). See docs/evaluation.md. ``--split report`` with all
+languages and the bare engines writes ``bench/results/real_speech.json`` (each part's
+tables are kept in the cache, so ``--only diarization``, ``--only asr`` and
+``--only asr --detect``, languages other than English detected, can run as separate
+processes; the detection part is included when it has been run).
 """
 
 from __future__ import annotations
@@ -79,6 +82,46 @@ def run_diarization(
             rows.append(row)
             print(_diar_line(row), flush=True)
     return rows
+
+
+def run_single_voice(config: AppConfig, threads: int, bare: bool) -> list[DiarRow]:
+    """Real single-voice clips (``eval/count_sets.py``): a count above one splits a voice."""
+    import torch
+
+    from eval.count_sets import single_voice
+    from serve_app.diarization.pipeline import PyannoteDiarizer
+
+    diarizer = PyannoteDiarizer(**dict(config.diarizer.tuning))
+    stock = real_pipeline.build_bare_diarization(threads) if bare else None
+    rows: list[DiarRow] = []
+    for f in single_voice():
+        torch.set_num_threads(int(diarizer.tuning["num_threads"] or threads))
+        ours = real_pipeline.ours_diarize(config, diarizer, f.audio)
+        runs = {"ours: speaker_turns": ours}
+        if stock is not None:
+            torch.set_num_threads(threads)
+            runs["bare pyannote"] = real_pipeline.bare_diarize(stock, f.audio)
+        for system, run in runs.items():
+            n = speaker_count(run.turns, COUNT_MIN_S)
+            rows.append(DiarRow(f.name, system, f.duration, 1, n, run.seconds))
+            row = rows[-1]
+            print(f"{f.name:22} {system:20} speakers={row.hyp_speakers}", flush=True)
+    return rows
+
+
+def single_voice_table(rows: list[DiarRow]) -> dict:
+    out = []
+    for system in dict.fromkeys(r.system for r in rows):
+        sel = [r for r in rows if r.system == system]
+        split = [f"{r.file} {r.hyp_speakers}" for r in sel if r.hyp_speakers != 1]
+        out.append([system, f"{len(sel) - len(split)}/{len(sel)}", ", ".join(split) or "-"])
+    caption = (
+        "Real single-voice clips of about 30 s (eval/count_sets.py): each asterisk voice's "
+        "prompts joined (tune and report splits) and the pocketsphinx-testdata LibriVox "
+        f"reader. A speaker counts with >= {COUNT_MIN_S:g} s of speech."
+    )
+    cols = ["system", "one speaker found", "split (speakers found)"]
+    return table("Single real voices: not split", cols, out, caption)
 
 
 def run_asr(
@@ -273,7 +316,10 @@ def asr_tables(rows: list[AsrRow], split: str, detect: bool = False) -> list[dic
         )
         + "same weights and decoding options on every row."
     )
-    return [table(f"ASR on real telephone prompts ({split} split)", cols, out, caption)]
+    title = (
+        f"ASR on real telephone prompts ({split} split{', language detected' if detect else ''})"
+    )
+    return [table(title, cols, out, caption)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -290,24 +336,29 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     config = load_config({"config": args.config})
     parts: dict[str, list[dict]] = {}
+    asr_part = "asr-detect" if args.detect else "asr"
     if args.only != "asr":
-        parts["diarization"] = diar_tables(run_diarization(config, args.threads, not args.no_bare))
+        bare = not args.no_bare
+        tabs = diar_tables(run_diarization(config, args.threads, bare))
+        tabs.insert(1, single_voice_table(run_single_voice(config, args.threads, bare)))
+        parts["diarization"] = tabs
     if args.only != "diarization":
         rows = run_asr(
             config, args.split, args.languages, args.seconds, not args.no_bare, args.detect
         )
-        parts["asr"] = asr_tables(rows, args.split, args.detect)
-    full = not args.no_bare and not args.detect and set(args.languages) == set(real_data.LANGUAGES)
+        parts[asr_part] = asr_tables(rows, args.split, args.detect)
+    full = not args.no_bare and set(args.languages) == set(real_data.LANGUAGES)
     if full and args.split == "report":
-        # each part is kept, so the two parts can run as separate processes (make bench-real)
+        # each part is kept, so the parts can run as separate processes (make bench-real);
+        # the language-detection run (--detect) is an optional third part
         for part, tabs in parts.items():
             (CACHE / f"real_speech.{part}.json").write_text(json.dumps(tabs, ensure_ascii=False))
-        for part in ("diarization", "asr"):
+        for part in ("diarization", "asr", "asr-detect"):
             kept = CACHE / f"real_speech.{part}.json"
             if part not in parts and kept.exists():
                 parts[part] = json.loads(kept.read_text())
-    tables = [*parts.get("diarization", []), *parts.get("asr", [])]
-    complete = full and len(parts) == 2
+    tables = [t for part in ("diarization", "asr", "asr-detect") for t in parts.get(part, [])]
+    complete = full and "diarization" in parts and "asr" in parts
     notes = (
         f"Config {args.config}; the diarization files are reporting data only; ASR on the "
         f"{args.split} split of the asterisk prompts; RTF of bare pyannote with "
