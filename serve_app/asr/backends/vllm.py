@@ -220,18 +220,24 @@ class VLLMBackend:
             retry = []
             for k, output in zip(pending, outputs, strict=True):
                 best = output.outputs[0]
-                results[k] = (best, t)
+                earlier = results[k]
+                # Every attempt failing keeps the likeliest one (faster-whisper's choice).
+                if earlier is None or self._avg_logprob(best) > self._avg_logprob(earlier[0]):
+                    results[k] = (best, t)
                 if step + 1 < len(schedule) and self._failed(best):
                     retry.append(k)
             pending = retry
         return [r for r in results if r is not None]
 
+    @staticmethod
+    def _avg_logprob(best: Any) -> float:
+        return float(best.cumulative_logprob or 0.0) / max(len(best.token_ids), 1)
+
     def _failed(self, best: Any) -> bool:
         text = self._text(list(best.token_ids))
-        count = max(len(best.token_ids), 1)
         return (
             compression_ratio(text) > COMPRESSION_RATIO_THRESHOLD
-            or (best.cumulative_logprob or 0.0) / count < LOGPROB_THRESHOLD
+            or self._avg_logprob(best) < LOGPROB_THRESHOLD
         )
 
     def _text(self, token_ids: list[int]) -> str:
