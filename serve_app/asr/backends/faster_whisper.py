@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from serve_app.asr.backends.base import batch_transcripts
 from serve_app.asr.decoding import ChunkTranscript, DecodeOptions, temperature_schedule
 from serve_app.asr.segments import from_engine, split_at_sentences
 from serve_app.audio.decode import SAMPLE_RATE
@@ -132,14 +133,5 @@ class FasterWhisperBackend:
                 owner = owners[clip]
                 piece = from_engine(s, offset=offsets[owner] / SAMPLE_RATE)
                 per_chunk[owner].extend(split_at_sentences(piece))
-        elapsed = time.perf_counter() - started
-        return [
-            ChunkTranscript(
-                segments=segs,
-                language=language,
-                language_probability=1.0,
-                duration=audio.shape[0] / SAMPLE_RATE,
-                transcribe_s=elapsed,  # the whole batch: what this chunk waited for
-            )
-            for audio, segs in zip(audios, per_chunk, strict=True)
-        ]
+        # Each chunk's time is the whole batch's: what the chunk waited for.
+        return batch_transcripts(audios, per_chunk, language, time.perf_counter() - started)
