@@ -72,17 +72,32 @@ def _direct(http: Any, model: str, meeting: qmsum.Meeting, max_words: int, windo
     return str(r.json()["choices"][0]["message"]["content"])
 
 
-def _answers(http: Any, model: str, meeting: qmsum.Meeting, n: int) -> list[float]:
-    scores = []
-    for q in meeting.queries[:n]:
+def _answers(http: Any, model: str, meeting: qmsum.Meeting, n: int) -> list[dict[str, Any]]:
+    """Chat answers to the first ``n`` specific queries whose relevant turns lie within the
+    cut (:attr:`eval.qmsum.Meeting.queries_in_cut`), each with its ROUGE-L against the
+    reference answer, the first 200 words' ROUGE-L against it (the bare baseline), and the
+    cited lines (for the checked sample)."""
+    out = []
+    for q in meeting.queries_in_cut[:n]:
+        t0 = time.perf_counter()
         r = http.post(
             "/api/chat/",
             json={"transcript": meeting.segments, "model_name": model, "temperature": 0,
                   "max_tokens": 128, "messages": [{"role": "user", "content": q["query"]}]},
         )  # fmt: skip
         r.raise_for_status()
-        scores.append(qmsum.rouge(r.json()["message"]["content"], q["answer"])["rougeL"])
-    return scores
+        body = r.json()
+        answer = body["message"]["content"]
+        out.append(
+            {"query": q["query"], "answer": answer, "reference": q["answer"],
+             "rougeL": qmsum.rouge(answer, q["answer"])["rougeL"],
+             "first_200_words_rougeL": qmsum.rouge(
+                 qmsum.first_words(meeting.segments), q["answer"])["rougeL"],
+             "strategy": body["context"]["strategy"],
+             "citations": [c["text"] for c in body.get("citations", [])],
+             "s": round(time.perf_counter() - t0, 1)}
+        )  # fmt: skip
+    return out
 
 
 def measure(http: Any, args: argparse.Namespace, meeting: qmsum.Meeting) -> dict[str, Any]:
@@ -133,12 +148,17 @@ def measure(http: Any, args: argparse.Namespace, meeting: qmsum.Meeting) -> dict
         "timing": notes.get("timing", {}),
         "direct_s": direct_s,
         "kept": checks.get("kept", {}),
+        "anchored": checks.get("anchored", {}),
         "rejected": notes.get("rejected", []),
         "notes": {
             k: notes.get(k)
             for k in ("speakers", "points", "decisions", "action_items", "open_questions")
         },
-        "chat_rougeL": round(sum(answers) / len(answers), 1) if answers else None,
+        "chat_rougeL": _mean([a["rougeL"] for a in answers]) if answers else None,
+        "chat_first_200_rougeL": (
+            _mean([a["first_200_words_rougeL"] for a in answers]) if answers else None
+        ),
+        "chat": answers,
         "summary": result["summary"],
         "direct_summary": direct,
     }
@@ -260,9 +280,11 @@ def _tables(split: str, rows: list[dict[str, Any]]) -> list[Any]:
     for r in rows:
         kept, dropped = sum(r.get("kept", {}).values()), sum(r["dropped"].values())
         named = [f"{s['label']}={s['name']}" for s in (r.get("notes") or {}).get("speakers") or []]
+        anchored = sum((r.get("anchored") or {}).values())
         notes.append(
-            [r["meeting"], kept, dropped, r["unsupported_share"], r["action_items"],
-             ", ".join(r["topics"]), ", ".join(named), r["summary_source"], r["chat_rougeL"]]
+            [r["meeting"], kept, anchored, dropped, r["unsupported_share"], r["action_items"],
+             ", ".join(r["topics"]), ", ".join(named), r["summary_source"],
+             len(r.get("chat") or []), r["chat_rougeL"], r.get("chat_first_200_rougeL")]
         )  # fmt: skip
     timing = []
     for r in rows:
@@ -277,8 +299,9 @@ def _tables(split: str, rows: list[dict[str, Any]]) -> list[Any]:
         table(f"QMSum {split}: summary ROUGE (F1 x100) against the reference",
               ["meeting", "minutes", "summary", "ROUGE-1", "ROUGE-2", "ROUGE-L"], scores),
         table("Notes: items kept and dropped by the evidence check",
-              ["meeting", "kept", "dropped", "dropped share", "action items", "topics",
-               "speaker names", "summary from", "chat ROUGE-L"], notes),
+              ["meeting", "kept", "of them anchored to a neighbour line", "dropped",
+               "dropped share", "action items", "topics", "speaker names", "summary from",
+               "chat queries", "chat ROUGE-L", "chat: first 200 words ROUGE-L"], notes),
         table("Time per meeting (pipeline: notes and summary; direct: one call)",
               ["meeting", "minutes", "transcript tokens", "windows", "LLM calls",
                "prompt tokens",

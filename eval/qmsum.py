@@ -15,10 +15,11 @@ minute, as people speak.
 What was tuned on what (keep it so): the notes prompt and schema (a topic and two points
 per window, text before evidence, lines numbered from 1), the evidence check (speaker
 label words ignored, a named speaker must say a cited line; ``SUPPORT_CUTOFF`` 0.34 and
-the cited lines only, no neighbours: widening to the lines either side let through
-notes credited to the wrong speaker) were fitted on ``val`` ES2006b, first 5 and 10
-minutes, only. The figures reported in ``docs/evaluation.md`` come from ``test``
-meetings (ES2004a, IS1003b, TS3004a, first 20 minutes), run once after that.
+an item its cited lines do not back may be anchored to the one line next to a cited one
+that does and is said by the speaker it names, ``checks.NEIGHBOURS`` 1) were fitted on
+``val`` ES2006b, first 5 and 10 minutes, only (``bench/llm_tune.py``: schema order and
+evidence-first variants, no gain kept). The figures reported in ``docs/evaluation.md``
+come from ``test`` meetings (ES2004a, IS1003b, TS3004a, first 20 minutes), run once after that.
 """
 
 from __future__ import annotations
@@ -100,6 +101,21 @@ class Meeting:
     """The reference summary of the whole meeting."""
     queries: list[dict[str, str]] = field(default_factory=list)
     """Specific queries: ``{query, answer}``."""
+    spans: list[list[tuple[int, int]]] = field(default_factory=list)
+    """Each query's relevant turns (QMSum's ``relevant_text_span``: first and last turn
+    index of the whole meeting, inclusive)."""
+    turns: int = 0
+    """Turns of the whole meeting before the cut (kept or skipped as empty)."""
+
+    @property
+    def queries_in_cut(self) -> list[dict[str, str]]:
+        """The specific queries whose relevant turns all lie before the cut (a query about
+        the part of the meeting cut off cannot be answered from the transcript given)."""
+        return [
+            q
+            for q, span in zip(self.queries, self.spans, strict=True)
+            if span and all(end < self.turns for _, end in span)
+        ]
 
     @property
     def minutes(self) -> float:
@@ -111,12 +127,14 @@ def load(split: str, name: str, max_minutes: float | None = None) -> Meeting:
     raw = json.loads(_read(f"data/ALL/{split}/{name}.json"))
     segments: list[dict[str, Any]] = []
     t = 0.0
-    for turn in raw["meeting_transcripts"]:
+    turns = 0
+    for turns, turn in enumerate(raw["meeting_transcripts"], start=1):
         text = clean(turn["content"])
         if not any(c.isalnum() for c in text):
             continue
         length = max(1.0, SECONDS_PER_WORD * len(text.split()))
         if max_minutes is not None and t + length > max_minutes * 60:
+            turns -= 1
             break
         segments.append(
             {"start": round(t, 2), "end": round(t + length, 2), "speaker": turn["speaker"],
@@ -124,15 +142,17 @@ def load(split: str, name: str, max_minutes: float | None = None) -> Meeting:
         )  # fmt: skip
         t += length + 0.2
     general = raw.get("general_query_list") or [{}]
+    specific = raw.get("specific_query_list", [])
     return Meeting(
         name=name,
         split=split,
         segments=segments,
         reference=clean(general[0].get("answer", "")),
-        queries=[
-            {"query": q["query"], "answer": clean(q["answer"])}
-            for q in raw.get("specific_query_list", [])
+        queries=[{"query": q["query"], "answer": clean(q["answer"])} for q in specific],
+        spans=[
+            [(int(a), int(b)) for a, b in q.get("relevant_text_span") or []] for q in specific
         ],
+        turns=turns,
     )
 
 

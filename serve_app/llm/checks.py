@@ -5,7 +5,9 @@ that support it (:mod:`serve_app.llm.evidence`); a speaker's name must be said i
 evidence and be a rare word of the transcript (a name, not "Yeah"); an owner must be a
 speaker label or a name said in the window; a due date must be said in the evidence (else
 it is cleared); a point said twice is kept once. An item that fails is dropped and
-counted by kind and reason (:class:`Checked`); nothing is moved to another line.
+counted by kind and reason (:class:`Checked`). An item whose cited lines do not back it
+but the line next to one of them does (in its window, said by the speaker it names) is
+anchored to that line and counted as such (:data:`NEIGHBOURS`); it is never moved by time.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from serve_app.llm.evidence import Vocabulary, occurs, same_point, tokens
+from serve_app.llm.evidence import SUPPORT_CUTOFF, Vocabulary, occurs, same_point, tokens
 from serve_app.llm.notes import Noted, SpeakerName, WindowNotes
 from serve_app.llm.prompts import format_timestamp
 from serve_app.llm.schemas import TranscriptLine
@@ -26,6 +28,9 @@ class Checked:
     """What :func:`verify` kept and what it dropped (``"<kind>: <reason>"`` -> count)."""
 
     kept: Counter[str] = field(default_factory=Counter)
+    anchored: Counter[str] = field(default_factory=Counter)
+    """Of the kept items, those whose cited lines did not support them but a line next
+    to one did (their evidence is that line now), by kind."""
     dropped: Counter[str] = field(default_factory=Counter)
     rejected: list[dict[str, Any]] = field(default_factory=list)
     """The dropped items themselves (``kind``, ``reason``, ``text``, ``evidence``), the
@@ -40,6 +45,7 @@ class Checked:
 
     def add(self, other: Checked) -> None:
         self.kept.update(other.kept)
+        self.anchored.update(other.anchored)
         self.dropped.update(other.dropped)
         room = MAX_REJECTED - len(self.rejected)
         self.rejected.extend(other.rejected[: max(0, room)])
@@ -48,6 +54,7 @@ class Checked:
         kept, dropped = sum(self.kept.values()), sum(self.dropped.values())
         return {
             "kept": dict(self.kept),
+            "anchored": dict(self.anchored),
             "dropped": dict(self.dropped),
             "unsupported_share": round(dropped / (kept + dropped), 3) if kept + dropped else 0.0,
         }
@@ -55,6 +62,11 @@ class Checked:
 
 N = TypeVar("N", bound=Noted)
 MAX_REJECTED = 200
+NEIGHBOURS = 1
+"""Lines either side of a cited line (in the window) that may back an item its cited
+lines do not: the item is then anchored to the one line that backs it best (and, when it
+names a speaker, is said by that speaker). A small model often cites the line before or
+after the one that says its note."""
 
 
 class Verifier:
@@ -88,26 +100,47 @@ class Verifier:
         each with its evidence in order and ``time`` set; one item per point."""
         out: list[N] = []
         for item in items:
+            moved: list[int] | None = None
             evidence = sorted(set(item.evidence))
             text = text_of(item).strip()
             if not text:
                 checked.drop(kind, "empty", text, evidence)
             elif not evidence or not set(evidence) <= allowed:
                 checked.drop(kind, "evidence not in the window", text, evidence)
-            elif self.lexical and not self.vocab.supports(
-                text, self.texts(evidence), self.label_words
+            elif (
+                self.lexical
+                and not self.vocab.supports(text, self.texts(evidence), self.label_words)
+                and not (moved := self.anchor(text, evidence, allowed))
             ):
                 checked.drop(kind, "evidence does not support it", text, evidence)
-            elif self.lexical and not self.said_by_named(text, evidence):
+            elif self.lexical and not self.said_by_named(text, moved or evidence):
                 checked.drop(kind, "the speaker it names said none of it", text, evidence)
             elif any(same_point(text, text_of(o)) for o in out):
                 checked.drop(kind, "repeated", text, evidence)
             else:
+                if moved:
+                    evidence = moved
+                    checked.anchored[kind] += 1
                 checked.kept[kind] += 1
                 out.append(
                     item.model_copy(update={"evidence": evidence, "time": self.time(evidence)})
                 )
         return out
+
+    def anchor(self, text: str, evidence: Sequence[int], allowed: set[int]) -> list[int] | None:
+        """The one line within :data:`NEIGHBOURS` of a cited line (and in ``allowed``)
+        that backs ``text`` best, said by the speaker it names if it names one; None when
+        no line there backs it."""
+        near = sorted(
+            {j for i in evidence for j in range(i - NEIGHBOURS, i + NEIGHBOURS + 1)} & allowed
+        )
+        best: tuple[float, int] | None = None
+        for j in near:
+            share, rare = self.vocab.support(text, self.texts([j]), self.label_words)
+            ok = rare and share >= SUPPORT_CUTOFF and self.said_by_named(text, [j])
+            if ok and (best is None or share > best[0]):
+                best = (share, j)
+        return [best[1]] if best else None
 
     def said_by_named(self, text: str, evidence: Sequence[int]) -> bool:
         """When ``text`` names speakers by their labels ("The Project Manager proposed

@@ -9,7 +9,8 @@ cite only the window's line numbers, and name as owner only a speaker label of t
 or a name written in it.
 
 Code then checks every item (:mod:`serve_app.llm.checks`) and drops, and counts, those
-whose evidence does not support them; nothing is moved to another line.
+whose evidence does not support them (an item may be anchored to the line next to a cited
+one that backs it: :data:`serve_app.llm.checks.NEIGHBOURS`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,11 @@ more than four things."""
 MAX_POINTS = 8
 KINDS = ("topics", "points", "decisions", "action_items", "open_questions")
 MAX_EVIDENCE = 3
+EVIDENCE_FIRST = False
+"""Whether an item's ``evidence`` comes before its text in the schema (and so in the
+model's answer): the model then picks the lines first and writes what they say."""
+ORDER = ("topics", "points", "decisions", "action_items", "open_questions", "speakers")
+"""The order of the lists in a window's schema, and so in the model's answer."""
 SENTENCE = r"^[^\s\-*#>(\[0-9•‣·][^\n\"\\#.!?\u3002\uff01\uff1f]{10,238}[.!?\u3002\uff01\uff1f]$"
 """One sentence of prose (the ``pattern`` of a summary sentence and of a point): no list
 mark, heading, line number or quote, and one sentence end, at its end. A small model
@@ -112,10 +118,11 @@ def _item(fields: dict[str, Any], ids: Sequence[int], most: int = MAX_EVIDENCE) 
         "minItems": 1,
         "maxItems": most,
     }
+    props = {"evidence": evidence, **fields} if EVIDENCE_FIRST else {**fields, "evidence": evidence}
     return {
         "type": "object",
-        "properties": {**fields, "evidence": evidence},
-        "required": [*fields, "evidence"],
+        "properties": props,
+        "required": list(props),
         "additionalProperties": False,
     }
 
@@ -162,6 +169,7 @@ def window_schema(
         label = {"type": "string", "enum": list(labels)}
         name = _text_field(60)
         props["speakers"] = _list(_item({"label": label, "name": name}, ids), len(labels))
+    props = {k: props[k] for k in ORDER if k in props}
     return {
         "type": "object",
         "properties": props,

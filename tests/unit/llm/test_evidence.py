@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from serve_app.llm import checks
 from serve_app.llm.checks import Checked, Verifier
 from serve_app.llm.evidence import Vocabulary, occurs, same_point, tokens, word_score
 from serve_app.llm.notes import (
@@ -58,7 +59,8 @@ def test_inflected_words_match():
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_supported_notes_are_kept_and_unsupported_ones_dropped(lang):
+def test_supported_notes_are_kept_and_unsupported_ones_dropped(lang, monkeypatch):
+    monkeypatch.setattr(checks, "NEIGHBOURS", 0)  # the cited lines only
     meeting = _meeting(lang)
     segments = [TranscriptLine(**s) for s in meeting["segments"]]
     verifier = Verifier(segments)
@@ -174,3 +176,24 @@ def test_a_note_that_names_a_speaker_must_cite_a_line_that_speaker_said():
     )  # fmt: skip
     assert [d.text for d in kept] == [ok]
     assert checked.dropped == {"points: the speaker it names said none of it": 1}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_note_that_cites_the_line_next_to_its_own_is_anchored_to_it(lang, monkeypatch):
+    monkeypatch.setattr(checks, "NEIGHBOURS", 1)
+    meeting = _meeting(lang)
+    segments = [TranscriptLine(**s) for s in meeting["segments"]]
+    target = meeting["notes"]["decisions"][0]["text"]  # said in turns 18 and 24
+    notes = WindowNotes(
+        decisions=[
+            Decision(text=target, evidence=[19]),  # "Mm-hmm": turn 18 is next to it
+            Decision(text=target, evidence=[4]),  # nothing near says it
+        ]
+    )
+    kept, checked = Verifier(segments).verify(notes, set(range(len(segments))), [])
+    assert [d.evidence for d in kept.decisions] == [[18]]
+    assert checked.anchored == {"decisions": 1}
+    assert checked.dropped == {"decisions: evidence does not support it": 1}
+    # Not past the window's edge.
+    kept, checked = Verifier(segments).verify(notes, {19}, [])
+    assert not kept.decisions

@@ -10,6 +10,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from serve_app.llm import checks
 from serve_app.llm.notes import (
     ActionNote,
     Decision,
@@ -266,7 +267,8 @@ def test_a_long_transcript_is_noted_window_by_window():
     assert draft.text == "- The plans of office0."
 
 
-def test_without_any_checked_note_or_sentence_the_summary_is_empty():
+def test_without_any_checked_note_or_sentence_the_summary_is_empty(monkeypatch):
+    monkeypatch.setattr(checks, "NEIGHBOURS", 0)  # line 2's neighbours say some of it
     notes = {
         **{k: [] for k in NOTES},
         "topics": [{"evidence": [2], "title": "Hiring designers"}],

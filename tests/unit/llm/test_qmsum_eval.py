@@ -20,3 +20,14 @@ def test_rouge_is_f1_times_100_and_reads_list_lines_as_sentences():
     }  # fmt: skip
     low = qmsum.rouge("Budget talks about servers.", ref)
     assert low["rouge1"] == low["rouge2"] == low["rougeL"] == 0.0
+
+
+def test_only_queries_about_the_part_kept_count():
+    meeting = qmsum.Meeting(
+        name="m", split="val", segments=[], reference="",
+        queries=[{"query": "early", "answer": "a"}, {"query": "late", "answer": "b"},
+                 {"query": "no span", "answer": "c"}],
+        spans=[[(0, 9)], [(5, 9), (40, 60)], []],
+        turns=10,
+    )  # fmt: skip
+    assert [q["query"] for q in meeting.queries_in_cut] == ["early"]
