@@ -249,7 +249,7 @@ def _before(rows: list[dict[str, Any]], before: list[dict[str, Any]]) -> Any:
              tb.get("prompt_tokens"), tr.get("prompt_tokens"), b["summary_s"], r["summary_s"]]
         )  # fmt: skip
     return table(
-        "Before (768-token windows, timed lines) and after, same meetings",
+        "The previous version (--before: its cached rows) and this run, same meetings",
         ["meeting", "ROUGE-L before", "ROUGE-L now", "direct ROUGE-L before",
          "direct ROUGE-L now", "windows before", "windows now", "prompt tokens before",
          "prompt tokens now", "pipeline s before", "pipeline s now"],
