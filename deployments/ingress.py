@@ -22,6 +22,7 @@ from ray.serve.exceptions import BackPressureError
 from deployments.job_store import connect_job_store
 from deployments.metrics import IngressMetrics
 from serve_app.asr.registry import build_registry
+from serve_app.asr.routing import ASRRouter
 from serve_app.audio.settings import open_audio_store
 from serve_app.audio.store import AudioStore
 from serve_app.autoscaling.cold_start import ColdStartGuard, LLMColdStart
@@ -280,7 +281,9 @@ class Ingress:
         self._registry = build_registry(config.models, config.asr)
         app_name = serve.get_replica_context().app_name
         self._realtime = RealtimeServices(  # /v1/realtime sessions run on this replica
-            asr=serve.get_deployment_handle("WhisperASR", app_name),
+            asr=ASRRouter.by_name(
+                config.models, lambda name: serve.get_deployment_handle(name, app_name)
+            ),
             diarizer=(
                 serve.get_deployment_handle("Diarizer", app_name)
                 if config.diarizer.enabled

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from serve_app.config import AppConfig, load_config
+from serve_app.registered_models import SHARED_ASR_DEPLOYMENT
 
 
 def build_app(args: dict[str, Any] | None = None) -> Any:
@@ -20,15 +21,12 @@ def build_app(args: dict[str, Any] | None = None) -> Any:
 def build_graph(config: AppConfig) -> Any:
     from ray import serve
 
-    from deployments.asr import WhisperASR
     from deployments.chunker import Chunker
     from deployments.diarizer import Diarizer
     from deployments.ingress import Ingress
     from deployments.retranscriber import Retranscriber
 
-    asr = serve.deployment(name="WhisperASR", **config.asr.deployment.to_serve_options())(
-        WhisperASR
-    ).bind(config.asr, config.models)
+    asr = build_asr_graph(config)
     diarizer = None
     if config.diarizer.enabled:
         diarizer = serve.deployment(
@@ -44,6 +42,27 @@ def build_graph(config: AppConfig) -> Any:
     return serve.deployment(name="Ingress", **config.ingress.deployment.to_serve_options())(
         Ingress
     ).bind(chunker, retranscriber, config, assistant)
+
+
+def build_asr_graph(config: AppConfig) -> Any:
+    """The shared ``WhisperASR`` deployment and one ``WhisperASR-<name>`` per registered model
+    with a scaling block of its own, behind the router its callers use like a handle."""
+    from ray import serve
+
+    from deployments.asr import WhisperASR
+    from serve_app.asr.routing import ASRRouter
+    from serve_app.registered_models import dedicated_config, dedicated_models, shared_models
+
+    shared = serve.deployment(
+        name=SHARED_ASR_DEPLOYMENT, **config.asr.deployment.to_serve_options()
+    )(WhisperASR).bind(config.asr, shared_models(config.models))
+    dedicated = {}
+    for model in dedicated_models(config.models):
+        asr, models = dedicated_config(config.asr, config.models, model)
+        dedicated[model.name] = serve.deployment(
+            name=model.deployment_name, **asr.deployment.to_serve_options()
+        )(WhisperASR).bind(asr, models)
+    return ASRRouter(shared, dedicated)
 
 
 def build_llm_graph(config: AppConfig) -> Any:

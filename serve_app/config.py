@@ -30,7 +30,7 @@ from serve_app.llm.settings import LLMSettings
 from serve_app.loopback import is_loopback as is_loopback  # for http/ and client/
 from serve_app.paths import resolve_path
 from serve_app.realtime.settings import RealtimeConfig
-from serve_app.registered_models import RegisteredModel
+from serve_app.registered_models import RegisteredModel, check_asr_deployments
 from serve_app.speakers.settings import SpeakerSettings
 
 
@@ -361,6 +361,11 @@ class AppConfig(StrictModel):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     """The local LLM (vLLM through ``ray.serve.llm``); see ``serve_app/llm/settings.py``."""
     assistant: AssistantConfig = Field(default_factory=AssistantConfig)
+
+    @model_validator(mode="after")
+    def _asr_deployments(self) -> AppConfig:
+        check_asr_deployments(self.asr, self.models)  # the models' own scaling blocks
+        return self
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

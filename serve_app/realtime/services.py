@@ -14,10 +14,13 @@ from serve_app.realtime.settings import RealtimeConfig
 
 @dataclass
 class RealtimeServices:
-    """What sessions need from their replica: the ASR and diarizer handles (``diarizer``
-    None: no diarization), the job-store client, the audio store and the model registry."""
+    """What sessions need from their replica: the ASR router and the diarizer handle
+    (``diarizer`` None: no diarization), the job-store client, the audio store and the model
+    registry."""
 
     asr: Any
+    """An ``ASRRouter`` (``serve_app/asr/routing.py``), used like the ``WhisperASR`` handle:
+    ``asr.options(multiplexed_model_id=model)``."""
     diarizer: Any | None
     store: Any
     audio: AudioStore

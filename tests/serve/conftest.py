@@ -8,10 +8,28 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from serve_app.asr.registry import ModelRegistry
 from serve_app.config import load_config
 from tests.serve.helpers import ADMIN_KEY, KEYS_ENV, USER_KEY
 
 FAST_SHUTDOWN = {"graceful_shutdown_timeout_s": 1.0, "graceful_shutdown_wait_loop_s": 0.5}
+# A registered model with its own deployment (tests/serve/test_model_deployments.py).
+_BUILT_IN = ModelRegistry("models")
+OWN_DEPLOYMENT_MODEL = {
+    "name": "tiny.en-own",
+    "path": str(_BUILT_IN.path_of(_BUILT_IN.spec("tiny.en"))),
+    "multilingual": False,
+    "deployment": {
+        "autoscaling_config": {
+            "min_replicas": 1,
+            "max_replicas": 2,
+            "policy": {"name": "queued_audio", "target_audio_s_per_replica": 600},
+        },
+        "max_ongoing_requests": 3,
+        "ray_actor_options": {"num_cpus": 0},
+        **FAST_SHUTDOWN,
+    },
+}
 # The test server runs with API keys on: every test calls it as a key would.
 os.environ[KEYS_ENV] = f"admin={ADMIN_KEY},user={USER_KEY}"
 
@@ -56,6 +74,9 @@ def app_config(tmp_path_factory):
                         "path": "whisper-tiny.en-hf",
                         "multilingual": False,
                     },
+                    # The embedded tiny.en under another name, with a scaling block of its
+                    # own: served by its own WhisperASR-tiny.en-own deployment.
+                    OWN_DEPLOYMENT_MODEL,
                 ]
             },
             # The fast test LLM (placed by `make models`), started once with the graph.

@@ -85,11 +85,11 @@ def test_an_unknown_backend_name_fails_to_load(tmp_path):
     [
         {"autoscaling_config": {"min_replicas": 0}},
         {"ray_actor_options": {"num_gpus": 1}},
-        {"deployment": {"num_replicas": 2}},
+        {"deployment": {"num_replicas": 2, "replicas": 3}},
     ],
 )
 def test_a_scaling_block_on_an_entry_is_refused_not_ignored(block):
-    # Registered models are served by the WhisperASR replicas and scale with asr.deployment;
-    # a per-model block would be silently ignored, so the config refuses it.
+    # A model's own scaling block goes under ``deployment:`` and is validated like
+    # asr.deployment (tests/unit/asr/test_routing.py); loose keys would be silently ignored.
     with pytest.raises(ValidationError):
         RegisteredModel(name="m", backend="vllm", path="p", **block)
