@@ -27,6 +27,7 @@ from rich.table import Table
 
 from serve_app.config import AppConfig, load_config
 from serve_app.deployment_options import DeploymentOptions
+from serve_app.registered_models import dedicated_models
 
 config_app = typer.Typer(no_args_is_help=True, help="Check a deployment config.")
 out = Console()
@@ -114,6 +115,12 @@ def deployment_demands(config: AppConfig) -> list[Demand]:
         _demand("Ingress", "-", config.ingress.deployment),
         _demand("Chunker", "silero VAD", config.chunker.deployment),
         _demand("WhisperASR", config.asr.default_model, config.asr.deployment),
+        # Registered models with a scaling block of their own: one deployment each.
+        *(
+            _demand(m.deployment_name, m.name, m.deployment)
+            for m in dedicated_models(config.models)
+            if m.deployment
+        ),
     ]
     if config.diarizer.enabled:
         demands.append(_demand("Diarizer", "pyannote", config.diarizer.deployment))

@@ -144,3 +144,14 @@ def test_without_blocks_everything_stays_on_the_shared_deployment():
 def test_registered_model_without_source_still_refused():
     with pytest.raises(ValidationError, match="needs a path or a hub_id"):
         RegisteredModel(name="m", deployment=OWN_BLOCK)  # type: ignore[arg-type]
+
+
+def test_config_check_lists_each_models_own_deployment():
+    from serve_app.client.config_check import deployment_demands
+
+    config = _config(_entry("ft", OWN_BLOCK), _entry("distil"))
+    demands = {d.name: d for d in deployment_demands(config)}
+    own = demands["WhisperASR-ft"]
+    assert (own.model, own.min_replicas, own.max_replicas) == ("ft", 0, 4)
+    assert own.resources["GPU"] == 0.5 and "queued audio, 90" in own.policy
+    assert "WhisperASR-distil" not in demands and demands["WhisperASR"].max_replicas == 2
