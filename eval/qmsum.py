@@ -149,9 +149,7 @@ def load(split: str, name: str, max_minutes: float | None = None) -> Meeting:
         segments=segments,
         reference=clean(general[0].get("answer", "")),
         queries=[{"query": q["query"], "answer": clean(q["answer"])} for q in specific],
-        spans=[
-            [(int(a), int(b)) for a, b in q.get("relevant_text_span") or []] for q in specific
-        ],
+        spans=[[(int(a), int(b)) for a, b in q.get("relevant_text_span") or []] for q in specific],
         turns=turns,
     )
 
