@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
+
 from serve_app.errors import InvalidRequestError, JobNotFoundError
 from serve_app.jobs.db import JobDatabase
 from serve_app.jobs.edits import TranscriptEdit
@@ -262,6 +264,24 @@ class KnownSpeakers:
             return {label: m.model_dump() for label, m in found.items()}
 
         return match
+
+    async def verify_voice(
+        self, job_id: str, speaker_id: str, embedding: list[float]
+    ) -> float | None:
+        """One voiceprint (a realtime utterance's) scored against a person the job may be
+        matched with: the score when it reaches the match threshold, else None (a live
+        label's name is given to an utterance only when the utterance's own voice passes)."""
+        entry = self._jobs.get(job_id)
+        if entry is None or not embedding:
+            return None
+        registry = await self._registry(entry.job.owner)
+        allowed = wanted(entry.job, registry)
+        people = [s.speaker_id for s in registry.index.speakers]
+        if allowed is False or speaker_id not in people or speaker_id not in (allowed or people):
+            return None
+        query = np.asarray([embedding], dtype=np.float32)
+        score = float(registry.index.scores(query)[0, people.index(speaker_id)])
+        return round(score, 4) if score >= self._speaker_settings.match_threshold else None
 
     async def uses_known_speakers(self, job_id: str) -> bool:
         """Whether a job's speakers are matched live (the chunker asks for voiceprints)."""

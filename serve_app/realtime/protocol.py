@@ -347,11 +347,27 @@ class TranscriptionCompleted(ServerEvent):
     usage: DurationUsage
     speaker: str | None = None
     """Extra: who spoke the utterance when the session diarizes (an enrolled person's name,
-    else ``SPEAKER_n``); null without diarization or for speech under 0.8 s."""
+    else ``SPEAKER_n``); null without diarization, for speech under 0.8 s, or when the voice
+    was not embedded yet (a ``...transcription.speaker`` event follows)."""
     speaker_id: str | None = None
     """Extra: the enrolled person's id when ``speaker`` is a known speaker's name."""
     start: float
     """Extra: seconds from the start of the session's audio."""
+    end: float
+
+
+SPEAKER: Final = "conversation.item.input_audio_transcription.speaker"
+
+
+class SpeakerFound(ServerEvent):
+    """Extra (not OpenAI's): the speaker of an item whose ``completed`` event was sent
+    before its voice was embedded (``completed`` never waits for the speaker)."""
+
+    type: Literal["conversation.item.input_audio_transcription.speaker"] = SPEAKER
+    item_id: str
+    speaker: str
+    speaker_id: str | None = None
+    start: float
     end: float
 
 

@@ -115,6 +115,14 @@ class SessionRecording:
         )
         return job
 
+    async def verify_voice(self, speaker_id: str, embedding: list[float]) -> float | None:
+        """The score of an utterance's voiceprint against an enrolled person when it passes
+        the known-speaker threshold (None: it does not)."""
+        score: float | None = await self.store.verify_voice.remote(
+            self.job_id, speaker_id, embedding
+        )
+        return score
+
     async def diarize(self, diarizer: Any | None, audio: np.ndarray) -> str:
         """One diarization pass over the session's audio; its speakers go into the job.
         A note for the job's message (how many speakers, or why none)."""

@@ -1,15 +1,14 @@
 """One realtime transcription session: client events in, server events out.
 
-The receiving side (``handle``) decodes audio, feeds the VAD segmenter and answers at once;
-ASR runs beside it on the same replicas as file jobs: partial hypotheses of the utterance
-being spoken (at most one in flight, every ``partial_interval_s`` of new speech, never
-retried) and the final transcript of each finished utterance, in order, retried through
-``serve_app/retrying.py`` when a replica fails, so a replica's death loses no utterance.
-Every utterance becomes a chunk of the session's job (``recording.py``).
+``handle`` decodes audio, feeds the VAD segmenter and answers at once; ASR runs beside it
+on the file jobs' replicas: partials of the utterance being spoken (one in flight, never
+retried) and each finished utterance's final, in order, retried (``retrying.py``) so a
+replica's death loses no utterance. Each utterance is a chunk of the job (``recording.py``).
 
-Every ASR request of a session has ``REALTIME_PRIORITY`` (a replica decodes it before the
-file-job chunks it holds); a final may come from a speculative pass started in the pause
-(``speculation.py``); each completed utterance carries its speaker (``speakers.py``).
+Every ASR request of a session has ``REALTIME_PRIORITY`` (before the file-job chunks a
+replica holds); a final may come from a speculative pass started in the pause
+(``speculation.py``); each utterance's speaker comes on its ``completed`` event when its
+voice was embedded by then, else in a later event (``speakers.py``).
 
 Memory stays bounded: the segmenter keeps only the current utterance, the session audio is
 spooled to disk, and a client that runs ``max_ahead_s`` ahead of the clock, or whose finished
@@ -98,7 +97,7 @@ class RealtimeSession:
         job = await self.recording.start(self.multilingual, self.language)
         if options.diarize and self.config.live_speakers:
             self._speakers = LiveSpeakers(
-                self.services.diarizer, self.recording, self.config.speaker_wait_s
+                self.services.diarizer, self.recording, self.config.new_voice_similarity
             )
         # Made now (the VAD model loads in a thread), so the first append does not wait.
         self._segmenter = await asyncio.to_thread(
@@ -135,6 +134,8 @@ class RealtimeSession:
             await self._finals.put(None)
             if self._worker is not None:
                 await self._worker
+            if self._speakers is not None:
+                await self._speakers.settle()
             audio = await asyncio.to_thread(recording.session_audio)
             await recording.keep_in_store(audio)
             note = ""
@@ -199,19 +200,15 @@ class RealtimeSession:
         self.settings = new.model_copy(update={"model": spec.name})
         self.language = new.language or (None if spec.multilingual else "en")
         if self._segmenter is not None and new.vad != self._segmenter.vad:
-            await self._flush_segmenter()
+            last = self._segmenter.commit()
+            if last is not None and last.audio.size:
+                await self._finish_utterance(last)
             self._segmenter = None  # rebuilt with the new turn detection on the next append
         assert self.recording is not None
         kind = event.type.replace(".update", ".updated")
         await self._emit(
             p.SessionEvent(type=kind, session=self._describe(), job_id=self.recording.job_id)
         )
-
-    async def _flush_segmenter(self) -> None:
-        assert self._segmenter is not None
-        last = self._segmenter.commit()
-        if last is not None and last.audio.size:
-            await self._finish_utterance(last)
 
     async def _append(self, event: p.AppendAudio) -> None:
         cfg = self.config
@@ -247,7 +244,7 @@ class RealtimeSession:
         self._maybe_partial()
         if self.settings.vad is not None:
             pad = self.settings.vad.prefix_padding_ms
-            self._early.maybe_start(self._item, self._segmenter, pad, self._transcribe)
+            self._early.maybe_start(self._item, self._segmenter, pad, self._speculate)
 
     async def _commit(self, event: p.ClientEvent) -> None:
         utterance = self._segmenter.commit() if self._segmenter is not None else None
@@ -303,10 +300,10 @@ class RealtimeSession:
         assert self.recording is not None
         cfg, result, embedding = self.config, None, None
         if utterance.duration_s >= cfg.min_utterance_s:
-            if self._speakers is not None:  # the speaker is found while the ASR decodes
-                embedding = self._speakers.embed(utterance.audio)
             with contextlib.suppress(Exception):  # the speculative pass, if it fits
-                result = await early if early is not None else None
+                result, embedding = await early if early is not None else (None, None)
+            if self._speakers is not None and embedding is None:  # found while ASR decodes
+                embedding = self._speakers.embed(utterance.audio)
             try:
                 async for attempt in replica_calls(cfg.final_attempts, cfg.retry_backoff_s):
                     with attempt:
@@ -323,10 +320,13 @@ class RealtimeSession:
         segments = result.segments if result is not None else []
         text = " ".join(s.text.strip() for s in segments if s.text.strip())
         start, end = round(utterance.start / SAMPLE_RATE, 3), round(utterance.end / SAMPLE_RATE, 3)
-        speaker = None
-        if self._speakers is not None:  # before the chunk: its segments get it
-            speaker = await self._speakers.assign(embedding, start, end)
-        cancel(embedding)
+        speaker, late = None, False  # before the chunk (its segments get it); the text
+        if self._speakers is not None and embedding is not None:  # waits for no embedding
+            if embedding.done() or cfg.speaker_wait_s > 0:
+                speaker = await self._speakers.assign(embedding, start, end, cfg.speaker_wait_s)
+            late = speaker is None and not embedding.done()
+        if not late:
+            cancel(embedding)
         await self.recording.complete(index, segments)
         self.utterances += 1
         await self._emit(
@@ -340,6 +340,13 @@ class RealtimeSession:
                 end=end,
             )
         )
+        if late and self._speakers is not None and embedding is not None:
+            self._speakers.follow(item, embedding, start, end, cfg.late_speaker_s, self._emit)
+
+    async def _speculate(self, audio: np.ndarray) -> tuple[ChunkTranscript, Any]:
+        """A speculative final, its voice embedded meanwhile (ready with the text)."""
+        embedding = self._speakers.embed(audio) if self._speakers is not None else None
+        return await self._transcribe(audio), embedding
 
     async def _transcribe(self, audio: np.ndarray) -> ChunkTranscript:
         asr = self.services.asr.options(multiplexed_model_id=self.settings.model)
@@ -363,7 +370,10 @@ class RealtimeSession:
         if self._partial is not None and not self._partial.done():
             return
         spoken = segmenter.position - segmenter.speech_start
-        if spoken - self._partial_at < self.config.partial_interval_s * SAMPLE_RATE:
+        cfg = self.config  # tighter until the first words are out (they decide first-delta)
+        if spoken - self._partial_at < SAMPLE_RATE * (
+            cfg.partial_interval_s if self._deltas.sent else cfg.first_partial_interval_s
+        ):
             return
         self._partial_at = spoken
         audio = segmenter.current_audio()

@@ -46,9 +46,19 @@ class RealtimeConfig(StrictModel):
     live_speakers: bool = True
     """With ``diarize``: each ``completed`` event carries its utterance's speaker, clustered
     as the session goes (known speakers named); off: speakers only when the session ends."""
-    speaker_wait_s: float = Field(1.0, ge=0.0)
-    """How long a ``completed`` event waits for its speaker once its text is ready (the
-    utterance is embedded while it is decoded); past it the speaker is null."""
+    speaker_wait_s: float = Field(0.0, ge=0.0)
+    """How long a ``completed`` event may wait for its utterance's embedding once its text
+    is ready (it is embedded while it is decoded); past it ``speaker`` is null and a
+    ``...transcription.speaker`` event brings it later. 0: the text never waits."""
+    late_speaker_s: float = Field(30.0, gt=0.0)
+    """How long a late speaker is waited for before it is given up."""
+    new_voice_similarity: float = Field(0.73, ge=-1.0, le=1.0)
+    """Cosine (CAM++ voiceprints) under which an utterance is a voice no live speaker holds
+    yet (``speakers.separate_new_voices``): the known-speaker threshold calibrated on real
+    voices (``SPEAKER_MATCH_THRESHOLD``, docs/speakers.md)."""
+    first_partial_interval_s: float = Field(0.25, ge=0.1)
+    """New speech between partial passes until the utterance's first words were sent as a
+    delta (then ``partial_interval_s``): the first pass rarely holds a settled word."""
     final_attempts: PositiveInt = 4
     """Tries of an utterance's final transcript when its ASR replica fails."""
     retry_backoff_s: PositiveFloat = 0.5
