@@ -119,7 +119,7 @@ class LateEmbedder(EmbedderInProcess):
     """The real embedding, answering ``delay_s`` late (a diarizer busy with a file job);
     no end-of-session diarization pass."""
 
-    delay_s = 2.0
+    delay_s = 4.0  # longer than any decode of these utterances on a loaded machine
 
     async def embed(
         self, audio: np.ndarray, spans: list[tuple[float, float]], max_s: float
