@@ -52,7 +52,8 @@ def _check_notes(result: dict[str, Any]) -> None:
     ]
     assert all(e and set(e) <= set(range(len(TRANSCRIPT))) for e in cited), notes
     checks = notes["checks"]
-    assert set(checks) == {"kept", "dropped", "unsupported_share"}
+    assert set(checks) == {"kept", "anchored", "dropped", "unsupported_share"}
+    assert all(n <= checks["kept"].get(kind, 0) for kind, n in checks["anchored"].items())
     assert notes["summary_source"] in ("model", "notes", "none")
     assert notes["calls"] >= 1
 
