@@ -158,7 +158,8 @@ class LiveSpeakers:
         labels = self.clusters.add(vector[None, None, :])[:, 0]
         self.spans.append((start_s, end_s))
         members = normalise(np.stack([e[0] for e in self.clusters.embeddings]))
-        labels = separate_new_voices(members, labels, self.threshold)
+        # bottom-up merging grows with the session's utterances: off the event loop
+        labels = await asyncio.to_thread(separate_new_voices, members, labels, self.threshold)
         names = [f"SPEAKER_{int(k):02d}" for k in labels]
         turns = [
             {"start": a, "end": b, "speaker": name}
