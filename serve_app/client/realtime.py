@@ -39,6 +39,7 @@ expected then) means it has taken in all the audio."""
 
 DELTA = "conversation.item.input_audio_transcription.delta"
 COMPLETED = "conversation.item.input_audio_transcription.completed"
+SPEAKER = "conversation.item.input_audio_transcription.speaker"
 FAILED = "conversation.item.input_audio_transcription.failed"
 
 
@@ -211,6 +212,10 @@ class RealtimeTranscript:
             if event.get("end") is not None:
                 u.end_s = float(event["end"])
             u.completed_at = now
+            return u
+        if kind == SPEAKER:  # ours: the speaker of an item completed before it was known
+            u = self._item(event)
+            u.speaker = event.get("speaker") or u.speaker
             return u
         if kind == FAILED:
             u = self._item(event)

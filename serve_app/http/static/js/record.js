@@ -14,6 +14,8 @@ const FRAME_MS = 100;
 const FINISH_MS = 15000; // after Stop: how long to wait for the last utterances' text
 const DELTA = "conversation.item.input_audio_transcription.delta";
 const COMPLETED = "conversation.item.input_audio_transcription.completed";
+// ours, not OpenAI's: the speaker of a line completed before its voice was embedded
+const SPEAKER = "conversation.item.input_audio_transcription.speaker";
 const FAILED = "conversation.item.input_audio_transcription.failed";
 const STOP_COMMIT = "evt_record_stop_commit"; // its "nothing to commit" answer is no error
 
@@ -152,9 +154,13 @@ export class Recorder {
       item.done = true;
       const text = (event.transcript || "").trim();
       if (text) {
-        const speaker = event.speaker ? el("span", { class: "speaker" }, `${event.speaker}: `) : "";
-        this.lines.append(el("li", {}, el("span", { class: "time" }, `${clock(event.start)} `), speaker, text));
+        const speaker = el("span", { class: "speaker" }, event.speaker ? `${event.speaker}: ` : "");
+        item.line = el("li", {}, el("span", { class: "time" }, `${clock(event.start)} `), speaker, text);
+        this.lines.append(item.line);
       }
+    } else if (event.type === SPEAKER) {
+      const line = this.item(session, event.item_id).line;
+      if (line && event.speaker) line.querySelector(".speaker").textContent = `${event.speaker}: `;
     }
     const open = [...session.items.values()].filter((i) => !i.done && i.partial);
     this.partial.textContent = open.map((i) => i.partial.trim()).join(" ");
