@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from serve_app.config import ASRConfig, ModelsConfig
 from serve_app.errors import InvalidRequestError, ModelUnavailableError
 from serve_app.paths import resolve_path
-from serve_app.registered_models import RegisteredModel
+from serve_app.registered_models import SHARED_ASR_DEPLOYMENT, RegisteredModel
 
 REQUIRED_FILES = ("model.bin", "config.json", "tokenizer.json")
 """A CTranslate2 (faster-whisper) directory."""
@@ -55,6 +55,9 @@ class WhisperModelSpec:
     is absent (``full_name`` of the built-in names is informative only)."""
     engine_args: dict[str, Any] | None = None
     """Extra engine arguments of a registered model (vLLM's)."""
+    deployment: str = SHARED_ASR_DEPLOYMENT
+    """The Serve deployment that serves it (a registered model with its own scaling block
+    has its own)."""
 
     @classmethod
     def registered(cls, entry: RegisteredModel) -> WhisperModelSpec:
@@ -67,6 +70,7 @@ class WhisperModelSpec:
             backend=entry.backend,
             hub_id=entry.hub_id,
             engine_args=dict(entry.engine_args),
+            deployment=entry.deployment_name,
         )
 
 
@@ -161,6 +165,8 @@ class ModelInfo(BaseModel):
     description: str
     backend: str = "faster-whisper"
     """The engine that serves it: ``faster-whisper``, ``transformers`` or ``vllm``."""
+    deployment: str = SHARED_ASR_DEPLOYMENT
+    """The Serve deployment whose replicas run it (``WhisperASR``, or the model's own)."""
 
 
 def _package_dir(package: str) -> Path | None:
@@ -301,6 +307,7 @@ class ModelRegistry:
                     size_mb=round(size / 1e6, 1),
                     description=spec.description,
                     backend=spec.backend,
+                    deployment=spec.deployment,
                 )
             )
         return infos

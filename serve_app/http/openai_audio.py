@@ -205,8 +205,11 @@ async def models(registry: RegistryDep, request: Request) -> dict[str, Any]:
     and the served chat LLMs."""
     created = int(time.time())
     ids = ["whisper-1", *registry.available()]
-    # ASR entries name the engine that serves them (faster-whisper, transformers, vllm).
-    backends = {i: registry.spec(i).backend for i in ids}
+    # ASR entries name the engine and the Serve deployment that serve them.
+    backends = {
+        i: {"backend": registry.spec(i).backend, "deployment": registry.spec(i).deployment}
+        for i in ids
+    }
     assistant = getattr(request.app.state, "assistant", None)
     if assistant is not None:
         ids.extend(m.id for m in assistant.list_models())
@@ -214,7 +217,7 @@ async def models(registry: RegistryDep, request: Request) -> dict[str, Any]:
         "object": "list",
         "data": [
             {"id": i, "object": "model", "created": created, "owned_by": "serve-transcribe"}
-            | ({"backend": backends[i]} if i in backends else {})
+            | backends.get(i, {})
             for i in ids
         ],
     }

@@ -88,8 +88,10 @@ def test_models_endpoint(http):
         "size_mb",
         "description",
         "backend",
+        "deployment",
     }
     assert models["tiny.en"]["backend"] == "faster-whisper"
+    assert models["tiny.en"]["deployment"] == "WhisperASR"
 
 
 def test_server_healthy_after_errors(http):

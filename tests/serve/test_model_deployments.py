@@ -84,6 +84,15 @@ def test_the_model_has_its_own_deployment_with_its_own_settings(base_url):
     ] == (60.0)
 
 
+def test_model_lists_name_the_deployment_that_serves_each_model(http):
+    listed = {m["name"]: m for m in http.get("/api/transcribe/models").json()["models"]}
+    assert listed["tiny.en-own"]["deployment"] == OWN
+    assert listed["tiny.en"]["deployment"] == "WhisperASR"
+    data = {m["id"]: m for m in http.get("/v1/models").json()["data"]}
+    assert data["tiny.en-own"]["deployment"] == OWN
+    assert data["whisper-1"]["deployment"] == "WhisperASR"
+
+
 def test_requests_for_the_model_go_to_its_deployment_and_others_to_the_shared_one(
     http, metrics_port
 ):
